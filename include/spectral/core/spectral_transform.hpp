@@ -1,0 +1,297 @@
+// SPDX-FileCopyrightText: 2026 spectral contributors
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <spectral/core/concepts.hpp>
+#include <spectral/core/error.hpp>
+#include <spectral/core/options.hpp>
+#include <spectral/core/types.hpp>
+#include <spectral/cpu/backend.hpp>
+#include <spectral/detail/checks.hpp>
+#include <spectral/detail/spectral_function.hpp>
+
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace spectral {
+
+namespace detail {
+template <class T, class Method>
+struct method_state {
+  using type = typename Method::template state<T>;
+};
+template <class T, spectral_function_method Method>
+struct method_state<T, Method> {
+  using type = spectral_function_state<T>;
+};
+}  // namespace detail
+
+/// What a method records per group for its backward pass.
+template <class T, spectral_method Method>
+using method_state_t = typename detail::method_state<T, Method>::type;
+
+/**
+ * @brief Everything forward saves for backward, per call. Owns its memory.
+ *
+ * Holds the centred input Z_c (N×D) and, per group, the transform matrix W (K×K) and the
+ * method's state. Also the public record of what forward computed (W, the options).
+ */
+template <class T, spectral_method Method>
+struct transform_context {
+  struct group {
+    matrix<T> transform;              ///< W (K×K)
+    method_state_t<T, Method> state;  ///< the method's saved state
+  };
+  options opts;
+  row_matrix<T> centered;    ///< Z_c, N×D
+  vector<T> feature_mean;    ///< batch mean of each of the D features (features axis only)
+  std::vector<group> groups;
+
+  [[nodiscard]] index_t rows() const noexcept { return centered.rows(); }
+  [[nodiscard]] index_t cols() const noexcept { return centered.cols(); }
+};
+
+/**
+ * @brief Applies a spectral transformation to a batch of embeddings and differentiates
+ *        through it exactly (centring, covariance, the method's matrix function, the product).
+ *
+ * @tparam T       float or double
+ * @tparam Method  a spectral_method: zca_whitening, pca_whitening, cholesky_whitening,
+ *                 power_function, iter_norm, or your own (see core/concepts.hpp)
+ * @tparam Backend the primitive provider (cpu::backend)
+ *
+ * Inputs are N×D row-major embeddings (rows = samples), accepted without copying. Outputs go
+ * into caller-owned memory, or into new matrices with the one-argument overloads.
+ * Not thread-safe for concurrent calls that share a context; the transform itself is immutable.
+ */
+template <real_scalar T, spectral_method Method, class Backend = cpu::backend>
+class spectral_transform {
+ public:
+  using scalar_type = T;
+  using method_type = Method;
+  using context_type = transform_context<T, Method>;
+
+  struct result {
+    row_matrix<T> output;
+    context_type context;
+  };
+
+  /// @throws invalid_input for invalid options (groups < 1, eps < 0).
+  explicit spectral_transform(Method method = Method{}, options opts = {})
+      : method_(std::move(method)), opts_(opts) {
+    opts_.validate();
+  }
+
+  /**
+   * @brief Y = W(Σ(Z)) Z_c per group, written into `out` (N×D).
+   * @param z   N×D embedding, finite, with at least 2 observations per covariance entry
+   * @param out N×D destination (may not alias z)
+   * @return the context backward needs
+   * @throws invalid_input for shape mismatches, non-finite input, D % groups ≠ 0
+   * @throws numerical_error for a singular covariance (eigen and Cholesky methods without eps)
+   *         or a non-finite result
+   */
+  [[nodiscard]] context_type forward(embedding_cref<T> z, embedding_ref<T> out) const;
+
+  /// Allocating overload of forward.
+  [[nodiscard]] result forward(embedding_cref<T> z) const;
+
+  /**
+   * @brief ∂⟨G, Y⟩/∂Z for the Y that produced `ctx`, written into `grad_in` (N×D).
+   * @throws invalid_input when grad_out's shape differs from the forward input or is not finite
+   */
+  void backward(const context_type& ctx, embedding_cref<T> grad_out,
+                embedding_ref<T> grad_in) const;
+
+  /// Allocating overload of backward.
+  [[nodiscard]] row_matrix<T> backward(const context_type& ctx, embedding_cref<T> grad_out) const;
+
+  [[nodiscard]] const Method& method() const noexcept { return method_; }
+  [[nodiscard]] const options& opts() const noexcept { return opts_; }
+
+ private:
+  void compute(const matrix<T>& sigma, typename context_type::group& g) const;
+  [[nodiscard]] matrix<T> gradient(const typename context_type::group& g,
+                                   const matrix<T>& grad_w) const;
+
+  Method method_;
+  options opts_;
+};
+
+/**
+ * @brief Σ (K×K) of one group of an N×D embedding, with the options' axis, divisor and eps.
+ * @note The building block of forward, exposed for diagnostics and tests.
+ */
+template <class T>
+[[nodiscard]] matrix<T> covariance(embedding_cref<T> z, const options& opts = {}, index_t group = 0);
+
+// --- implementation -----------------------------------------------------------------------------
+
+namespace detail {
+
+/// Calls fn with the group's K×M whitening-layout view of an N×w row-major block: Zᵀ on the
+/// features axis, Z itself on the samples axis. Both are views, so nothing is copied.
+template <class Block, class Fn>
+decltype(auto) as_whitening_layout(axis a, Block&& block, Fn&& fn) {
+  if (a == axis::features) {
+    return fn(block.transpose());
+  }
+  return fn(block);
+}
+
+template <class T>
+void center(embedding_cref<T> z, row_matrix<T>& centered, const options& opts,
+            vector<T>* feature_mean = nullptr) {
+  centered = z;
+  const index_t width = z.cols() / opts.groups;
+  if (opts.axis == axis::features) {
+    const Eigen::Matrix<T, 1, Eigen::Dynamic> mean = centered.colwise().mean();
+    centered.rowwise() -= mean;
+    if (feature_mean != nullptr) {
+      *feature_mean = mean.transpose();
+    }
+    return;
+  }
+  for (index_t g = 0; g < opts.groups; ++g) {
+    auto block = centered.middleCols(g * width, width);
+    block.colwise() -= block.rowwise().mean().eval();
+  }
+}
+
+}  // namespace detail
+
+template <class T>
+matrix<T> covariance(embedding_cref<T> z, const options& opts, index_t group) {
+  opts.validate();
+  const group_shape shape = checked_group_shape(z.rows(), z.cols(), opts);
+  SPECTRAL_EXPECTS(group >= 0 && group < opts.groups, "group: must be in [0, ", opts.groups,
+                   "), got ", group);
+  detail::expect_finite(z, "z");
+  row_matrix<T> centered;
+  detail::center<T>(z, centered, opts);
+  const index_t width = z.cols() / opts.groups;
+  return detail::as_whitening_layout(opts.axis, centered.middleCols(group * width, width),
+                                     [&](auto x) {
+                                       return cpu::backend::gram(
+                                           x, static_cast<double>(shape.observations - 1),
+                                           opts.eps);
+                                     });
+}
+
+template <real_scalar T, spectral_method Method, class Backend>
+void spectral_transform<T, Method, Backend>::compute(const matrix<T>& sigma,
+                                                     typename context_type::group& g) const {
+  if constexpr (spectral_function_method<Method>) {
+    detail::spectral_function_compute<Backend, T>(method_, sigma, g.transform, g.state);
+  } else {
+    method_.compute(Backend{}, sigma, g.transform, g.state);
+  }
+}
+
+template <real_scalar T, spectral_method Method, class Backend>
+matrix<T> spectral_transform<T, Method, Backend>::gradient(const typename context_type::group& g,
+                                                           const matrix<T>& grad_w) const {
+  if constexpr (spectral_function_method<Method>) {
+    return detail::spectral_function_gradient<Backend, T>(method_, g.state, grad_w);
+  } else {
+    return method_.gradient(Backend{}, g.state, g.transform, grad_w);
+  }
+}
+
+template <real_scalar T, spectral_method Method, class Backend>
+auto spectral_transform<T, Method, Backend>::forward(embedding_cref<T> z,
+                                                     embedding_ref<T> out) const -> context_type {
+  const group_shape shape = checked_group_shape(z.rows(), z.cols(), opts_);
+  detail::expect_shape(out, z.rows(), z.cols(), "out");
+  detail::expect_finite(z, "z");
+
+  context_type ctx;
+  ctx.opts = opts_;
+  detail::center<T>(z, ctx.centered, opts_, &ctx.feature_mean);
+  ctx.groups.resize(static_cast<std::size_t>(opts_.groups));
+  const index_t width = z.cols() / opts_.groups;
+  const double divisor = static_cast<double>(shape.observations - 1);
+
+  for (index_t g = 0; g < opts_.groups; ++g) {
+    auto& group = ctx.groups[static_cast<std::size_t>(g)];
+    auto x_block = ctx.centered.middleCols(g * width, width);
+    auto y_block = out.middleCols(g * width, width);
+    const matrix<T> sigma = detail::as_whitening_layout(opts_.axis, x_block, [&](auto x) {
+      return Backend::gram(x, divisor, opts_.eps);
+    });
+    try {
+      compute(sigma, group);
+    } catch (const numerical_error& e) {
+      SPECTRAL_FAIL(e.what(), " [group ", g, " of ", opts_.groups, ", ", to_string(opts_.axis),
+                    " axis, K=", shape.size, ", M=", shape.observations, ", eps=", opts_.eps, "]");
+    }
+    if (opts_.axis == axis::features) {
+      y_block.noalias() = x_block * group.transform.transpose();  // (W X)ᵀ with X = Z_cᵀ
+    } else {
+      y_block.noalias() = group.transform * x_block;
+    }
+  }
+  detail::ensure_finite_result(out, std::string(Method::name()) + " output");
+  return ctx;
+}
+
+template <real_scalar T, spectral_method Method, class Backend>
+auto spectral_transform<T, Method, Backend>::forward(embedding_cref<T> z) const -> result {
+  result r;
+  r.output.resize(z.rows(), z.cols());
+  r.context = forward(z, r.output);
+  return r;
+}
+
+template <real_scalar T, spectral_method Method, class Backend>
+void spectral_transform<T, Method, Backend>::backward(const context_type& ctx,
+                                                      embedding_cref<T> grad_out,
+                                                      embedding_ref<T> grad_in) const {
+  SPECTRAL_EXPECTS(!ctx.groups.empty(), "ctx: the context is empty (forward was not called)");
+  SPECTRAL_EXPECTS(ctx.opts.groups == opts_.groups && ctx.opts.axis == opts_.axis,
+                   "ctx: made by a transform with other options (axis ", to_string(ctx.opts.axis),
+                   ", groups ", ctx.opts.groups, ")");
+  detail::expect_shape(grad_out, ctx.rows(), ctx.cols(), "grad_out");
+  detail::expect_shape(grad_in, ctx.rows(), ctx.cols(), "grad_in");
+  detail::expect_finite(grad_out, "grad_out");
+
+  const group_shape shape = checked_group_shape(ctx.rows(), ctx.cols(), opts_);
+  const index_t width = ctx.cols() / opts_.groups;
+  const T coupling = T(2) / static_cast<T>(shape.observations - 1);  // dΣ/dX_c factor
+
+  for (index_t g = 0; g < opts_.groups; ++g) {
+    const auto& group = ctx.groups[static_cast<std::size_t>(g)];
+    auto x_block = ctx.centered.middleCols(g * width, width);
+    auto gy_block = grad_out.middleCols(g * width, width);
+    auto gx_block = grad_in.middleCols(g * width, width);
+    const matrix<T>& w = group.transform;
+    if (opts_.axis == axis::features) {
+      // Whitening layout X = Z_cᵀ, G_Y = G_Zᵀ: G_W = G_Y X_cᵀ = G_Zᵀ Z_c.
+      const matrix<T> grad_w = gy_block.transpose() * x_block;
+      const matrix<T> grad_sigma = gradient(group, grad_w);
+      const matrix<T> sym = T(0.5) * coupling * (grad_sigma + grad_sigma.transpose());
+      gx_block.noalias() = gy_block * w;
+      gx_block.noalias() += x_block * sym;
+      gx_block.rowwise() -= gx_block.colwise().mean().eval();
+    } else {
+      const matrix<T> grad_w = gy_block * x_block.transpose();
+      const matrix<T> grad_sigma = gradient(group, grad_w);
+      const matrix<T> sym = T(0.5) * coupling * (grad_sigma + grad_sigma.transpose());
+      gx_block.noalias() = w.transpose() * gy_block;
+      gx_block.noalias() += sym * x_block;
+      gx_block.colwise() -= gx_block.rowwise().mean().eval();
+    }
+  }
+  detail::ensure_finite_result(grad_in, std::string(Method::name()) + " gradient");
+}
+
+template <real_scalar T, spectral_method Method, class Backend>
+row_matrix<T> spectral_transform<T, Method, Backend>::backward(const context_type& ctx,
+                                                               embedding_cref<T> grad_out) const {
+  row_matrix<T> grad_in(ctx.rows(), ctx.cols());
+  backward(ctx, grad_out, grad_in);
+  return grad_in;
+}
+
+}  // namespace spectral

@@ -1,0 +1,45 @@
+// SPDX-FileCopyrightText: 2026 spectral contributors
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <spectral/core/error.hpp>
+#include <spectral/core/types.hpp>
+
+#include <string_view>
+
+namespace spectral::detail {
+
+/// Throws invalid_input naming the first non-finite entry; O(size), always on, because a single
+/// NaN would otherwise spread through Σ into every output.
+template <class Derived>
+void expect_finite(const Eigen::DenseBase<Derived>& m, std::string_view name) {
+  if (m.allFinite()) {
+    return;
+  }
+  for (index_t r = 0; r < m.rows(); ++r) {
+    for (index_t c = 0; c < m.cols(); ++c) {
+      const auto v = m(r, c);
+      SPECTRAL_EXPECTS(std::isfinite(static_cast<double>(v)), name, ": entry (", r, ", ", c,
+                       ") is ", v, "; inputs must be finite");
+    }
+  }
+}
+
+template <class Derived>
+void expect_shape(const Eigen::DenseBase<Derived>& m, index_t rows, index_t cols,
+                  std::string_view name) {
+  SPECTRAL_EXPECTS(m.rows() == rows && m.cols() == cols, name, ": expected ", rows, "x", cols,
+                   ", got ", m.rows(), "x", m.cols());
+}
+
+/// Numerical counterpart of expect_finite, for results: a non-finite output is the library's
+/// failure to report, never the caller's to discover.
+template <class Derived>
+void ensure_finite_result(const Eigen::DenseBase<Derived>& m, std::string_view what) {
+  if (!m.allFinite()) {
+    SPECTRAL_FAIL(what, " contains non-finite values (the covariance is too ill-conditioned for ",
+                  "this scalar type; add eps or use double)");
+  }
+}
+
+}  // namespace spectral::detail

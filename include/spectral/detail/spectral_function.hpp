@@ -1,0 +1,85 @@
+// SPDX-FileCopyrightText: 2026 spectral contributors
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <spectral/core/concepts.hpp>
+#include <spectral/core/error.hpp>
+#include <spectral/core/types.hpp>
+
+#include <cmath>
+#include <limits>
+
+namespace spectral::detail {
+
+/// What the backward of W = U g(Λ) Uᵀ needs.
+template <class T>
+struct spectral_function_state {
+  vector<T> eigenvalues;   ///< ascending
+  matrix<T> eigenvectors;  ///< columns match eigenvalues
+};
+
+/// Relative gap below which a divided difference is replaced by the derivative at the midpoint:
+/// rounding error of the difference quotient grows like ε/δ, truncation error like δ².
+template <class T>
+constexpr double loewner_tie_tolerance() {
+  return std::is_same_v<T, float> ? 1e-3 : 1e-6;
+}
+
+/// Throws numerical_error unless the smallest eigenvalue is clearly positive relative to the
+/// largest (K·ε relative), i.e. Σ is numerically positive definite.
+template <class T>
+void expect_positive_definite(const vector<T>& ascending, std::string_view method) {
+  const double smallest = static_cast<double>(ascending(0));
+  const double largest = static_cast<double>(ascending(ascending.size() - 1));
+  const double floor = static_cast<double>(ascending.size()) *
+                       std::numeric_limits<T>::epsilon() * std::max(largest, 0.0);
+  if (!(largest > 0.0) || !(smallest > floor)) {
+    SPECTRAL_FAIL(method, ": the covariance is singular or not positive definite (eigenvalues in [",
+                  smallest, ", ", largest, "], need the smallest > ", floor,
+                  "); add eps > 0 or use more observations than the covariance size");
+  }
+}
+
+template <class Backend, class T, class Method>
+void spectral_function_compute(const Method& method, const matrix<T>& sigma, matrix<T>& w,
+                               spectral_function_state<T>& st) {
+  auto eig = Backend::template eigh<T>(sigma);
+  if (method.requires_positive_definite()) {
+    expect_positive_definite<T>(eig.values, Method::name());
+  }
+  vector<T> mapped(eig.values.size());
+  for (index_t i = 0; i < mapped.size(); ++i) {
+    mapped(i) = static_cast<T>(method.value(static_cast<double>(eig.values(i))));
+  }
+  w = Backend::template rebuild<T>(eig.vectors, mapped);
+  st.eigenvalues = std::move(eig.values);
+  st.eigenvectors = std::move(eig.vectors);
+}
+
+/// Daleckii–Krein: ∂L/∂Σ = U (Γ ∘ Uᵀ sym(∂L/∂W) U) Uᵀ with Γ the Loewner matrix of g; never divides
+/// by a small eigen-gap (spec §4.2), so repeated eigenvalues keep the gradient finite.
+template <class Backend, class T, class Method>
+[[nodiscard]] matrix<T> spectral_function_gradient(const Method& method,
+                                                   const spectral_function_state<T>& st,
+                                                   const matrix<T>& grad_w) {
+  const auto& lambda = st.eigenvalues;
+  const index_t k = lambda.size();
+  const double tie = loewner_tie_tolerance<T>();
+  matrix<T> gamma(k, k);
+  for (index_t j = 0; j < k; ++j) {
+    const double lj = static_cast<double>(lambda(j));
+    const double gj = method.value(lj);
+    for (index_t i = j; i < k; ++i) {
+      const double li = static_cast<double>(lambda(i));
+      const double gap = li - lj;
+      const double entry = std::abs(gap) > tie * std::max(std::abs(li), std::abs(lj))
+                               ? (method.value(li) - gj) / gap
+                               : method.derivative(0.5 * (li + lj));
+      gamma(i, j) = gamma(j, i) = static_cast<T>(entry);
+    }
+  }
+  const matrix<T> sym_grad = T(0.5) * (grad_w + grad_w.transpose());
+  return Backend::template loewner_sandwich<T>(st.eigenvectors, gamma, sym_grad);
+}
+
+}  // namespace spectral::detail

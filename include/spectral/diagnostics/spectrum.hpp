@@ -1,0 +1,90 @@
+// SPDX-FileCopyrightText: 2026 spectral contributors
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <spectral/core/error.hpp>
+#include <spectral/core/options.hpp>
+#include <spectral/core/spectral_transform.hpp>
+#include <spectral/core/types.hpp>
+#include <spectral/cpu/backend.hpp>
+
+#include <cmath>
+#include <limits>
+
+namespace spectral {
+
+/**
+ * @brief The spectrum of an embedding's covariance and the summaries used to detect collapse.
+ *
+ * Computed in double whatever the input type. Eigenvalues below zero (rounding on a singular
+ * Σ) are clamped to zero for the normalised spectrum and the effective rank.
+ */
+struct spectrum_report {
+  vector<double> eigenvalues;  ///< descending, λ_1 ≥ … ≥ λ_K (as computed)
+  vector<double> normalized;   ///< max(λ_i, 0) / Σ_j max(λ_j, 0)
+  double trace = 0;            ///< tr Σ
+  double effective_rank = 0;   ///< exp(−Σ x_i log x_i) of the normalised spectrum, in [1, K]
+  double condition_number = 0; ///< λ_max / λ_min; +inf when λ_min ≤ 0
+};
+
+/// Effective rank exp(H(x)) of a spectrum (any order, negative entries treated as 0).
+[[nodiscard]] inline double effective_rank(const vector<double>& eigenvalues) {
+  const vector<double> clamped = eigenvalues.cwiseMax(0.0);
+  const double total = clamped.sum();
+  SPECTRAL_EXPECTS(total > 0.0, "eigenvalues: the spectrum is all zero; effective rank undefined");
+  double entropy = 0.0;
+  for (const double lambda : clamped) {
+    const double x = lambda / total;
+    if (x > 0.0) {
+      entropy -= x * std::log(x);
+    }
+  }
+  return std::exp(entropy);
+}
+
+/// λ_max / λ_min; +inf when the smallest eigenvalue is ≤ 0.
+[[nodiscard]] inline double condition_number(const vector<double>& eigenvalues) {
+  const double smallest = eigenvalues.minCoeff();
+  const double largest = eigenvalues.maxCoeff();
+  return smallest > 0.0 ? largest / smallest : std::numeric_limits<double>::infinity();
+}
+
+/**
+ * @brief Eigenvalues and collapse summaries of the covariance of an N×D embedding.
+ * @param opts axis, groups (which group: `group`) and eps as for the transforms
+ * @throws invalid_input as for covariance(); for an all-constant embedding (zero spectrum)
+ */
+template <real_scalar T>
+[[nodiscard]] spectrum_report spectrum(embedding_cref<T> z, const options& opts = {},
+                                       index_t group = 0) {
+  const matrix<double> sigma = covariance<double>(z.template cast<double>(), opts, group);
+  auto eig = cpu::backend::eigh<double>(sigma);
+  spectrum_report r;
+  r.eigenvalues = eig.values.reverse();
+  r.trace = sigma.trace();
+  const vector<double> clamped = r.eigenvalues.cwiseMax(0.0);
+  SPECTRAL_EXPECTS(clamped.sum() > 0.0,
+                   "z: the covariance is zero (every observation is identical after centring)");
+  r.normalized = clamped / clamped.sum();
+  r.effective_rank = effective_rank(r.eigenvalues);
+  r.condition_number = condition_number(r.eigenvalues);
+  return r;
+}
+
+/**
+ * @brief The output spectrum map ψ of a method: the eigenvalue of Σ_Y that each eigenvalue λ of
+ *        Σ becomes (spec §2.1: ψ(λ) = λ g(λ)²; IterNorm: f_T(λ/τ)).
+ * @param eigenvalues the input spectrum; its sum is τ (IterNorm's map depends on it)
+ */
+template <class Method>
+[[nodiscard]] vector<double> output_spectrum(const Method& method,
+                                             const vector<double>& eigenvalues) {
+  const double trace = eigenvalues.sum();
+  vector<double> out(eigenvalues.size());
+  for (index_t i = 0; i < out.size(); ++i) {
+    out(i) = method.output_eigenvalue(eigenvalues(i), trace);
+  }
+  return out;
+}
+
+}  // namespace spectral
