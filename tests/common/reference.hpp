@@ -258,8 +258,7 @@ inline Eigen::MatrixXd covariance_gradient_x(const Eigen::MatrixXd& x,
       const double p = exponent_of(c);
       const eigen_decomposition e = symmetric_eigen(sigma);
       const Eigen::MatrixXd gamma = divided_differences(
-          e.values,
-          [p](double l) { return power_value(l, p); },
+          e.values, [p](double l) { return power_value(l, p); },
           [p](double l) { return power_derivative(l, p); });
       const Eigen::MatrixXd a = e.vectors.transpose() * symmetric_part(grad_w) * e.vectors;
       Eigen::MatrixXd grad_sigma = e.vectors * gamma.cwiseProduct(a) * e.vectors.transpose();
@@ -320,8 +319,7 @@ inline Eigen::MatrixXd covariance_gradient_x(const Eigen::MatrixXd& x,
       const Eigen::MatrixXd p_t =
           rebuild(e.vectors, e.values.unaryExpr([t](double xi) { return iter_norm_poly(xi, t); }));
       const Eigen::MatrixXd gamma = divided_differences(
-          e.values,
-          [t](double xi) { return iter_norm_poly(xi, t); },
+          e.values, [t](double xi) { return iter_norm_poly(xi, t); },
           [t](double xi) { return iter_norm_poly_derivative(xi, t); });
       const Eigen::MatrixXd b = grad_w / std::sqrt(tau);  // gradient w.r.t. P_T
       const Eigen::MatrixXd a = e.vectors.transpose() * symmetric_part(b) * e.vectors;
