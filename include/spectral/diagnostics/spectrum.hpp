@@ -8,6 +8,7 @@
 #include <spectral/core/types.hpp>
 #include <spectral/cpu/backend.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -24,7 +25,7 @@ struct spectrum_report {
   vector<double> normalized;   ///< max(λ_i, 0) / Σ_j max(λ_j, 0)
   double trace = 0;            ///< tr Σ
   double effective_rank = 0;   ///< exp(−Σ x_i log x_i) of the normalised spectrum, in [1, K]
-  double condition_number = 0; ///< λ_max / λ_min; +inf when λ_min ≤ 0
+  double condition_number = 0; ///< λ_max / λ_min; +inf when Σ is numerically singular
 };
 
 /// Effective rank exp(H(x)) of a spectrum (any order, negative entries treated as 0).
@@ -42,11 +43,14 @@ struct spectrum_report {
   return std::exp(entropy);
 }
 
-/// λ_max / λ_min; +inf when the smallest eigenvalue is ≤ 0.
+/// λ_max / λ_min; +inf when Σ is numerically singular (λ_min ≤ K·ε·λ_max), since rounding makes
+/// the zero eigenvalues of a rank-deficient Σ tiny but arbitrary.
 [[nodiscard]] inline double condition_number(const vector<double>& eigenvalues) {
   const double smallest = eigenvalues.minCoeff();
   const double largest = eigenvalues.maxCoeff();
-  return smallest > 0.0 ? largest / smallest : std::numeric_limits<double>::infinity();
+  const double floor = static_cast<double>(eigenvalues.size()) *
+                       std::numeric_limits<double>::epsilon() * std::max(largest, 0.0);
+  return smallest > floor ? largest / smallest : std::numeric_limits<double>::infinity();
 }
 
 /**
