@@ -10,6 +10,9 @@
 #include <spectral/detail/checks.hpp>
 #include <spectral/detail/spectral_function.hpp>
 
+#include <functional>
+#include <limits>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -86,7 +89,7 @@ class spectral_transform {
   /**
    * @brief Y = W(Σ(Z)) Z_c per group, written into `out` (N×D).
    * @param z   N×D embedding, finite, with at least 2 observations per covariance entry
-   * @param out N×D destination (may not alias z)
+   * @param out N×D destination (may share memory with z: z is copied into the context first)
    * @return the context backward needs
    * @throws invalid_input for shape mismatches, non-finite input, D % groups ≠ 0
    * @throws numerical_error for a singular covariance (eigen and Cholesky methods without eps)
@@ -99,6 +102,7 @@ class spectral_transform {
 
   /**
    * @brief ∂⟨G, Y⟩/∂Z for the Y that produced `ctx`, written into `grad_in` (N×D).
+   * @note grad_in may share memory with grad_out (then grad_out is copied first).
    * @throws invalid_input when grad_out's shape differs from the forward input or is not finite
    */
   void backward(const context_type& ctx, embedding_cref<T> grad_out,
@@ -157,6 +161,39 @@ void center(embedding_cref<T> z, row_matrix<T>& centered, const options& opts,
     auto block = centered.middleCols(g * width, width);
     block.colwise() -= block.rowwise().mean().eval();
   }
+}
+
+/// Throws numerical_error when Σ (before eps) is no larger than the rounding noise that
+/// centring leaves in a constant input (≈ K·(2ε·max|z|)²): every observation is the same, and a
+/// transform would only amplify that noise into an O(1) output.
+template <class T, class Block>
+void expect_not_constant(std::string_view method, const matrix<T>& sigma, double eps,
+                         const Block& z_block, index_t group) {
+  const double largest = static_cast<double>(z_block.cwiseAbs().maxCoeff());
+  const double noise = 10.0 * std::numeric_limits<T>::epsilon() * largest;
+  const double k = static_cast<double>(sigma.rows());
+  const double trace = static_cast<double>(sigma.trace()) - k * eps;
+  if (!(trace > k * noise * noise)) {
+    SPECTRAL_FAIL(method, ": z's covariance (group ", group, ") is zero up to rounding (trace ", trace,
+                  ", input magnitude ", largest,
+                  "); every observation is identical after centring, nothing to transform");
+  }
+}
+
+/// Whether two views' memory ranges intersect.
+template <class A, class B>
+[[nodiscard]] bool overlaps(const A& a, const B& b) {
+  if (a.size() == 0 || b.size() == 0) {
+    return false;
+  }
+  const auto last = [](const auto& m) {
+    return m.data() + (m.rows() - 1) * m.rowStride() + (m.cols() - 1) * m.colStride();
+  };
+  const auto* a_first = a.data();
+  const auto* a_last = last(a);
+  const auto* b_first = b.data();
+  const auto* b_last = last(b);
+  return std::less_equal<>{}(a_first, b_last) && std::less_equal<>{}(b_first, a_last);
 }
 
 }  // namespace detail
@@ -220,6 +257,7 @@ auto spectral_transform<T, Method, Backend>::forward(embedding_cref<T> z,
     const matrix<T> sigma = detail::as_whitening_layout(opts_.axis, x_block, [&](auto x) {
       return Backend::gram(x, divisor, opts_.eps);
     });
+    detail::expect_not_constant<T>(Method::name(), sigma, opts_.eps, z.middleCols(g * width, width), g);
     try {
       compute(sigma, group);
     } catch (const numerical_error& e) {
@@ -259,6 +297,15 @@ void spectral_transform<T, Method, Backend>::backward(const context_type& ctx,
   const group_shape shape = checked_group_shape(ctx.rows(), ctx.cols(), opts_);
   const index_t width = ctx.cols() / opts_.groups;
   const T coupling = T(2) / static_cast<T>(shape.observations - 1);  // dΣ/dX_c factor
+
+  // Backward writes grad_in while it still reads grad_out: read from a copy when they share
+  // memory (e.g. an in-place backward), so aliasing costs a copy instead of a wrong gradient.
+  row_matrix<T> grad_out_copy;
+  if (detail::overlaps(grad_out, grad_in)) {
+    grad_out_copy = grad_out;
+    backward(ctx, grad_out_copy, grad_in);
+    return;
+  }
 
   for (index_t g = 0; g < opts_.groups; ++g) {
     const auto& group = ctx.groups[static_cast<std::size_t>(g)];

@@ -40,15 +40,26 @@ T normalized_mse(embedding_cref<T> a, embedding_cref<T> b, embedding_ref<T>* gra
   const row_matrix<T> v = norm_b.cwiseInverse().asDiagonal() * b;
   const vector<T> cosine = u.cwiseProduct(v).rowwise().sum();
   const T scale = T(2) / static_cast<T>(n);
-  // ∂/∂a_n = −(2/N)(v_n − ⟨u_n, v_n⟩ u_n)/‖a_n‖ (the clamped branch has derivative −(2/N) v_n/ε,
-  // which this formula also gives there up to the projection term).
+  // ∂/∂a_n = −(2/N)(v_n − ⟨u_n, v_n⟩ u_n)/‖a_n‖; on a clamped row the divisor is the constant
+  // 1e-12, so the projection term vanishes: −(2/N) v_n / 1e-12.
+  const auto row_gradient = [&](const vector<T>& norm, const row_matrix<T>& self,
+                                const row_matrix<T>& other) {
+    row_matrix<T> grad = -scale * (norm.cwiseInverse().asDiagonal() *
+                                   (other - cosine.asDiagonal() * self));
+    for (index_t r = 0; r < n; ++r) {
+      if (norm(r) <= static_cast<T>(min_norm)) {
+        grad.row(r) = -scale * other.row(r) / norm(r);
+      }
+    }
+    return grad;
+  };
   if (grad_a != nullptr) {
     detail::expect_shape(*grad_a, n, a.cols(), "grad_a");
-    *grad_a = -scale * (norm_a.cwiseInverse().asDiagonal() * (v - cosine.asDiagonal() * u));
+    *grad_a = row_gradient(norm_a, u, v);
   }
   if (grad_b != nullptr) {
     detail::expect_shape(*grad_b, n, a.cols(), "grad_b");
-    *grad_b = -scale * (norm_b.cwiseInverse().asDiagonal() * (u - cosine.asDiagonal() * v));
+    *grad_b = row_gradient(norm_b, v, u);
   }
   return T(2) - scale * cosine.sum();
 }
