@@ -1,0 +1,10 @@
+// SPDX-FileCopyrightText: 2026 spectral contributors
+// SPDX-License-Identifier: Apache-2.0
+
+// Power-function instance, p = 0.25.
+#include "common/harness.hpp"
+
+namespace {
+[[maybe_unused]] const bool registered =
+    spectral::bench::register_method<spectral::bench::method_id::power>();
+}  // namespace
