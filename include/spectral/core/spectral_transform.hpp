@@ -170,7 +170,7 @@ template <class T, class Block>
 void expect_not_constant(std::string_view method, const matrix<T>& sigma, double eps,
                          const Block& z_block, index_t group) {
   const double largest = static_cast<double>(z_block.cwiseAbs().maxCoeff());
-  const double noise = 10.0 * std::numeric_limits<T>::epsilon() * largest;
+  const double noise = 4.0 * std::numeric_limits<T>::epsilon() * largest;  // 2x the bound above
   const double k = static_cast<double>(sigma.rows());
   const double trace = static_cast<double>(sigma.trace()) - k * eps;
   if (!(trace > k * noise * noise)) {
