@@ -55,7 +55,7 @@ struct backend {
   template <class T>
   static void symmetric_product(const matrix<T>& a, const matrix<T>& b, matrix<T>& c);
 
-  /// U diag(values) Uᵀ (symmetric; half the flops of a general product).
+  /// U diag(values) Uᵀ, made exactly symmetric.
   template <class T>
   [[nodiscard]] static matrix<T> rebuild(const matrix<T>& u, const vector<T>& values);
 

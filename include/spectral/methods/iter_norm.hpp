@@ -20,7 +20,7 @@ namespace spectral {
  * S = Σ/τ with τ = tr Σ, P_0 = I, P_k = (3/2) P_{k−1} − (1/2) P_{k−1}³ S, W = P_T / √τ.
  * W = U diag(p_T(λ/τ)/√τ) Uᵀ, so IterNorm is a spectral transformation whose output eigenvalues
  * are f_T(λ/τ) (spec §3.3). The backward is unrolled by hand through the T iterations (spec
- * §4.5), in a symmetrised form (see gradient()) that needs 4½ matrix products per iteration
+ * §4.5), in a symmetrised form (see gradient()) that needs 5 matrix products per iteration
  * where autograd needs 6; forward saves P, P² and P³ of iterations 2 … T for it.
  * @note No inverse is taken: a rank-deficient Σ is valid (null directions map to 0). Only a zero
  *       covariance (τ = 0) is rejected.
@@ -90,7 +90,8 @@ void iter_norm::compute(Backend /*tag*/, const matrix<T>& sigma, matrix<T>& w,
   p.diagonal().array() += T(1.5);
   matrix<T> cube_s;
   for (auto& it : st.iterates) {
-    // Every iterate is a polynomial in S, so all products below are symmetric: half the flops.
+    // Every iterate is a polynomial in S, so all products below are symmetric (see
+    // backend::symmetric_product for how that is exploited).
     Backend::template symmetric_product<T>(p, p, it.square);
     Backend::template symmetric_product<T>(it.square, p, it.cube);
     Backend::template symmetric_product<T>(it.cube, s, cube_s);
