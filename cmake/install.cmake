@@ -1,6 +1,6 @@
 # SPDX-FileCopyrightText: 2026 spectral contributors
 # SPDX-License-Identifier: Apache-2.0
-# Install rules and the CMake package: find_package(spectral [COMPONENTS blas]).
+# Install rules and the CMake package: find_package(spectral [COMPONENTS blas cuda]).
 include(CMakePackageConfigHelpers)
 
 set(SPECTRAL_CMAKE_DIR ${CMAKE_INSTALL_DATADIR}/cmake/spectral)
@@ -20,6 +20,14 @@ if(SPECTRAL_HAVE_BLAS)
   install(EXPORT spectral-blas-targets NAMESPACE spectral:: DESTINATION ${SPECTRAL_CMAKE_DIR})
   export(EXPORT spectral-blas-targets NAMESPACE spectral::
          FILE ${PROJECT_BINARY_DIR}/spectral-blas-targets.cmake)
+endif()
+
+set(SPECTRAL_PACKAGE_HAS_CUDA ${SPECTRAL_ENABLE_CUDA})
+if(SPECTRAL_ENABLE_CUDA)
+  install(TARGETS spectral_cuda EXPORT spectral-cuda-targets)
+  install(EXPORT spectral-cuda-targets NAMESPACE spectral:: DESTINATION ${SPECTRAL_CMAKE_DIR})
+  export(EXPORT spectral-cuda-targets NAMESPACE spectral::
+         FILE ${PROJECT_BINARY_DIR}/spectral-cuda-targets.cmake)
 endif()
 
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/spectral-config.cmake.in

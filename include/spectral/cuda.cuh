@@ -1,0 +1,34 @@
+// SPDX-FileCopyrightText: 2026 spectral contributors
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/**
+ * @file
+ * @brief The CUDA backend: `spectral_transform<T, Method, spectral::cuda::backend>` and the
+ *        device-memory types it works on. Needs nvcc; spectral.hpp never includes this.
+ */
+
+#include <spectral/spectral.hpp>
+
+#include <spectral/cuda/backend.cuh>
+#include <spectral/cuda/device.cuh>
+#include <spectral/cuda/error.cuh>
+#include <spectral/cuda/memory.cuh>
+#include <spectral/cuda/spectral_transform.cuh>
+#include <spectral/cuda/status.cuh>
+
+namespace spectral::cuda {
+
+/// Shorthands for the GPU transforms, mirroring spectral.hpp's CPU aliases.
+template <class T>
+using zca_transform = spectral_transform<T, zca_whitening, backend>;
+template <class T>
+using pca_transform = spectral_transform<T, pca_whitening, backend>;
+template <class T>
+using cholesky_transform = spectral_transform<T, cholesky_whitening, backend>;
+template <class T>
+using power_transform = spectral_transform<T, power_function, backend>;
+template <class T>
+using iter_norm_transform = spectral_transform<T, iter_norm, backend>;
+
+}  // namespace spectral::cuda

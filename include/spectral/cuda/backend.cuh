@@ -1,0 +1,270 @@
+// SPDX-FileCopyrightText: 2026 spectral contributors
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <spectral/core/error.hpp>
+#include <spectral/cuda/error.cuh>
+#include <spectral/cuda/handles.cuh>
+#include <spectral/cuda/kernels/batched.cuh>
+#include <spectral/cuda/kernels/eigen.cuh>
+#include <spectral/cuda/kernels/launch.cuh>
+#include <spectral/cuda/memory.cuh>
+#include <spectral/cuda/status.cuh>
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <cusolverDn.h>
+
+#include <climits>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <type_traits>
+#include <vector>
+
+namespace spectral::cuda {
+
+/// How a CUDA transform runs.
+struct settings {
+  /// forward/backward synchronise at the end and throw what the device recorded. Training loops
+  /// set this to false and call `context.check(stream)` when they choose: then IterNorm's
+  /// forward and backward never synchronise with the host.
+  bool sync_check = true;
+  /// IterNorm's float GEMMs on TF32 tensor cores (10-bit mantissa inputs; see README for the
+  /// measured accuracy). Off by default: strict float32.
+  bool tf32 = false;
+  /// Device memory for contexts and workspaces.
+  memory_resource memory = stream_ordered_resource();
+};
+
+/**
+ * @brief The CUDA backend: cuBLAS/cuSOLVER handles bound to the caller's stream, device memory
+ *        from a memory_resource, and the batched primitives the transform and methods use.
+ *
+ * Every primitive works on `count` column-major matrices stored with a fixed stride (the G
+ * groups of one transform) and issues one batched call, never a loop over groups.
+ * Move-only; not thread-safe (use one per thread or stream).
+ */
+class backend {
+ public:
+  explicit backend(memory_resource memory = stream_ordered_resource()) : memory_(memory) {}
+
+  /// Creates the handles on first use (throws cuda_error without a GPU) and binds `stream`.
+  void bind(cudaStream_t stream) {
+    if (!handles_) {
+      handles_.emplace();
+    }
+    handles_->bind(stream);
+    stream_ = stream;
+  }
+  [[nodiscard]] cudaStream_t stream() const noexcept { return stream_; }
+  [[nodiscard]] const memory_resource& memory() const noexcept { return memory_; }
+
+  template <class T>
+  [[nodiscard]] device_buffer<T> allocate(std::size_t count) const {
+    return device_buffer<T>(count, stream_, memory_);
+  }
+  template <class T>
+  void fill_zero(device_buffer<T>& buffer) const {
+    if (!buffer.empty()) {
+      SPECTRAL_CUDA_TRY(cudaMemsetAsync(buffer.data(), 0, buffer.size() * sizeof(T), stream_));
+    }
+  }
+
+  /// TF32 tensor-core math for float GEMMs until switched off again.
+  void use_tf32(bool on) {
+    SPECTRAL_CUBLAS_TRY(cublasSetMathMode(
+        blas(), on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+  }
+
+  /// C_b = alpha · op(A_b) op(B_b) + beta · C_b for b < count (one strided-batched call).
+  template <class T>
+  void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k,
+            T alpha, const T* a, std::int64_t lda, std::int64_t stride_a, const T* b,
+            std::int64_t ldb, std::int64_t stride_b, T beta, T* c, std::int64_t ldc,
+            std::int64_t stride_c, std::int64_t count);
+
+  /// In place: each symmetric A_b (lower triangle read) becomes its eigenvectors, `values` its
+  /// eigenvalues (ascending); signs follow the largest-|entry|-positive convention. A failed
+  /// solve is recorded in `status`.
+  template <class T>
+  void eigh(T* a, T* values, std::int64_t k, std::int64_t count, device_status* status);
+
+  /// In place: each A_b becomes its lower Cholesky factor (strict upper triangle zeroed);
+  /// failures and tiny pivots are recorded in `status`.
+  template <class T>
+  void cholesky(T* a, std::int64_t k, std::int64_t count, device_status* status);
+
+  /// W_b = L_b⁻¹ for lower-triangular L_b (batched triangular solve against I).
+  template <class T>
+  void invert_lower(const T* lower, T* w, std::int64_t k, std::int64_t count);
+
+  [[nodiscard]] cublasHandle_t blas() const;
+  [[nodiscard]] cusolverDnHandle_t solver() const;
+
+ private:
+  template <class T>
+  T** pointer_array(device_buffer<T*>& storage, T* base, std::int64_t stride,
+                    std::int64_t count) const;
+
+  memory_resource memory_;
+  std::optional<handles> handles_;
+  cudaStream_t stream_ = nullptr;
+};
+
+// --- implementation -----------------------------------------------------------------------------
+
+namespace detail {
+
+template <class T>
+constexpr cudaDataType data_type() {
+  return std::is_same_v<T, float> ? CUDA_R_32F : CUDA_R_64F;
+}
+
+inline int as_int(std::int64_t value, const char* what) {
+  SPECTRAL_EXPECTS(value >= 0 && value <= INT_MAX, what, ": ", value,
+                   " exceeds the 32-bit size cuBLAS accepts");
+  return static_cast<int>(value);
+}
+
+}  // namespace detail
+
+inline cublasHandle_t backend::blas() const {
+  SPECTRAL_EXPECTS(handles_.has_value(), "backend: bind(stream) was not called");
+  return handles_->blas();
+}
+
+inline cusolverDnHandle_t backend::solver() const {
+  SPECTRAL_EXPECTS(handles_.has_value(), "backend: bind(stream) was not called");
+  return handles_->solver();
+}
+
+template <class T>
+void backend::gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n,
+                   std::int64_t k, T alpha, const T* a, std::int64_t lda, std::int64_t stride_a,
+                   const T* b, std::int64_t ldb, std::int64_t stride_b, T beta, T* c,
+                   std::int64_t ldc, std::int64_t stride_c, std::int64_t count) {
+  const cublasOperation_t op_a = transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const cublasOperation_t op_b = transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const int mi = detail::as_int(m, "gemm m");
+  const int ni = detail::as_int(n, "gemm n");
+  const int ki = detail::as_int(k, "gemm k");
+  const int ldai = detail::as_int(lda, "gemm lda");
+  const int ldbi = detail::as_int(ldb, "gemm ldb");
+  const int ldci = detail::as_int(ldc, "gemm ldc");
+  const int batch = detail::as_int(count, "gemm batch");
+  if constexpr (std::is_same_v<T, float>) {
+    SPECTRAL_CUBLAS_TRY(cublasSgemmStridedBatched(blas(), op_a, op_b, mi, ni, ki, &alpha, a, ldai,
+                                                  stride_a, b, ldbi, stride_b, &beta, c, ldci,
+                                                  stride_c, batch));
+  } else {
+    SPECTRAL_CUBLAS_TRY(cublasDgemmStridedBatched(blas(), op_a, op_b, mi, ni, ki, &alpha, a, ldai,
+                                                  stride_a, b, ldbi, stride_b, &beta, c, ldci,
+                                                  stride_c, batch));
+  }
+}
+
+template <class T>
+void backend::eigh(T* a, T* values, std::int64_t k, std::int64_t count, device_status* status) {
+  constexpr cudaDataType type = detail::data_type<T>();
+  (void)solver();  // throws when bind() was not called
+  const auto& h = *handles_;
+  std::size_t device_bytes = 0;
+  std::size_t host_bytes = 0;
+  // One matrix: divide and conquer (syevd). Several: the batched solver, one call for all.
+  if (count == 1) {
+    SPECTRAL_CUSOLVER_TRY(cusolverDnXsyevd_bufferSize(h.solver(), h.params(),
+                                                      CUSOLVER_EIG_MODE_VECTOR,
+                                                      CUBLAS_FILL_MODE_LOWER, k, type, a, k, type,
+                                                      values, type, &device_bytes, &host_bytes));
+  } else {
+    SPECTRAL_CUSOLVER_TRY(cusolverDnXsyevBatched_bufferSize(
+        h.solver(), h.params(), CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, k, type, a, k,
+        type, values, type, &device_bytes, &host_bytes, count));
+  }
+  auto workspace = allocate<char>(device_bytes);
+  auto info = allocate<int>(static_cast<std::size_t>(count));
+  std::vector<char> host_workspace(host_bytes);
+  if (count == 1) {
+    SPECTRAL_CUSOLVER_TRY(cusolverDnXsyevd(h.solver(), h.params(), CUSOLVER_EIG_MODE_VECTOR,
+                                           CUBLAS_FILL_MODE_LOWER, k, type, a, k, type, values,
+                                           type, workspace.data(), device_bytes,
+                                           host_workspace.data(), host_bytes, info.data()));
+  } else {
+    SPECTRAL_CUSOLVER_TRY(cusolverDnXsyevBatched(
+        h.solver(), h.params(), CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, k, type, a, k,
+        type, values, type, workspace.data(), device_bytes, host_workspace.data(), host_bytes,
+        info.data(), count));
+  }
+  detail::solver_info_kernel<int><<<detail::grid_blocks(count), detail::block_threads, 0, stream_>>>(
+      info.data(), count, status);
+  detail::check_launch("solver_info_kernel");
+  detail::fix_eigenvector_signs_kernel<T>
+      <<<detail::grid_blocks(count * k * detail::warp_threads), detail::block_threads, 0,
+         stream_>>>(a, k, count * k);
+  detail::check_launch("fix_eigenvector_signs_kernel");
+}
+
+template <class T>
+T** backend::pointer_array(device_buffer<T*>& storage, T* base, std::int64_t stride,
+                           std::int64_t count) const {
+  storage = allocate<T*>(static_cast<std::size_t>(count));
+  detail::pointer_array_kernel<T>
+      <<<detail::grid_blocks(count), detail::block_threads, 0, stream_>>>(base, stride, count,
+                                                                          storage.data());
+  detail::check_launch("pointer_array_kernel");
+  return storage.data();
+}
+
+template <class T>
+void backend::cholesky(T* a, std::int64_t k, std::int64_t count, device_status* status) {
+  const int n = detail::as_int(k, "cholesky size");
+  const int batch = detail::as_int(count, "cholesky batch");
+  auto largest = allocate<T>(static_cast<std::size_t>(count));
+  detail::batched_max_diagonal_kernel<T>
+      <<<static_cast<unsigned>(count), detail::block_threads, 0, stream_>>>(a, k, largest.data());
+  detail::check_launch("batched_max_diagonal_kernel");
+  device_buffer<T*> pointers;
+  T** array = pointer_array<T>(pointers, a, k * k, count);
+  auto info = allocate<int>(static_cast<std::size_t>(count));
+  if constexpr (std::is_same_v<T, float>) {
+    SPECTRAL_CUSOLVER_TRY(
+        cusolverDnSpotrfBatched(solver(), CUBLAS_FILL_MODE_LOWER, n, array, n, info.data(), batch));
+  } else {
+    SPECTRAL_CUSOLVER_TRY(
+        cusolverDnDpotrfBatched(solver(), CUBLAS_FILL_MODE_LOWER, n, array, n, info.data(), batch));
+  }
+  detail::zero_upper_kernel<T>
+      <<<detail::grid_blocks(count * k * k), detail::block_threads, 0, stream_>>>(a, k, count);
+  detail::check_launch("zero_upper_kernel");
+  detail::check_cholesky_kernel<T><<<detail::grid_blocks(count), detail::block_threads, 0,
+                                     stream_>>>(a, largest.data(), info.data(), k, count,
+                                                std::numeric_limits<T>::epsilon(), status);
+  detail::check_launch("check_cholesky_kernel");
+}
+
+template <class T>
+void backend::invert_lower(const T* lower, T* w, std::int64_t k, std::int64_t count) {
+  const int n = detail::as_int(k, "triangular solve size");
+  const int batch = detail::as_int(count, "triangular solve batch");
+  detail::fill_scaled_identity_kernel<T>
+      <<<detail::grid_blocks(count * k * k), detail::block_threads, 0, stream_>>>(w, k, count,
+                                                                                  T(1));
+  detail::check_launch("fill_scaled_identity_kernel");
+  device_buffer<T*> lower_pointers;
+  device_buffer<T*> w_pointers;
+  T** l_array = pointer_array<T>(lower_pointers, const_cast<T*>(lower), k * k, count);
+  T** w_array = pointer_array<T>(w_pointers, w, k * k, count);
+  const T one = T(1);
+  if constexpr (std::is_same_v<T, float>) {
+    SPECTRAL_CUBLAS_TRY(cublasStrsmBatched(blas(), CUBLAS_SIDE_LEFT, CUBLAS_FILL_MODE_LOWER,
+                                           CUBLAS_OP_N, CUBLAS_DIAG_NON_UNIT, n, n, &one, l_array,
+                                           n, w_array, n, batch));
+  } else {
+    SPECTRAL_CUBLAS_TRY(cublasDtrsmBatched(blas(), CUBLAS_SIDE_LEFT, CUBLAS_FILL_MODE_LOWER,
+                                           CUBLAS_OP_N, CUBLAS_DIAG_NON_UNIT, n, n, &one, l_array,
+                                           n, w_array, n, batch));
+  }
+}
+
+}  // namespace spectral::cuda

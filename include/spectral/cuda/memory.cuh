@@ -1,0 +1,143 @@
+// SPDX-FileCopyrightText: 2026 spectral contributors
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <spectral/core/error.hpp>
+#include <spectral/cuda/error.cuh>
+
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <utility>
+
+namespace spectral::cuda {
+
+/**
+ * @brief Where the CUDA backend gets device memory: a pair of stream-ordered functions.
+ *
+ * The default uses cudaMallocAsync/cudaFreeAsync (the driver's pool, no synchronisation).
+ * Frameworks pass their own (LibTorch's caching allocator) so that contexts and workspaces
+ * live in memory the framework owns and accounts for.
+ */
+struct memory_resource {
+  using allocate_fn = void* (*)(void* state, std::size_t bytes, cudaStream_t stream);
+  using deallocate_fn = void (*)(void* state, void* pointer, std::size_t bytes,
+                                 cudaStream_t stream) noexcept;
+
+  void* state = nullptr;
+  allocate_fn allocate = nullptr;
+  deallocate_fn deallocate = nullptr;
+};
+
+namespace detail {
+inline void* pool_allocate(void* /*state*/, std::size_t bytes, cudaStream_t stream) {
+  void* pointer = nullptr;
+  SPECTRAL_CUDA_TRY(cudaMallocAsync(&pointer, bytes, stream));
+  return pointer;
+}
+inline void pool_deallocate(void* /*state*/, void* pointer, std::size_t /*bytes*/,
+                            cudaStream_t stream) noexcept {
+  (void)cudaFreeAsync(pointer, stream);  // a destructor cannot report; the pool outlives us
+}
+}  // namespace detail
+
+/// The default resource: the CUDA driver's stream-ordered pool.
+[[nodiscard]] inline memory_resource stream_ordered_resource() noexcept {
+  return {nullptr, &detail::pool_allocate, &detail::pool_deallocate};
+}
+
+/**
+ * @brief An owning, move-only array of T in device memory, allocated and freed in stream order.
+ * @note Freed on the stream it was allocated on; work on another stream that still reads it
+ *       must be ordered before destruction by the caller.
+ */
+template <class T>
+class device_buffer {
+ public:
+  device_buffer() = default;
+  device_buffer(std::size_t count, cudaStream_t stream,
+                memory_resource resource = stream_ordered_resource())
+      : size_(count), stream_(stream), resource_(resource) {
+    if (count > 0) {
+      data_ = static_cast<T*>(resource_.allocate(resource_.state, count * sizeof(T), stream));
+    }
+  }
+  device_buffer(const device_buffer&) = delete;
+  device_buffer& operator=(const device_buffer&) = delete;
+  device_buffer(device_buffer&& other) noexcept { swap(other); }
+  device_buffer& operator=(device_buffer&& other) noexcept {
+    if (this != &other) {
+      release();
+      swap(other);
+    }
+    return *this;
+  }
+  ~device_buffer() { release(); }
+
+  [[nodiscard]] T* data() noexcept { return data_; }
+  [[nodiscard]] const T* data() const noexcept { return data_; }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+
+ private:
+  void release() noexcept {
+    if (data_ != nullptr) {
+      resource_.deallocate(resource_.state, data_, size_ * sizeof(T), stream_);
+    }
+    data_ = nullptr;
+    size_ = 0;
+  }
+  void swap(device_buffer& other) noexcept {
+    std::swap(data_, other.data_);
+    std::swap(size_, other.size_);
+    std::swap(stream_, other.stream_);
+    std::swap(resource_, other.resource_);
+  }
+
+  T* data_ = nullptr;
+  std::size_t size_ = 0;
+  cudaStream_t stream_ = nullptr;
+  memory_resource resource_ = stream_ordered_resource();
+};
+
+/**
+ * @brief A non-owning view of an N×D row-major embedding in device memory (rows = samples).
+ *
+ * This is the memory of a contiguous torch CUDA tensor (row_stride = D) or of a row slice of
+ * a wider one (row_stride > D). Column-major readers see the same bytes as a D×N matrix with
+ * leading dimension row_stride, which is how cuBLAS is called on it.
+ */
+template <class T>
+struct embedding_view {
+  T* data = nullptr;
+  std::int64_t rows = 0;        ///< N
+  std::int64_t cols = 0;        ///< D
+  std::int64_t row_stride = 0;  ///< distance between consecutive rows, in elements (>= D)
+
+  embedding_view() = default;
+  embedding_view(T* pointer, std::int64_t n, std::int64_t d, std::int64_t stride = 0)
+      : data(pointer), rows(n), cols(d), row_stride(stride == 0 ? d : stride) {}
+  /// A view of mutable memory converts to a read-only view.
+  template <class U>
+    requires std::is_same_v<const U, T> && (!std::is_same_v<U, T>)
+  embedding_view(const embedding_view<U>& other)  // NOLINT(google-explicit-constructor)
+      : data(other.data), rows(other.rows), cols(other.cols), row_stride(other.row_stride) {}
+};
+
+namespace detail {
+
+/// Host-side checks every public entry point runs before enqueuing any work.
+template <class T>
+void expect_view(const embedding_view<T>& view, std::int64_t rows, std::int64_t cols,
+                 const char* name) {
+  SPECTRAL_EXPECTS(view.data != nullptr || rows * cols == 0, name, ": null device pointer");
+  SPECTRAL_EXPECTS(view.rows == rows && view.cols == cols, name, ": expected ", rows, "x", cols,
+                   ", got ", view.rows, "x", view.cols);
+  SPECTRAL_EXPECTS(view.row_stride >= view.cols, name, ": row_stride ", view.row_stride,
+                   " is smaller than its ", view.cols, " columns");
+}
+
+}  // namespace detail
+}  // namespace spectral::cuda
