@@ -13,8 +13,11 @@
 #include <spectral/cuda/backend.cuh>
 #include <spectral/cuda/device.cuh>
 #include <spectral/cuda/error.cuh>
+#include <spectral/cuda/losses.cuh>
 #include <spectral/cuda/memory.cuh>
+#include <spectral/cuda/running_statistics.cuh>
 #include <spectral/cuda/spectral_transform.cuh>
+#include <spectral/cuda/spectrum.cuh>
 #include <spectral/cuda/status.cuh>
 
 namespace spectral::cuda {

@@ -7,6 +7,7 @@
 #include <spectral/cuda/backend.cuh>
 #include <spectral/cuda/kernels/batched.cuh>
 #include <spectral/cuda/kernels/centering.cuh>
+#include <spectral/cuda/kernels/losses.cuh>
 #include <spectral/cuda/memory.cuh>
 #include <spectral/cuda/methods/iter_norm.cuh>
 #include <spectral/cuda/methods/method_ops.cuh>
@@ -14,11 +15,14 @@
 #include <spectral/cuda/methods/whitening.cuh>
 #include <spectral/cuda/status.cuh>
 
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <type_traits>
 
 namespace spectral::cuda {
 
@@ -94,6 +98,17 @@ class spectral_transform<T, Method, cuda::backend> {
                                      cudaStream_t stream = nullptr);
 
   /**
+   * @brief Half or bfloat16 input (what the reference feeds IterNorm under fp16 autocast, a
+   *        known source of NaN), computed in float32: z is widened into a float copy, and the
+   *        output, the context and backward are float.
+   */
+  template <class Low>
+    requires(std::is_same_v<T, float> &&
+             (std::is_same_v<Low, __half> || std::is_same_v<Low, __nv_bfloat16>))
+  [[nodiscard]] context_type forward(cuda::embedding_view<const Low> z, cuda::embedding_view<T> out,
+                                     cudaStream_t stream = nullptr);
+
+  /**
    * @brief ∂⟨G, Y⟩/∂Z for the Y that produced `ctx`, written into `grad_in` (may alias grad_out).
    * @note Run on the stream forward ran on, or order the streams yourself.
    * @throws invalid_input for shape mismatches or a context from other options; with sync_check
@@ -149,6 +164,27 @@ void center(backend& be, const options& opts, const T* in, std::int64_t in_strid
   }
 }
 
+/// Σ_g = X_g X_gᵀ/(M − 1) + eps·I for every group of a centred N×D buffer (ld D), into
+/// `sigma` (G×K×K). Column-major, the buffer is D×N: on the features axis X_g is its K×N row
+/// block g; on the samples axis its w×N row block g is X_gᵀ.
+template <class T>
+void covariance(backend& be, const options& opts, const T* centered, std::int64_t n,
+                std::int64_t d, const group_shape& shape, T* sigma) {
+  const std::int64_t groups = opts.groups;
+  const std::int64_t width = d / groups;
+  const std::int64_t k = shape.size;
+  launch(be, "fill_scaled_identity_kernel", groups * k * k, fill_scaled_identity_kernel<T>, sigma,
+         k, groups, static_cast<T>(opts.eps));
+  const T inverse_divisor = T(1) / static_cast<T>(shape.observations - 1);
+  if (opts.axis == axis::features) {
+    be.gemm<T>(false, true, k, k, n, inverse_divisor, centered, d, width, centered, d, width, T(1),
+               sigma, k, k * k, groups);
+  } else {
+    be.gemm<T>(true, false, k, k, width, inverse_divisor, centered, d, width, centered, d, width,
+               T(1), sigma, k, k * k, groups);
+  }
+}
+
 }  // namespace cuda::detail
 
 template <real_scalar T, spectral_method Method>
@@ -184,21 +220,9 @@ auto spectral_transform<T, Method, cuda::backend>::forward(cuda::embedding_view<
                           ctx.feature_mean.data(), max_abs.data(), status,
                           cuda::status_nonfinite_input);
 
-  // Σ_g = X_g X_gᵀ/(M − 1) + eps·I. Column-major, the centred N×D buffer is D×N (ld D): on the
-  // features axis X_g is its K×N row block g; on the samples axis its w×N row block g is X_gᵀ.
   auto sigma = backend_.allocate<T>(static_cast<std::size_t>(groups * area));
-  cuda::detail::launch(backend_, "fill_scaled_identity_kernel", groups * area,
-                       cuda::detail::fill_scaled_identity_kernel<T>, sigma.data(), k, groups,
-                       static_cast<T>(opts_.eps));
-  const T inverse_divisor = T(1) / static_cast<T>(shape.observations - 1);
+  cuda::detail::covariance<T>(backend_, opts_, ctx.centered.data(), n, d, shape, sigma.data());
   const T* x = ctx.centered.data();
-  if (opts_.axis == axis::features) {
-    backend_.gemm<T>(false, true, k, k, n, inverse_divisor, x, d, width, x, d, width, T(1),
-                     sigma.data(), k, area, groups);
-  } else {
-    backend_.gemm<T>(true, false, k, k, width, inverse_divisor, x, d, width, x, d, width, T(1),
-                     sigma.data(), k, area, groups);
-  }
   auto trace = backend_.allocate<T>(static_cast<std::size_t>(groups));
   cuda::detail::batched_trace_kernel<T>
       <<<static_cast<unsigned>(groups), cuda::detail::block_threads, 0, backend_.stream()>>>(
@@ -229,6 +253,23 @@ auto spectral_transform<T, Method, cuda::backend>::forward(cuda::embedding_view<
     ctx.check(stream);
   }
   return ctx;
+}
+
+template <real_scalar T, spectral_method Method>
+template <class Low>
+  requires(std::is_same_v<T, float> &&
+           (std::is_same_v<Low, __half> || std::is_same_v<Low, __nv_bfloat16>))
+auto spectral_transform<T, Method, cuda::backend>::forward(cuda::embedding_view<const Low> z,
+                                                          cuda::embedding_view<T> out,
+                                                          cudaStream_t stream) -> context_type {
+  (void)checked_group_shape(z.rows, z.cols, opts_);
+  cuda::detail::expect_view(z, z.rows, z.cols, "z");
+  backend_.bind(stream);
+  auto widened = backend_.allocate<T>(static_cast<std::size_t>(z.rows * z.cols));
+  cuda::detail::launch(backend_, "widen_kernel", z.rows * z.cols,
+                       cuda::detail::widen_kernel<Low, T>, z.data, z.rows, z.cols, z.row_stride,
+                       widened.data());
+  return forward(cuda::embedding_view<const T>(widened.data(), z.rows, z.cols), out, stream);
 }
 
 template <real_scalar T, spectral_method Method>
