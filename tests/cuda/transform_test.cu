@@ -93,11 +93,21 @@ TEST_CASE("cuda: backward equals central finite differences in double", "[cuda][
     CAPTURE(gpu::describe(c));
     const Eigen::MatrixXd z = make_embedding(s.n, s.d, c.ax, 1, 5.0, 99);
     const Eigen::MatrixXd grad_out = randn(s.n, s.d, 100);
-    const auto forward = [&](const Eigen::MatrixXd& probe) -> Eigen::MatrixXd {
-      const row_matrix<double> zr = probe;
-      return gpu::run_gpu<double>(c, zr, row_matrix<double>(grad_out)).output;
-    };
-    const Eigen::MatrixXd numeric = finite_difference_vjp(forward, z, grad_out);
+    // One transform and one set of device buffers per configuration; each probe is one forward.
+    const Eigen::MatrixXd numeric = gpu::with_transform<double, spectral::cuda::backend>(
+        c, [&](auto transform) {
+          auto d_probe = gpu::allocate<double>(s.n, s.d);
+          auto d_out = gpu::allocate<double>(s.n, s.d);
+          const auto forward = [&](const Eigen::MatrixXd& probe) -> Eigen::MatrixXd {
+            const row_matrix<double> zr = probe;
+            SPECTRAL_CUDA_TRY(cudaMemcpy(d_probe.buffer.data(), zr.data(),
+                                         static_cast<std::size_t>(zr.size()) * sizeof(double),
+                                         cudaMemcpyHostToDevice));
+            (void)transform.forward(std::as_const(d_probe).view(), d_out.view());
+            return gpu::download(d_out);
+          };
+          return Eigen::MatrixXd(finite_difference_vjp(forward, z, grad_out));
+        });
     const Eigen::MatrixXd analytic =
         gpu::run_gpu<double>(c, row_matrix<double>(z), row_matrix<double>(grad_out)).grad_in;
     CHECK(rel_error(analytic, numeric) <= finite_difference_tolerance);

@@ -110,6 +110,7 @@ class backend {
   memory_resource memory_;
   std::optional<handles> handles_;
   cudaStream_t stream_ = nullptr;
+  std::vector<char> host_workspace_;  ///< cuSOLVER's host workspace; outlives every call
 };
 
 // --- implementation -----------------------------------------------------------------------------
@@ -178,13 +179,17 @@ void backend::eigh(T* a, T* values, std::int64_t k, std::int64_t count, device_s
                                                       CUBLAS_FILL_MODE_LOWER, k, type, a, k, type,
                                                       values, type, &device_bytes, &host_bytes));
   } else {
+    (void)detail::as_int(k * k * count, "batched eigensolver: K*K*groups");  // its documented limit
     SPECTRAL_CUSOLVER_TRY(cusolverDnXsyevBatched_bufferSize(
         h.solver(), h.params(), CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, k, type, a, k,
         type, values, type, &device_bytes, &host_bytes, count));
   }
   auto workspace = allocate<char>(device_bytes);
   auto info = allocate<int>(static_cast<std::size_t>(count));
-  std::vector<char> host_workspace(host_bytes);
+  if (host_workspace_.size() < host_bytes) {
+    host_workspace_.resize(host_bytes);
+  }
+  std::vector<char>& host_workspace = host_workspace_;
   if (count == 1) {
     SPECTRAL_CUSOLVER_TRY(cusolverDnXsyevd(h.solver(), h.params(), CUSOLVER_EIG_MODE_VECTOR,
                                            CUBLAS_FILL_MODE_LOWER, k, type, a, k, type, values,

@@ -41,13 +41,13 @@ struct transform_context {
   device_buffer<T> feature_mean;                          ///< D means (features axis only)
   device_buffer<T> transform;                             ///< W per group, G×K×K
   typename method_ops<Method>::template state<T> state;  ///< the method's saved state
-  device_buffer<device_status> status;                    ///< what forward's kernels recorded
+  /// What forward's and then backward's kernels recorded (backward adds to it, hence mutable).
+  mutable device_buffer<device_status> status;
 
-  /// Synchronises `stream` and throws what forward recorded (only needed with sync_check off).
-  /// @throws invalid_input for a non-finite input, numerical_error for numerical failures.
-  void check(cudaStream_t stream) const {
-    check_status(status.data(), stream, Method::name(), "forward");
-  }
+  /// Synchronises `stream` and throws what forward, or a backward on this context, recorded
+  /// (only needed with sync_check off).
+  /// @throws invalid_input for non-finite z or grad_out, numerical_error for numerical failures.
+  void check(cudaStream_t stream) const { check_status(status.data(), stream, Method::name()); }
   [[nodiscard]] std::int64_t group_size() const noexcept {
     return opts.axis == axis::features ? cols / opts.groups : rows;
   }
@@ -183,6 +183,9 @@ void covariance(backend& be, const options& opts, const T* centered, std::int64_
     be.gemm<T>(true, false, k, k, width, inverse_divisor, centered, d, width, centered, d, width,
                T(1), sigma, k, k * k, groups);
   }
+  // A full GEMM need not round both triangles alike; the CPU's Σ is exactly symmetric, and
+  // IterNorm reads both triangles.
+  launch(be, "mirror_lower_kernel", groups * k * k, mirror_lower_kernel<T>, sigma, k, groups);
 }
 
 }  // namespace cuda::detail
@@ -293,8 +296,7 @@ void spectral_transform<T, Method, cuda::backend>::backward(const context_type& 
   const std::int64_t width = d / groups;
   const std::int64_t k = shape.size;
   const std::int64_t area = k * k;
-  auto status = backend_.allocate<cuda::device_status>(1);
-  backend_.fill_zero(status);
+  cuda::device_status* status = ctx.status.data();
 
   // Backward writes grad_in while it still reads grad_out: read from a copy when they overlap.
   cuda::device_buffer<T> grad_out_copy;
@@ -312,7 +314,7 @@ void spectral_transform<T, Method, cuda::backend>::backward(const context_type& 
     gy_stride = d;
   }
   cuda::detail::launch(backend_, "check_finite_kernel", n * d, cuda::detail::check_finite_kernel<T>,
-                       gy, n, d, gy_stride, width, status.data(),
+                       gy, n, d, gy_stride, width, status,
                        static_cast<unsigned>(cuda::status_nonfinite_gradient));
 
   const T* x = ctx.centered.data();
@@ -352,10 +354,10 @@ void spectral_transform<T, Method, cuda::backend>::backward(const context_type& 
   cuda::detail::center<T>(backend_, opts_, gx, gx_stride, gx, gx_stride, n, d, nullptr, nullptr,
                           nullptr, 0U);
   cuda::detail::launch(backend_, "check_finite_kernel", n * d, cuda::detail::check_finite_kernel<T>,
-                       static_cast<const T*>(gx), n, d, gx_stride, width, status.data(),
-                       static_cast<unsigned>(cuda::status_nonfinite_output));
+                       static_cast<const T*>(gx), n, d, gx_stride, width, status,
+                       static_cast<unsigned>(cuda::status_nonfinite_grad_in));
   if (config_.sync_check) {
-    cuda::check_status(status.data(), backend_.stream(), Method::name(), "backward");
+    ctx.check(backend_.stream());
   }
 }
 

@@ -54,7 +54,7 @@ template <real_scalar T>
   SPECTRAL_CUDA_TRY(cudaMemcpyAsync(sigma_host.data(), chosen, static_cast<std::size_t>(k * k) * sizeof(double),
                                     cudaMemcpyDeviceToHost, stream));
   be.eigh<double>(chosen, values.data(), k, 1, status.data());
-  check_status(status.data(), stream, "spectrum", "eigendecomposition");
+  check_status(status.data(), stream, "spectrum");
   vector<double> ascending(k);
   SPECTRAL_CUDA_TRY(cudaMemcpyAsync(ascending.data(), values.data(),
                                     static_cast<std::size_t>(k) * sizeof(double),

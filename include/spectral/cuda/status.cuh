@@ -9,6 +9,7 @@
 
 #include <string>
 #include <string_view>
+#include <tuple>
 
 namespace spectral::cuda {
 
@@ -20,18 +21,23 @@ enum status_flag : unsigned {
   status_not_positive_definite = 1U << 3U,
   status_solver_failed = 1U << 4U,        ///< cuSOLVER info != 0
   status_trace_not_positive = 1U << 5U,   ///< IterNorm: tr Σ <= 0 or not finite
-  status_nonfinite_output = 1U << 6U,
+  status_nonfinite_output = 1U << 6U,     ///< forward's Y
+  status_nonfinite_grad_in = 1U << 7U,    ///< backward's ∂L/∂Z
 };
+
+/// Number of distinct status flags (one example slot each).
+inline constexpr int status_flag_count = 8;
 
 /**
  * @brief The device status word a context carries: kernels record problems here instead of
- *        the host synchronising after every step. One example (group, value, bound) is kept.
+ *        the host synchronising after every step. Each flag keeps one example (group, value,
+ *        bound), so the message of the problem that is thrown shows that problem's numbers.
  */
 struct device_status {
   unsigned flags;
-  int group;
-  double value;
-  double bound;
+  int group[status_flag_count];
+  double value[status_flag_count];
+  double bound[status_flag_count];
 };
 
 namespace detail {
@@ -42,43 +48,70 @@ __device__ inline void report(device_status* status, unsigned flag, int group, d
                               double bound) {
   const unsigned before = atomicOr(&status->flags, flag);
   if ((before & flag) == 0U) {
-    status->group = group;
-    status->value = value;
-    status->bound = bound;
+    const int slot = __ffs(static_cast<int>(flag)) - 1;
+    status->group[slot] = group;
+    status->value[slot] = value;
+    status->bound[slot] = bound;
   }
 }
 
-/// Throws the exception the CPU backend would throw for the same problem.
-inline void throw_status(const device_status& s, std::string_view method, std::string_view stage) {
-  const auto where = spectral::detail::concat(" [", method, " ", stage, ", group ", s.group, "]");
-  if ((s.flags & status_nonfinite_input) != 0U) {
-    throw invalid_input(spectral::detail::concat("z: contains NaN or Inf (value ", s.value, ")",
-                                                 where));
+/// The example slot of a flag (host side).
+[[nodiscard]] inline int slot_of(unsigned flag) noexcept {
+  int slot = 0;
+  while ((flag >> static_cast<unsigned>(slot)) != 1U) {
+    ++slot;
   }
-  if ((s.flags & status_nonfinite_gradient) != 0U) {
-    throw invalid_input(spectral::detail::concat("grad_out: contains NaN or Inf (value ", s.value,
-                                                 ")", where));
+  return slot;
+}
+
+/// Throws the exception the CPU backend would throw for the same problem (the first recorded
+/// flag in this order), with that problem's own example.
+inline void throw_status(const device_status& s, std::string_view method) {
+  const auto has = [&](unsigned flag) { return (s.flags & flag) != 0U; };
+  const auto example = [&](unsigned flag) {
+    const int i = slot_of(flag);
+    return std::tuple<int, double, double>{s.group[i], s.value[i], s.bound[i]};
+  };
+  const auto where = [&](int group) {
+    return spectral::detail::concat(" [", method, ", group ", group, "]");
+  };
+  if (has(status_nonfinite_input)) {
+    const auto [g, v, b] = example(status_nonfinite_input);
+    throw invalid_input(spectral::detail::concat("z: contains NaN or Inf (value ", v, ")", where(g)));
   }
-  if ((s.flags & status_constant_input) != 0U) {
-    SPECTRAL_FAIL(method, ": z's covariance is zero up to rounding (trace ", s.value,
-                  ", rounding floor ", s.bound,
-                  "); every observation is identical after centring, nothing to transform", where);
+  if (has(status_nonfinite_gradient)) {
+    const auto [g, v, b] = example(status_nonfinite_gradient);
+    throw invalid_input(
+        spectral::detail::concat("grad_out: contains NaN or Inf (value ", v, ")", where(g)));
   }
-  if ((s.flags & status_trace_not_positive) != 0U) {
-    SPECTRAL_FAIL(method, ": the covariance has trace ", s.value,
-                  "; every observation is identical after centring", where);
+  if (has(status_constant_input)) {
+    const auto [g, v, b] = example(status_constant_input);
+    SPECTRAL_FAIL(method, ": z's covariance is zero up to rounding (trace ", v, ", rounding floor ",
+                  b, "); every observation is identical after centring, nothing to transform",
+                  where(g));
   }
-  if ((s.flags & status_solver_failed) != 0U) {
-    SPECTRAL_FAIL(method, ": cuSOLVER reported info=", s.value, where);
+  if (has(status_trace_not_positive)) {
+    const auto [g, v, b] = example(status_trace_not_positive);
+    SPECTRAL_FAIL(method, ": the covariance has trace ", v,
+                  "; every observation is identical after centring", where(g));
   }
-  if ((s.flags & status_not_positive_definite) != 0U) {
-    SPECTRAL_FAIL(method, ": the covariance is singular or not positive definite (smallest ",
-                  s.value, ", need > ", s.bound,
-                  "); add eps > 0 or use more observations than the covariance size", where);
+  if (has(status_solver_failed)) {
+    const auto [g, v, b] = example(status_solver_failed);
+    SPECTRAL_FAIL(method, ": cuSOLVER reported info=", v, where(g));
   }
-  if ((s.flags & status_nonfinite_output) != 0U) {
-    SPECTRAL_FAIL(method, " ", stage, ": the result contains NaN or Inf (value ", s.value, ")",
-                  where);
+  if (has(status_not_positive_definite)) {
+    const auto [g, v, b] = example(status_not_positive_definite);
+    SPECTRAL_FAIL(method, ": the covariance is singular or not positive definite (smallest ", v,
+                  ", need > ", b,
+                  "); add eps > 0 or use more observations than the covariance size", where(g));
+  }
+  if (has(status_nonfinite_output)) {
+    const auto [g, v, b] = example(status_nonfinite_output);
+    SPECTRAL_FAIL(method, " output: the result contains NaN or Inf (value ", v, ")", where(g));
+  }
+  if (has(status_nonfinite_grad_in)) {
+    const auto [g, v, b] = example(status_nonfinite_grad_in);
+    SPECTRAL_FAIL(method, " gradient: the result contains NaN or Inf (value ", v, ")", where(g));
   }
 }
 
@@ -89,13 +122,13 @@ inline void throw_status(const device_status& s, std::string_view method, std::s
  * @throws invalid_input for non-finite inputs, numerical_error for numerical failures.
  */
 inline void check_status(const device_status* d_status, cudaStream_t stream,
-                         std::string_view method, std::string_view stage) {
+                         std::string_view method) {
   device_status h_status{};
   SPECTRAL_CUDA_TRY(
       cudaMemcpyAsync(&h_status, d_status, sizeof(h_status), cudaMemcpyDeviceToHost, stream));
   SPECTRAL_CUDA_TRY(cudaStreamSynchronize(stream));
   if (h_status.flags != 0U) {
-    detail::throw_status(h_status, method, stage);
+    detail::throw_status(h_status, method);
   }
 }
 

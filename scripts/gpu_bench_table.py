@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 spectral contributors
+# SPDX-License-Identifier: Apache-2.0
+"""Markdown ratio table from spectral_cuda_bench's Google Benchmark JSON.
+
+Pairs BM_spectral/<tail> with BM_torch/<tail> (same binary, same run, same GPU) and prints the
+time of each (CUDA-event manual time), the speed-up torch/spectral, the issue's target for the
+row, both sides' peak device memory and the peer's difference from the library.
+
+    scripts/gpu_bench_table.py bench.json [-o table.md]
+"""
+import argparse
+import json
+import sys
+
+TO_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def target(tail):
+    """The issue's speed-up target for a row, or None."""
+    if tail.startswith("iternorm/samples/forward_backward/N:256/D:8192"):
+        return 10.0
+    if tail.startswith("iternorm/features/forward_backward/N:256/D:2048"):
+        return 2.0 if tail.endswith("/tf32") else 1.0
+    if tail.startswith(("zca/features/forward_backward/N:256/D:2048",
+                        "power/features/forward_backward/N:256/D:2048")) and "/G:" not in tail:
+        return 1.5
+    if tail.startswith("zca/features/forward_backward/N:256/D:8192/G:64"):
+        return 10.0
+    return None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("json_file")
+    parser.add_argument("-o", "--output")
+    args = parser.parse_args()
+    with open(args.json_file, encoding="utf-8") as f:
+        data = json.load(f)
+    rows = {}
+    for b in data.get("benchmarks", []):
+        name = b.get("run_name", b["name"]).removesuffix("/manual_time")
+        side, _, tail = name.partition("/")
+        side = side.removeprefix("BM_")
+        entry = rows.setdefault(tail, {})
+        if b.get("error_occurred"):
+            entry[side] = {"error": b.get("error_message", "error")}
+            continue
+        entry[side] = {"ms": b["real_time"] * TO_MS[b.get("time_unit", "ns")],
+                       "peak": b.get("peak_MiB"), "diff": b.get("rel_diff_vs_spectral")}
+    ctx = data.get("context", {})
+    lines = [f"Machine: {ctx.get('host_name', '?')}, {ctx.get('num_cpus', '?')} CPUs; "
+             f"run {ctx.get('date', '?')}. Times are CUDA-event times of one call.", "",
+             "| row | spectral ms | torch ms | speed-up | target | met | peak MiB (spectral / torch) "
+             "| peer vs library |",
+             "|---|---:|---:|---:|---:|---|---|---|"]
+    for tail, entry in rows.items():
+        mine = entry.get("spectral", {})
+        peer = entry.get("torch", {})
+        if "ms" not in mine or "ms" not in peer:
+            reason = mine.get("error") or peer.get("error") or "missing side"
+            lines.append(f"| {tail} | | | | | | | {reason} |")
+            continue
+        ratio = peer["ms"] / mine["ms"]
+        goal = target(tail)
+        met = "" if goal is None else ("yes" if ratio >= goal else "**no**")
+        peak = f"{mine['peak']:.0f} / {peer['peak']:.0f}" if mine["peak"] and peer["peak"] else ""
+        diff = f"{peer['diff']:.1e}" if peer["diff"] is not None else ""
+        goal_text = f"{goal:g}x" if goal else ""
+        lines.append(f"| {tail} | {mine['ms']:.3f} | {peer['ms']:.3f} | {ratio:.2f}x | {goal_text} "
+                     f"| {met} | {peak} | {diff} |")
+    text = "\n".join(lines) + "\n"
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text)
+    sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    main()
