@@ -1,10 +1,12 @@
 // SPDX-FileCopyrightText: 2026 spectral contributors
 // SPDX-License-Identifier: Apache-2.0
 
-// `spectral`: spectrum experiments on saved embeddings (.npy) from the command line.
+// `spectral`: spectral transformations of saved embeddings (.npy) from the command line, and the
+// spectrum experiments that reproduce the paper's claims (`spectral experiment <name>`).
 // Exit status: 0 success, 1 internal error, 2 usage or input error, 3 numerical error.
 // Every error is one line on stderr, "spectral: error: <message>", and no output file.
 
+#include "experiments/experiment_command.hpp"
 #include "spectrum_command.hpp"
 #include "transform_command.hpp"
 
@@ -44,8 +46,10 @@ int main(int argc, char** argv) {
 
   spectral::cli::transform_args transform;
   spectral::cli::spectrum_args spectrum;
+  spectral::cli::experiment_args experiment;
   CLI::App* transform_cmd = spectral::cli::add_transform_command(app, transform);
-  spectral::cli::add_spectrum_command(app, spectrum);
+  CLI::App* spectrum_cmd = spectral::cli::add_spectrum_command(app, spectrum);
+  spectral::cli::add_experiment_command(app, experiment);
 
   try {
     app.parse(argc, argv);
@@ -58,8 +62,10 @@ int main(int argc, char** argv) {
   try {
     if (transform_cmd->parsed()) {
       spectral::cli::run_transform(transform);
-    } else {
+    } else if (spectrum_cmd->parsed()) {
       spectral::cli::run_spectrum(spectrum);
+    } else {
+      spectral::cli::run_experiment(experiment);
     }
   } catch (const spectral::numerical_error& e) {
     return report(e.what(), exit_numerical);

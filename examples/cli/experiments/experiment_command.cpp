@@ -1,0 +1,306 @@
+// SPDX-FileCopyrightText: 2026 spectral contributors
+// SPDX-License-Identifier: Apache-2.0
+#include "experiment_command.hpp"
+
+#include "method_dispatch.hpp"
+#include "single_thread_blas.hpp"
+
+#include <exception>
+#include <string>
+#include <vector>
+
+namespace spectral::cli {
+
+namespace {
+
+/// Under --tiny, `value` takes its test-sized default unless `flag` was given explicitly.
+template <class T, class Tiny>
+void tiny_default(const CLI::App* cmd, const char* flag, T& value, Tiny tiny) {
+  if (cmd->count(flag) == 0) {
+    value = tiny;
+  }
+}
+
+/// --out, --seed, --tiny; `apply_tiny(cmd)` runs after parsing when --tiny was given.
+template <class ApplyTiny>
+void add_common(CLI::App* cmd,
+                experiment_common& common,
+                const std::string& name,
+                ApplyTiny apply_tiny) {
+  common.out = "experiments/" + name;
+  cmd->add_option("--out", common.out, "Output folder for the CSV tables and PNG plots")
+      ->capture_default_str();
+  cmd->add_option("--seed", common.seed, "Seed of every random number in the run")
+      ->capture_default_str();
+  cmd->add_flag("--tiny", common.tiny,
+                "Test-sized run (seconds): small defaults for every size not given explicitly");
+  cmd->callback([cmd, &common, apply_tiny] {
+    if (common.tiny) {
+      apply_tiny(cmd);
+    }
+  });
+}
+
+/// An integer flag's lower bound, shown in --help as INT>=low.
+CLI::Validator at_least(long low) {
+  return CLI::Validator(
+      [low](std::string& input) -> std::string {
+        std::size_t used = 0;
+        long value = 0;
+        try {
+          value = std::stol(input, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != input.size() || value < low) {
+          return "must be an integer >= " + std::to_string(low) + ", got '" + input + "'";
+        }
+        return {};
+      },
+      ">=" + std::to_string(low));
+}
+
+void add_maps(CLI::App& parent, experiment_args& args) {
+  auto& a = args.maps;
+  CLI::App* cmd = parent.add_subcommand(
+      "maps", "Output spectrum map ψ(λ) of power functions and IterNorm on a decaying spectrum");
+  add_common(cmd, a.common, "maps", [&a](const CLI::App* sub) {
+    tiny_default(sub, "--dim", a.dim, 16);
+    tiny_default(sub, "--samples", a.samples, 256);
+  });
+  cmd->add_option("--dim", a.dim, "K, the covariance size")
+      ->check(at_least(2))
+      ->capture_default_str();
+  cmd->add_option("--samples", a.samples, "Rows of the generated embedding (> dim)")
+      ->check(at_least(3))
+      ->capture_default_str();
+  cmd->add_option("--decay", a.decay, "Input eigenvalues λ_k ∝ decay^k")
+      ->check(CLI::Range(0.01, 1.0))
+      ->capture_default_str();
+  args.maps_cmd = cmd;
+}
+
+void add_collapse(CLI::App& parent, experiment_args& args) {
+  auto& a = args.collapse;
+  CLI::App* cmd = parent.add_subcommand(
+      "collapse",
+      "SSL training of a linear / 2-layer MLP encoder on synthetic two-view data, per "
+      "ST instance: effective rank and condition number of the embedding");
+  add_common(cmd, a.common, "collapse", [&a](const CLI::App* sub) {
+    tiny_default(sub, "--steps", a.steps, 150);
+    tiny_default(sub, "--runs", a.runs, 2);
+    tiny_default(sub, "--input-dim", a.input_dim, 32);
+    tiny_default(sub, "--dim", a.dim, 16);
+    tiny_default(sub, "--hidden", a.hidden, 32);
+    tiny_default(sub, "--batch", a.batch, 64);
+    tiny_default(sub, "--eval-samples", a.eval_samples, 256);
+    tiny_default(sub, "--log-every", a.log_every, 25);
+    tiny_default(sub, "--powers", a.powers, std::vector<double>{0, 0.25, 0.5, 0.75});
+  });
+  cmd->add_option("--steps", a.steps, "SGD steps per run")
+      ->check(at_least(1))
+      ->capture_default_str();
+  cmd->add_option("--runs", a.runs,
+                  "Runs per (encoder, instance), seeds seed..seed+runs-1 of the data and init")
+      ->check(at_least(1))
+      ->capture_default_str();
+  cmd->add_option("--input-dim", a.input_dim, "Dimension of the synthetic data")
+      ->check(at_least(2))
+      ->capture_default_str();
+  cmd->add_option("--dim", a.dim, "D, the embedding size")
+      ->check(at_least(2))
+      ->capture_default_str();
+  cmd->add_option("--hidden", a.hidden, "Hidden width of the MLP")
+      ->check(at_least(1))
+      ->capture_default_str();
+  cmd->add_option("--batch", a.batch, "Batch size N")->check(at_least(3))->capture_default_str();
+  cmd->add_option("--eval-samples", a.eval_samples,
+                  "Clean samples whose embedding spectrum is tracked")
+      ->check(at_least(3))
+      ->capture_default_str();
+  cmd->add_option("--lr", a.learning_rate, "SGD learning rate")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--momentum", a.momentum, "SGD momentum")
+      ->check(CLI::Range(0.0, 0.999))
+      ->capture_default_str();
+  cmd->add_option("--weight-decay", a.weight_decay, "L2 weight decay")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--noise", a.noise, "Std of the independent noise of each view")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--decay", a.decay, "Signal eigenvalues decay^k")
+      ->check(CLI::Range(0.01, 1.0))
+      ->capture_default_str();
+  cmd->add_option("--log-every", a.log_every, "Steps between spectrum snapshots")
+      ->check(at_least(1))
+      ->capture_default_str();
+  cmd->add_option("--iters", a.iterations, "T of IterNorm and INTL")
+      ->check(at_least(1))
+      ->capture_default_str();
+  cmd->add_option("--intl-betas", a.intl_betas,
+                  "One INTL instance per trace-loss weight β; -1 = trade_off_beta(K), K = D or N")
+      ->delimiter(',')
+      ->check(CLI::Range(-1.0, 100.0))
+      ->capture_default_str();
+  cmd->add_option("--axis", a.axis, "Axis of the ST (the tracked spectrum is always D×D)")
+      ->check(CLI::IsMember(choices(axis_names)))
+      ->capture_default_str();
+  cmd->add_option("--encoders", a.encoders, "Encoders to train")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"linear", "mlp"}))
+      ->capture_default_str();
+  cmd->add_option("--powers", a.powers, "Power-function grid (p = 0 is the identity)")
+      ->delimiter(',')
+      ->check(CLI::Range(0.0, 4.0))
+      ->capture_default_str();
+  args.collapse_cmd = cmd;
+}
+
+void add_intl_dynamics(CLI::App& parent, experiment_args& args) {
+  auto& a = args.intl_dynamics;
+  CLI::App* cmd = parent.add_subcommand(
+      "intl-dynamics",
+      "Gradient descent on INTL's trace loss through IterNorm on a free embedding: "
+      "eigenvalues vs the first-order prediction Δλ_i (spec §2.2, §5.5)");
+  add_common(cmd, a.common, "intl-dynamics", [&a](const CLI::App* sub) {
+    tiny_default(sub, "--steps", a.steps, 200);
+    tiny_default(sub, "--dim", a.dim, 8);
+    tiny_default(sub, "--samples", a.samples, 64);
+    tiny_default(sub, "--log-every", a.log_every, 20);
+    tiny_default(sub, "--iters", a.iterations, std::vector<int>{1, 4});
+  });
+  cmd->add_option("--steps", a.steps, "Gradient steps")->check(at_least(1))->capture_default_str();
+  cmd->add_option("--dim", a.dim, "D = K, the covariance size")
+      ->check(at_least(2))
+      ->capture_default_str();
+  cmd->add_option("--samples", a.samples, "N, rows of the embedding (> dim)")
+      ->check(at_least(3))
+      ->capture_default_str();
+  cmd->add_option("--decay", a.decay, "Initial eigenvalues decay^k")
+      ->check(CLI::Range(0.01, 1.0))
+      ->capture_default_str();
+  cmd->add_option("--lr", a.learning_rate, "Step size η")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--log-every", a.log_every, "Steps between snapshots")
+      ->check(at_least(1))
+      ->capture_default_str();
+  cmd->add_option("--iters", a.iterations, "IterNorm iterations T to compare")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--probe-step", a.probe_step, "η of the central-difference check of Δλ")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  args.intl_dynamics_cmd = cmd;
+}
+
+void add_real(CLI::App& parent, experiment_args& args) {
+  auto& a = args.real;
+  CLI::App* cmd = parent.add_subcommand(
+      "real",
+      "The collapse study on Fashion-MNIST (random crops + noise as views), with a linear "
+      "probe of each learned embedding");
+  add_common(cmd, a.common, "real", [&a](const CLI::App* sub) {
+    tiny_default(sub, "--steps", a.steps, 30);
+    tiny_default(sub, "--dim", a.dim, 8);
+    tiny_default(sub, "--hidden", a.hidden, 32);
+    tiny_default(sub, "--batch", a.batch, 64);
+    tiny_default(sub, "--log-every", a.log_every, 10);
+    tiny_default(sub, "--eval-samples", a.eval_samples, 256);
+    tiny_default(sub, "--probe-train", a.probe_train, 1000);
+    tiny_default(sub, "--probe-test", a.probe_test, 500);
+    tiny_default(sub, "--powers", a.powers, std::vector<double>{0, 0.5});
+    tiny_default(sub, "--encoders", a.encoders, std::vector<std::string>{"linear"});
+  });
+  cmd->add_option("--data", a.data, "Folder with the four Fashion-MNIST *-ubyte.gz files")
+      ->capture_default_str();
+  cmd->add_option("--steps", a.steps, "SGD steps per run")
+      ->check(at_least(1))
+      ->capture_default_str();
+  cmd->add_option("--runs", a.runs, "Runs per (encoder, instance)")
+      ->check(at_least(1))
+      ->capture_default_str();
+  cmd->add_option("--dim", a.dim, "D, the embedding size")
+      ->check(at_least(2))
+      ->capture_default_str();
+  cmd->add_option("--hidden", a.hidden, "Hidden width of the MLP")
+      ->check(at_least(1))
+      ->capture_default_str();
+  cmd->add_option("--batch", a.batch, "Batch size N")->check(at_least(3))->capture_default_str();
+  cmd->add_option("--crop", a.crop, "Side of the random square crop (pixels, <= 28)")
+      ->check(CLI::Range(4, 28))
+      ->capture_default_str();
+  cmd->add_option("--noise", a.noise, "Std of the pixel noise of each view (pixels in [0, 1])")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--lr", a.learning_rate, "SGD learning rate")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--momentum", a.momentum, "SGD momentum")
+      ->check(CLI::Range(0.0, 0.999))
+      ->capture_default_str();
+  cmd->add_option("--log-every", a.log_every, "Steps between spectrum snapshots")
+      ->check(at_least(1))
+      ->capture_default_str();
+  cmd->add_option("--iters", a.iterations, "T of IterNorm and INTL")
+      ->check(at_least(1))
+      ->capture_default_str();
+  cmd->add_option("--intl-betas", a.intl_betas,
+                  "One INTL instance per trace-loss weight β; -1 = trade_off_beta(D)")
+      ->delimiter(',')
+      ->check(CLI::Range(-1.0, 100.0))
+      ->capture_default_str();
+  cmd->add_option("--eval-samples", a.eval_samples,
+                  "Test images whose embedding spectrum is tracked")
+      ->check(at_least(3))
+      ->capture_default_str();
+  cmd->add_option("--probe-train", a.probe_train, "Training images of the linear probe")
+      ->check(at_least(10))
+      ->capture_default_str();
+  cmd->add_option("--probe-test", a.probe_test, "Test images of the linear probe")
+      ->check(at_least(10))
+      ->capture_default_str();
+  cmd->add_option("--ridge", a.ridge, "Ridge penalty of the least-squares probe")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--encoders", a.encoders, "Encoders to train")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"linear", "mlp"}))
+      ->capture_default_str();
+  cmd->add_option("--powers", a.powers, "Power-function grid (p = 0 is the identity)")
+      ->delimiter(',')
+      ->check(CLI::Range(0.0, 4.0))
+      ->capture_default_str();
+  args.real_cmd = cmd;
+}
+
+}  // namespace
+
+CLI::App* add_experiment_command(CLI::App& app, experiment_args& args) {
+  CLI::App* cmd = app.add_subcommand(
+      "experiment", "Spectrum experiments reproducing the paper's claims (CSV + PNG + a table)");
+  cmd->require_subcommand(1);
+  add_maps(*cmd, args);
+  add_collapse(*cmd, args);
+  add_intl_dynamics(*cmd, args);
+  add_real(*cmd, args);
+  return cmd;
+}
+
+void run_experiment(const experiment_args& args) {
+  use_single_threaded_blas();
+  if (args.maps_cmd->parsed()) {
+    run_maps(args.maps);
+  } else if (args.collapse_cmd->parsed()) {
+    run_collapse(args.collapse);
+  } else if (args.intl_dynamics_cmd->parsed()) {
+    run_intl_dynamics(args.intl_dynamics);
+  } else {
+    run_real(args.real);
+  }
+}
+
+}  // namespace spectral::cli
