@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 spectral contributors
+# SPDX-License-Identifier: Apache-2.0
+"""intl_train end to end: the documented errors (one line, non-zero exit, nothing half-written)
+and a tiny run's files. Usage: cli_test.py --exe PATH --case NAME."""
+import argparse
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+FASHION = "/usr/share/datasets/fashion-mnist"
+TINY = ["--train-subset", "128", "--eval-train-subset", "256", "--eval-test-subset", "128",
+        "--batch", "32", "--width", "8", "--projector", "32", "--epochs", "2", "--warmup-epochs", "1",
+        "--linear-epochs", "3", "--threads", "1", "--no-progress"]
+
+
+def run(exe, *args):
+    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=900, check=False)
+
+
+def expect_error(result, code, fragment):
+    lines = [l for l in result.stderr.splitlines() if l.strip()]
+    assert result.returncode == code, (result.returncode, result.stderr)
+    assert len(lines) == 1 and lines[0].startswith("intl_train: error:"), result.stderr
+    assert fragment in lines[0], (fragment, lines[0])
+
+
+def case_unknown_flag(exe, tmp):
+    expect_error(run(exe, "--no-such-flag"), 2, "no-such-flag")
+
+
+def case_bad_value(exe, tmp):
+    expect_error(run(exe, "--method", "simclr"), 2, "simclr")
+
+
+def case_missing_dataset(exe, tmp):
+    missing = os.path.join(tmp, "nowhere")
+    expect_error(run(exe, "--data", missing, "--out", os.path.join(tmp, "out"), *TINY), 2, missing)
+    assert not os.path.exists(os.path.join(tmp, "out", "checkpoint.pt"))
+
+
+def case_corrupt_file(exe, tmp):
+    data = os.path.join(tmp, "fashion")
+    shutil.copytree(FASHION, data)
+    with gzip.open(os.path.join(data, "train-images-idx3-ubyte.gz"), "wb") as f:
+        f.write(b"\x00\x00\x08\x03" + b"\x00" * 20)  # right magic, truncated payload
+    expect_error(run(exe, "--data", data, "--out", os.path.join(tmp, "out"), *TINY), 2,
+                 "train-images-idx3-ubyte.gz")
+
+
+def case_cuda_request(exe, tmp):
+    expect_error(run(exe, "--device", "cuda", "--out", os.path.join(tmp, "out"), *TINY), 2,
+                 "--device cuda")
+
+
+def case_numerical_failure(exe, tmp):
+    # ZCA over 32 features from 32 samples: a singular covariance at the first step.
+    result = run(exe, "--transform", "zca", "--axis", "features", "--out",
+                 os.path.join(tmp, "out"), *TINY)
+    expect_error(result, 3, "training diverged at step 0")
+
+
+def case_tiny_run(exe, tmp):
+    out = os.path.join(tmp, "out")
+    result = run(exe, "--out", out, *TINY)
+    assert result.returncode == 0, result.stderr
+    assert "random init" in result.stdout and "INTL pretrained" in result.stdout, result.stdout
+    with open(os.path.join(out, "metrics.jsonl"), encoding="utf-8") as f:
+        records = [json.loads(line) for line in f]
+    assert [r["epoch"] for r in records] == [1, 2], records
+    for key in ("loss", "lr", "images_per_s", "knn_top1", "effective_rank"):
+        assert all(isinstance(r[key], float) for r in records), key
+    assert "linear_top1" in records[-1]
+    with open(os.path.join(out, "summary.json"), encoding="utf-8") as f:
+        summary = json.load(f)
+    assert summary["completed"] and "random_init" in summary and "final" in summary
+    assert os.path.exists(os.path.join(out, "checkpoint.pt"))
+    assert not [n for n in os.listdir(out) if n.endswith(".tmp")], os.listdir(out)
+    if shutil.which("gnuplot"):
+        for png in ("loss.png", "accuracy.png", "spectrum.png"):
+            assert os.path.getsize(os.path.join(out, png)) > 1000, png
+    evaluated = run(exe, "--out", out, "--eval-only", *TINY)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "linear top-1" in evaluated.stdout, evaluated.stdout
+    with open(os.path.join(out, "evaluation.json"), encoding="utf-8") as f:
+        assert json.load(f)["epoch"] == 2
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--exe", required=True)
+    parser.add_argument("--case", required=True)
+    args = parser.parse_args()
+    case = globals().get("case_" + args.case)
+    if case is None:
+        sys.exit(f"unknown case {args.case}")
+    with tempfile.TemporaryDirectory() as tmp:
+        case(args.exe, tmp)
+    print(f"{args.case}: ok")
+
+
+if __name__ == "__main__":
+    main()
