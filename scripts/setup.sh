@@ -10,7 +10,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 packages=(
   build-essential ninja-build pkg-config git
   libeigen3-dev libbenchmark-dev libtorch-dev libopenblas-dev liblapacke-dev
-  libturbojpeg0-dev libcli11-dev nlohmann-json3-dev gnuplot-nox
+  libturbojpeg0-dev libgloo-dev libcli11-dev nlohmann-json3-dev gnuplot-nox
   python3-torch python3-numpy dataset-fashion-mnist
 )
 backports=(cmake libcatch2-dev)

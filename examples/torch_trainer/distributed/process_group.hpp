@@ -1,0 +1,272 @@
+// SPDX-FileCopyrightText: 2026 spectral contributors
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// @file
+/// Multi-process training on torch's c10d: a process group over a TCPStore (rank 0 serves it)
+/// or a FileStore, with the three collectives DDP-style training needs (gradient averaging,
+/// initial parameter broadcast, barrier) and an all-gather for the global-batch ST (spec §4.9,
+/// distributed/gather.hpp). world_size 1 creates no c10d object and every call is a no-op.
+///
+/// Needs the Gloo headers (Debian: libgloo-dev) next to LibTorch's c10d headers; without them
+/// (or without USE_C10D_GLOO) only world_size 1 is available and anything larger throws.
+
+#include <spectral/spectral.hpp>
+
+#include <torch/types.h>
+#include <torch/version.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#if defined(USE_C10D_GLOO) && __has_include(<gloo/context.h>)
+#define SPECTRAL_TRAINER_HAS_GLOO 1
+#else
+#define SPECTRAL_TRAINER_HAS_GLOO 0
+#endif
+#if defined(USE_C10D_NCCL) && __has_include(<nccl.h>)
+#define SPECTRAL_TRAINER_HAS_NCCL 1
+#else
+#define SPECTRAL_TRAINER_HAS_NCCL 0
+#endif
+#define SPECTRAL_TRAINER_HAS_C10D (SPECTRAL_TRAINER_HAS_GLOO || SPECTRAL_TRAINER_HAS_NCCL)
+
+#if SPECTRAL_TRAINER_HAS_C10D
+#include <torch/csrc/distributed/c10d/FileStore.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
+#if SPECTRAL_TRAINER_HAS_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#if SPECTRAL_TRAINER_HAS_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+namespace spectral::trainer {
+
+/// Where this process sits in the job and how the ranks meet.
+struct dist_config {
+  int rank = 0;
+  int world_size = 1;
+  std::string master_addr = "127.0.0.1";
+  int master_port = 29500;
+  std::string backend = "gloo";  ///< "gloo" (CPU tensors) or "nccl" (CUDA tensors, LibTorch 2.x)
+  std::string file_store{};      ///< non-empty: rendezvous through this file instead of TCP
+  int timeout_seconds = 300;     ///< rendezvous and every collective
+};
+
+#if SPECTRAL_TRAINER_HAS_C10D
+namespace detail {
+
+// The only LibTorch-version-specific code of the distributed layer (move to compat.hpp):
+// in 1.13 the concrete groups (ProcessGroupGloo, ProcessGroupNCCL) derive from c10d::ProcessGroup;
+// from 2.0 they derive from c10d::Backend and c10d::ProcessGroup became a dispatching wrapper
+// around backends. Both bases declare the same virtual broadcast/allreduce/allgather/barrier, so
+// holding the concrete group through this alias keeps every call site version-neutral.
+#if TORCH_VERSION_MAJOR >= 2
+using c10d_group = c10d::Backend;
+#else
+using c10d_group = c10d::ProcessGroup;
+#endif
+
+inline c10::intrusive_ptr<c10d_group> make_c10d_group(const c10::intrusive_ptr<c10d::Store>& store,
+                                                      const dist_config& c,
+                                                      std::chrono::milliseconds timeout) {
+#if SPECTRAL_TRAINER_HAS_GLOO
+  if (c.backend == "gloo") {
+    auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+    // Bind where the peers can reach us: an explicit interface, loopback for a one-machine job
+    // (hostname resolution is unreliable in containers), else the hostname's address.
+    if (const char* iface = std::getenv("GLOO_SOCKET_IFNAME"); iface != nullptr && *iface != 0) {
+      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(iface));
+    } else if (c.master_addr == "localhost" || c.master_addr.rfind("127.", 0) == 0) {
+      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(c.master_addr));
+    } else {
+      options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    }
+    options->threads = 2;
+    return c10::make_intrusive<c10d::ProcessGroupGloo>(store, c.rank, c.world_size, options);
+  }
+#endif
+#if SPECTRAL_TRAINER_HAS_NCCL
+  if (c.backend == "nccl") {
+    auto options = c10d::ProcessGroupNCCL::Options::create();
+    options->timeout = timeout;
+    return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, c.rank, c.world_size, options);
+  }
+#endif
+  SPECTRAL_EXPECTS(false, "--backend: '", c.backend, "' is not available in this LibTorch build");
+  return {};
+}
+
+}  // namespace detail
+#endif
+
+/**
+ * @brief This process's membership of a c10d process group (or of a one-process "group").
+ *
+ * Construction blocks until all world_size ranks have joined. Every collective must be called
+ * by every rank in the same order with tensors of the same shapes (c10d's contract).
+ * @throws spectral::invalid_input for a bad rank/size/port/backend, or world_size > 1 in a build
+ *         without c10d backends; c10::Error (std::exception) for rendezvous failures or timeouts.
+ */
+class distributed {
+ public:
+  /// The single-process instance: rank 0 of 1, no c10d objects.
+  distributed() = default;
+
+  explicit distributed(const dist_config& c) : rank_(c.rank), world_size_(c.world_size) {
+    SPECTRAL_EXPECTS(c.world_size >= 1, "--world-size: must be >= 1, got ", c.world_size);
+    SPECTRAL_EXPECTS(c.rank >= 0 && c.rank < c.world_size, "--rank: must be in [0, ",
+                     c.world_size, "), got ", c.rank);
+    if (c.world_size == 1) {
+      return;
+    }
+#if SPECTRAL_TRAINER_HAS_C10D
+    SPECTRAL_EXPECTS(c.master_port > 0 && c.master_port < 65536, "--port: must be in [1, 65535], got ",
+                     c.master_port);
+    SPECTRAL_EXPECTS(c.timeout_seconds > 0, "timeout: must be > 0 s, got ", c.timeout_seconds);
+    const std::chrono::milliseconds timeout{std::int64_t{c.timeout_seconds} * 1000};
+    c10::intrusive_ptr<c10d::Store> store;
+    if (!c.file_store.empty()) {
+      store = c10::make_intrusive<c10d::FileStore>(c.file_store, c.world_size);
+    } else {
+      c10d::TCPStoreOptions opts;
+      opts.port = static_cast<std::uint16_t>(c.master_port);
+      opts.isServer = c.rank == 0;
+      opts.numWorkers = static_cast<std::size_t>(c.world_size);
+      opts.waitWorkers = true;
+      opts.timeout = timeout;
+      store = c10::make_intrusive<c10d::TCPStore>(c.master_addr, opts);
+    }
+    store->setTimeout(timeout);
+    group_ = detail::make_c10d_group(store, c, timeout);
+#else
+    SPECTRAL_EXPECTS(false, "--world-size ", c.world_size,
+                     ": this build has no c10d backend (LibTorch without USE_C10D_GLOO, or the "
+                     "Gloo headers, Debian libgloo-dev, were missing at compile time)");
+#endif
+  }
+
+  [[nodiscard]] int rank() const noexcept { return rank_; }
+  [[nodiscard]] int world_size() const noexcept { return world_size_; }
+
+  /// grads ← (Σ_ranks grads) / world_size, in place (DDP's gradient averaging). Undefined
+  /// tensors (parameters without a gradient) are skipped; all defined ones must share one dtype
+  /// and device, as one flat buffer is reduced (one collective instead of one per parameter).
+  void all_reduce_mean_(std::vector<torch::Tensor>& grads) {
+    if (world_size_ == 1) {
+      return;
+    }
+    auto flat = flatten(grads, "grads");
+    if (!flat.defined()) {
+      return;
+    }
+    all_reduce_sum_(flat);
+    flat.div_(world_size_);
+    unflatten(flat, grads);
+  }
+
+  /// tensors ← root's tensors, in place (initial parameter/buffer sync).
+  void broadcast_(std::vector<torch::Tensor>& tensors, int root = 0) {
+    SPECTRAL_EXPECTS(root >= 0 && root < world_size_, "root: must be in [0, ", world_size_,
+                     "), got ", root);
+    if (world_size_ == 1) {
+      return;
+    }
+    auto flat = flatten(tensors, "tensors");
+    if (!flat.defined()) {
+      return;
+    }
+#if SPECTRAL_TRAINER_HAS_C10D
+    std::vector<torch::Tensor> io{flat};
+    c10d::BroadcastOptions opts;
+    opts.rootRank = root;
+    group_->broadcast(io, opts)->wait();
+#endif
+    unflatten(flat, tensors);
+  }
+
+  /// Blocks until every rank has reached it.
+  void barrier() {
+#if SPECTRAL_TRAINER_HAS_C10D
+    if (world_size_ > 1) {
+      group_->barrier()->wait();
+    }
+#endif
+  }
+
+  /// t ← Σ_ranks t, in place; t contiguous (used by gather's backward).
+  void all_reduce_sum_(torch::Tensor& t) {
+#if SPECTRAL_TRAINER_HAS_C10D
+    if (world_size_ > 1) {
+      std::vector<torch::Tensor> io{t};
+      group_->allreduce(io)->wait();  // AllreduceOptions' default op is SUM
+    }
+#else
+    (void)t;
+#endif
+  }
+
+  /// Every rank's `local` (same shape, dtype and device everywhere), in rank order.
+  [[nodiscard]] std::vector<torch::Tensor> all_gather(const torch::Tensor& local) {
+    if (world_size_ == 1) {
+      return {local};
+    }
+    std::vector<torch::Tensor> outputs;
+#if SPECTRAL_TRAINER_HAS_C10D
+    std::vector<torch::Tensor> input{local.contiguous()};
+    std::vector<std::vector<torch::Tensor>> out(1);
+    for (int r = 0; r < world_size_; ++r) {
+      out[0].push_back(torch::empty_like(input[0]));
+    }
+    group_->allgather(out, input)->wait();
+    outputs = std::move(out[0]);
+#endif
+    return outputs;
+  }
+
+ private:
+  // One contiguous buffer of all defined tensors (undefined: none defined).
+  static torch::Tensor flatten(const std::vector<torch::Tensor>& ts, const char* what) {
+    std::vector<torch::Tensor> parts;
+    for (const auto& t : ts) {
+      if (!t.defined()) {
+        continue;
+      }
+      if (!parts.empty()) {
+        SPECTRAL_EXPECTS(t.scalar_type() == parts[0].scalar_type() && t.device() == parts[0].device(),
+                         what, ": all tensors must share one dtype and device, got ",
+                         parts[0].scalar_type(), " and ", t.scalar_type());
+      }
+      parts.push_back(t.reshape({-1}));
+    }
+    return parts.empty() ? torch::Tensor() : torch::cat(parts);
+  }
+
+  static void unflatten(const torch::Tensor& flat, std::vector<torch::Tensor>& ts) {
+    std::int64_t offset = 0;
+    torch::NoGradGuard no_grad;  // parameters (leaf tensors) may be among `ts`
+    for (auto& t : ts) {
+      if (!t.defined()) {
+        continue;
+      }
+      const std::int64_t n = t.numel();
+      t.copy_(flat.slice(0, offset, offset + n).view(t.sizes()));
+      offset += n;
+    }
+  }
+
+  int rank_ = 0;
+  int world_size_ = 1;
+#if SPECTRAL_TRAINER_HAS_C10D
+  c10::intrusive_ptr<detail::c10d_group> group_;
+#endif
+};
+
+}  // namespace spectral::trainer
