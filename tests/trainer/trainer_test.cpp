@@ -151,3 +151,34 @@ TEST_CASE("trainer: INTL-M with six multi-crop views trains and checkpoints its 
   const auto resumed = spectral::trainer::train(c, log);
   CHECK(std::isfinite(resumed["last_step_loss"].get<double>()));
 }
+
+TEST_CASE("trainer: two INTL steps of ResNet-50 (ImageNet stem) at 64x64 on the CPU",
+          "[trainer][train]") {
+  using namespace spectral::trainer;
+  torch::manual_seed(3);
+  const std::int64_t batch = 16;
+  Encoder encoder(resnet_options::reference(50, /*cifar=*/false), 256, 256);
+  IntlLoss loss(transform_spec{}, spectral::trade_off_beta(batch));
+  torch::optim::SGD optimizer(sgd_parameter_groups(*encoder, 1e-5, /*decay_1d=*/false),
+                              torch::optim::SGDOptions(0.1).momentum(0.9));
+  augment_config view;  // the ImageNet recipe at 64 px (spec §6.2)
+  view.size = 64;
+  view.blur_p = 0.5;
+  view.mean = {0.485, 0.456, 0.406};
+  view.std = {0.229, 0.224, 0.225};
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(11);
+  const auto images = torch::randint(0, 256, {batch, 3, 80, 96}, torch::kUInt8);
+  const auto before = encoder->parameters().front().detach().clone();
+  for (int step = 0; step < 2; ++step) {
+    set_learning_rate(optimizer, 0.1);
+    const auto terms = loss->forward({encoder->forward(augment(images, view, generator)),
+                                      encoder->forward(augment(images, view, generator))});
+    CAPTURE(step);
+    REQUIRE(std::isfinite(terms.total.item<double>()));
+    optimizer.zero_grad();
+    terms.total.backward();
+    optimizer.step();
+  }
+  CHECK(encoder->features(torch::zeros({2, 3, 64, 64})).size(1) == 2048);
+  CHECK((encoder->parameters().front() - before).abs().max().item<double>() > 0.0);
+}
