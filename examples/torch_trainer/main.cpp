@@ -82,11 +82,19 @@ int main(int argc, char** argv) {
   app.add_flag("--eval-only", c.eval_only,
                "evaluate <out>/checkpoint.pt (k-NN, linear probe, spectrum) without training");
   app.add_option("--device", c.device, "cpu | cuda")->capture_default_str();
-  app.add_option("--threads", c.threads, "intra-op threads (0: LibTorch's default)")
+  app.add_option("--threads", c.threads, "intra-op threads (0: every core)")
       ->capture_default_str();
   app.add_option("--max-steps", c.max_steps, "stop after this many optimisation steps (0: none)")
       ->capture_default_str();
   app.add_flag("!--no-progress", c.progress, "no progress bar");
+  app.add_flag("--synthetic", c.synthetic,
+               "throughput of the training step on random views (no data, no evaluation)");
+  app.add_option("--synthetic-steps", c.synthetic_steps, "timed steps in --synthetic mode")
+      ->capture_default_str();
+  app.add_option("--synthetic-size", c.synthetic_size, "image size in --synthetic mode")
+      ->capture_default_str();
+  app.add_option("--synthetic-channels", c.synthetic_channels, "image channels in --synthetic mode")
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -107,6 +115,10 @@ int main(int argc, char** argv) {
 
   try {
     const auto summary = spectral::trainer::train(c, std::cout);
+    if (summary.contains("synthetic")) {
+      std::printf("%.1f images/s (%.1f ms/step)\n", summary["synthetic"]["images_per_s"].get<double>(),
+                  summary["synthetic"]["ms_per_step"].get<double>());
+    }
     if (summary.contains("evaluation")) {
       const auto& e = summary["evaluation"];
       std::printf("5-NN top-1 %.2f%%, linear top-1 %.2f%% (top-5 %.2f%%), effective rank %.1f\n",

@@ -90,6 +90,15 @@ def case_tiny_run(exe, tmp):
         assert json.load(f)["epoch"] == 2
 
 
+def case_synthetic(exe, tmp):
+    result = run(exe, "--synthetic", "--synthetic-steps", "2", "--synthetic-size", "32",
+                 "--batch", "16", "--width", "8", "--projector", "32", "--threads", "1")
+    assert result.returncode == 0, result.stderr
+    assert "images/s" in result.stdout, result.stdout
+    bad = run(exe, "--synthetic", "--synthetic-size", "2")
+    expect_error(bad, 2, "--synthetic-size")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--exe", required=True)

@@ -52,8 +52,14 @@ struct train_config {
   bool eval_only = false;                 ///< evaluate <out>/checkpoint.pt, no training
   std::string device = "cpu";
   std::int64_t max_steps = 0;             ///< stop after this many steps (tests); 0: no limit
+  /// Throughput mode: random views of synthetic_size² pixels made on the device, no data, no
+  /// augmentation, no evaluation; reports images/s of the training step alone.
+  bool synthetic = false;
+  std::int64_t synthetic_steps = 20;
+  std::int64_t synthetic_size = 224;
+  std::int64_t synthetic_channels = 3;
   bool progress = true;
-  int threads = 0;                        ///< intra-op threads; 0: LibTorch's default
+  int threads = 0;                        ///< intra-op threads; 0: every core
 };
 
 }  // namespace spectral::trainer
