@@ -42,6 +42,32 @@ inline Eigen::MatrixXd randn(Eigen::Index rows, Eigen::Index cols, std::uint64_t
   return randn(rows, cols, rng);
 }
 
+/// N×D row-major standard normal matrix filled in memory order (the losses' tests' data).
+inline Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> row_gaussian(
+    Eigen::Index rows, Eigen::Index cols, std::uint64_t seed) {
+  std::mt19937_64 gen(seed);
+  std::normal_distribution<double> normal;
+  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> m(rows, cols);
+  for (Eigen::Index i = 0; i < m.size(); ++i) {
+    m.data()[i] = normal(gen);
+  }
+  return m;
+}
+
+/// Anisotropic on both axes: diag(1..3)·(I + 0.3 G/√N) · G' · (I + 0.3 G''/√D), row-major.
+inline Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> row_anisotropic(
+    Eigen::Index rows, Eigen::Index cols, std::uint64_t seed) {
+  const Eigen::VectorXd scale = Eigen::VectorXd::LinSpaced(rows, 1.0, 3.0);
+  const Eigen::MatrixXd left =
+      scale.asDiagonal() *
+      (Eigen::MatrixXd::Identity(rows, rows) +
+       0.3 / std::sqrt(static_cast<double>(rows)) * row_gaussian(rows, rows, seed + 1));
+  const Eigen::MatrixXd right =
+      Eigen::MatrixXd::Identity(cols, cols) +
+      0.3 / std::sqrt(static_cast<double>(cols)) * row_gaussian(cols, cols, seed + 2);
+  return left * row_gaussian(rows, cols, seed) * right;
+}
+
 /// Haar-distributed orthogonal matrix (QR of a Gaussian matrix with R's diagonal made positive).
 inline Eigen::MatrixXd random_orthogonal(Eigen::Index k, rng_t& rng) {
   const Eigen::HouseholderQR<Eigen::MatrixXd> qr(randn(k, k, rng));

@@ -2,7 +2,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // The INTL objective for V views (spec §5.2, §8.4 test 24, §8.5 test 31).
 
+#include <common/generators.hpp>
 #include <common/reference.hpp>
+#include <common/tolerances.hpp>
 #include <spectral/spectral.hpp>
 
 #include <catch2/catch_template_test_macros.hpp>
@@ -27,39 +29,17 @@ using spectral::axis;
 template <class T>
 using rmat = spectral::row_matrix<T>;
 
-rmat<double> gaussian(Eigen::Index rows, Eigen::Index cols, std::uint64_t seed) {
-  std::mt19937_64 gen(seed);
-  std::normal_distribution<double> normal;
-  rmat<double> m(rows, cols);
-  for (Eigen::Index i = 0; i < m.size(); ++i) {
-    m.data()[i] = normal(gen);
-  }
-  return m;
-}
-
-rmat<double> anisotropic(Eigen::Index rows, Eigen::Index cols, std::uint64_t seed) {
-  const Eigen::VectorXd scale = Eigen::VectorXd::LinSpaced(rows, 1.0, 3.0);
-  const Eigen::MatrixXd left =
-      scale.asDiagonal() * (Eigen::MatrixXd::Identity(rows, rows) +
-                            0.3 / std::sqrt(static_cast<double>(rows)) * gaussian(rows, rows, seed + 1));
-  const Eigen::MatrixXd right = Eigen::MatrixXd::Identity(cols, cols) +
-                                0.3 / std::sqrt(static_cast<double>(cols)) * gaussian(cols, cols, seed + 2);
-  return left * gaussian(rows, cols, seed) * right;
-}
-
-template <class A, class B>
-double rel_error(const A& a, const B& b) {
-  return (a.template cast<double>() - b.template cast<double>()).norm() /
-         b.template cast<double>().norm();
-}
+using spectral_test::rel_error;
+using spectral_test::row_anisotropic;
+using spectral_test::row_gaussian;
 
 /// V correlated views of one batch: a shared anisotropic base plus independent noise.
 std::vector<rmat<double>> make_views(std::size_t count, Eigen::Index rows, Eigen::Index cols,
                                      std::uint64_t seed) {
-  const rmat<double> base = anisotropic(rows, cols, seed);
+  const rmat<double> base = row_anisotropic(rows, cols, seed);
   std::vector<rmat<double>> views;
   for (std::size_t v = 0; v < count; ++v) {
-    views.push_back(base + 0.5 * gaussian(rows, cols, seed + 100 + v));
+    views.push_back(base + 0.5 * row_gaussian(rows, cols, seed + 100 + v));
   }
   return views;
 }
@@ -227,7 +207,7 @@ TEST_CASE("intl_objective: V = 6 weights and anchor pairing", "[intl_objective][
 
   SECTION("changing view 2 changes only its own pair and trace term") {
     auto changed = views;
-    changed[2] = anisotropic(rows, cols, 999);
+    changed[2] = row_anisotropic(rows, cols, 999);
     const auto y2 = parts(changed);
     std::vector<rmat<double>> changed_grads;
     const auto changed_terms = loss.evaluate(changed, &changed_grads);

@@ -2,7 +2,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Trace loss (spec §4.6, §8.5 tests 26-29): value and gradient, the P3 floor, β.
 
+#include <common/generators.hpp>
 #include <common/reference.hpp>
+#include <common/tolerances.hpp>
 #include <spectral/spectral.hpp>
 
 #include <catch2/catch_template_test_macros.hpp>
@@ -27,32 +29,9 @@ using spectral::axis;
 template <class T>
 using rmat = spectral::row_matrix<T>;
 
-rmat<double> gaussian(Eigen::Index rows, Eigen::Index cols, std::uint64_t seed) {
-  std::mt19937_64 gen(seed);
-  std::normal_distribution<double> normal;
-  rmat<double> m(rows, cols);
-  for (Eigen::Index i = 0; i < m.size(); ++i) {
-    m.data()[i] = normal(gen);
-  }
-  return m;
-}
-
-/// Anisotropic on both axes: diag(1..3)·(I + 0.3 G/√N) · G' · (I + 0.3 G''/√D).
-rmat<double> anisotropic(Eigen::Index rows, Eigen::Index cols, std::uint64_t seed) {
-  const Eigen::VectorXd scale = Eigen::VectorXd::LinSpaced(rows, 1.0, 3.0);
-  const Eigen::MatrixXd left =
-      scale.asDiagonal() * (Eigen::MatrixXd::Identity(rows, rows) +
-                            0.3 / std::sqrt(static_cast<double>(rows)) * gaussian(rows, rows, seed + 1));
-  const Eigen::MatrixXd right = Eigen::MatrixXd::Identity(cols, cols) +
-                                0.3 / std::sqrt(static_cast<double>(cols)) * gaussian(cols, cols, seed + 2);
-  return left * gaussian(rows, cols, seed) * right;
-}
-
-template <class A, class B>
-double rel_error(const A& a, const B& b) {
-  return (a.template cast<double>() - b.template cast<double>()).norm() /
-         b.template cast<double>().norm();
-}
+using spectral_test::rel_error;
+using spectral_test::row_anisotropic;
+using spectral_test::row_gaussian;
 
 template <class T>
 double tolerance() {
@@ -84,7 +63,7 @@ rmat<double> layout(const rmat<double>& z, axis a) {
 
 /// K rows of length M, zero mean, mutually orthogonal, each with squared norm M − 1 (Σ = I).
 rmat<double> isotropic_layout(Eigen::Index k, Eigen::Index m, std::uint64_t seed) {
-  Eigen::MatrixXd a = gaussian(m, k, seed);
+  Eigen::MatrixXd a = row_gaussian(m, k, seed);
   a.rowwise() -= a.colwise().mean();  // remove the all-ones direction from every column
   const Eigen::HouseholderQR<Eigen::MatrixXd> qr(a);
   const Eigen::MatrixXd q = qr.householderQ() * Eigen::MatrixXd::Identity(m, k);
@@ -111,7 +90,7 @@ TEMPLATE_TEST_CASE("trace_loss: value and gradient equal the reference", "[trace
                                      std::pair<Eigen::Index, Eigen::Index>{16, 3});
   const std::uint64_t seed = 100 + static_cast<std::uint64_t>(rows * 31 + cols);
   CAPTURE(to_string(a), rows, cols, seed);
-  const rmat<double> y = 1.7 * anisotropic(rows, cols, seed);
+  const rmat<double> y = 1.7 * row_anisotropic(rows, cols, seed);
   const rmat<TestType> y_t = y.cast<TestType>();
 
   rmat<TestType> grad(rows, cols);
@@ -131,7 +110,7 @@ TEST_CASE("trace_loss: gradient equals central finite differences", "[trace_loss
   const axis a = GENERATE(axis::samples, axis::features);
   const std::uint64_t seed = GENERATE(7u, 8u);
   CAPTURE(to_string(a), seed);
-  const rmat<double> y = anisotropic(7, 11, seed);
+  const rmat<double> y = row_anisotropic(7, 11, seed);
   rmat<double> grad(7, 11);
   spectral::embedding_ref<double> grad_ref(grad);
   (void)spectral::trace_loss<double>(y, a, &grad_ref);
@@ -149,7 +128,7 @@ TEMPLATE_TEST_CASE("trace_loss: zero for unit-variance rows, δ² for one pertur
   CAPTURE(to_string(a), k, m);
   // Random rows, centred and scaled to variance exactly 1 (divisor M − 1), with nonzero means
   // added back (the loss re-centres).
-  rmat<double> x = gaussian(k, m, 21);
+  rmat<double> x = row_gaussian(k, m, 21);
   x.colwise() -= x.rowwise().mean().eval();
   for (Eigen::Index r = 0; r < k; ++r) {
     x.row(r) *= std::sqrt(static_cast<double>(m - 1)) / x.row(r).norm();
@@ -174,7 +153,7 @@ TEST_CASE("trace_loss: Cauchy-Schwarz bound TL >= (K - tr Σ_Y)²/K", "[trace_lo
   const axis a = GENERATE(axis::samples, axis::features);
   for (std::uint64_t seed = 1; seed <= 20; ++seed) {
     CAPTURE(to_string(a), seed);
-    const rmat<double> y = (0.2 + 0.1 * static_cast<double>(seed)) * anisotropic(8, 12, seed);
+    const rmat<double> y = (0.2 + 0.1 * static_cast<double>(seed)) * row_anisotropic(8, 12, seed);
     const rmat<double> x = layout(y, a);
     const Eigen::Index k = x.rows();
     const rmat<double> xc = x.colwise() - x.rowwise().mean();
@@ -186,7 +165,7 @@ TEST_CASE("trace_loss: Cauchy-Schwarz bound TL >= (K - tr Σ_Y)²/K", "[trace_lo
     CHECK(tl > bound * (1 + 1e-6));  // unequal variances: strict
   }
   SECTION("equality when every row has the same variance") {
-    rmat<double> x = gaussian(6, 9, 3);
+    rmat<double> x = row_gaussian(6, 9, 3);
     x.colwise() -= x.rowwise().mean().eval();
     for (Eigen::Index r = 0; r < x.rows(); ++r) {
       x.row(r) *= std::sqrt(2.5 * 8.0) / x.row(r).norm();  // variance 2.5
@@ -222,7 +201,7 @@ TEMPLATE_TEST_CASE("trace_loss: P3 floor K(1 - f_4(1/K))² on isotropic IterNorm
 
   for (std::uint64_t seed = 1; seed <= 3; ++seed) {
     CAPTURE(seed);
-    const double above = iter_norm_trace_loss<TestType>(anisotropic(k, m, seed), a);
+    const double above = iter_norm_trace_loss<TestType>(row_anisotropic(k, m, seed), a);
     CHECK(above > floor * (1 + 1e-3));
   }
 }
