@@ -8,6 +8,7 @@
 #include <spectral/cuda/kernels/launch.cuh>
 
 #include <cstdint>
+#include <type_traits>
 
 namespace spectral::cuda::detail {
 
@@ -135,12 +136,19 @@ __global__ void reduce_terms_kernel(const T* x, std::int64_t count, bool squares
   }
 }
 
-/// Row-wise conversion of a low-precision embedding to T (the compute type).
+/// Row-wise conversion of an embedding to T (the compute type), exact for every input type:
+/// half and bfloat16 go through float (their only conversion), float and double convert
+/// directly (a detour through float would round doubles to 24 bits).
 template <class In, class T>
 __global__ void widen_kernel(const In* in, std::int64_t rows, std::int64_t cols,
                              std::int64_t in_stride, T* out) {
   for (std::int64_t idx = global_thread(); idx < rows * cols; idx += grid_threads()) {
-    out[idx] = static_cast<T>(static_cast<float>(in[(idx / cols) * in_stride + idx % cols]));
+    const In value = in[(idx / cols) * in_stride + idx % cols];
+    if constexpr (std::is_same_v<In, float> || std::is_same_v<In, double>) {
+      out[idx] = static_cast<T>(value);
+    } else {
+      out[idx] = static_cast<T>(static_cast<float>(value));
+    }
   }
 }
 
