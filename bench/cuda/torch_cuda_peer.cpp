@@ -14,8 +14,6 @@
 #include <torch/autograd.h>
 #include <torch/cuda.h>
 #include <torch/types.h>
-// linalg.h needs torch::Tensor declared first.
-#include <torch/linalg.h>
 
 #include <cstdint>
 #include <exception>
@@ -31,11 +29,11 @@ torch::Tensor whiten_matrices(const torch::Tensor& sigma, method_id method) {
     case method_id::zca:
     case method_id::power: {
       const double p = method == method_id::zca ? 0.5 : power_p;
-      auto [lambda, u] = torch::linalg::eigh(sigma, "L");
+      auto [lambda, u] = torch::linalg_eigh(sigma, "L");
       return u.matmul(torch::diag_embed(lambda.pow(-p))).matmul(u.transpose(1, 2));
     }
     case method_id::pca: {
-      auto [lambda, u] = torch::linalg::eigh(sigma, "L");
+      auto [lambda, u] = torch::linalg_eigh(sigma, "L");
       lambda = lambda.flip(-1);
       u = u.flip(-1);
       const auto largest = u.abs().argmax(1, /*keepdim=*/true);
@@ -43,9 +41,9 @@ torch::Tensor whiten_matrices(const torch::Tensor& sigma, method_id method) {
       return torch::diag_embed(lambda.rsqrt()).matmul(u.transpose(1, 2));
     }
     case method_id::cholesky: {
-      const auto lower = torch::linalg::cholesky(sigma);
+      const auto lower = torch::linalg_cholesky(sigma);
       const auto eye = torch::eye(k, sigma.options()).expand_as(sigma);
-      return torch::linalg::solve_triangular(lower, eye, /*upper=*/false, /*left=*/true,
+      return torch::linalg_solve_triangular(lower, eye, /*upper=*/false, /*left=*/true,
                                              /*unitriangular=*/false);
     }
     case method_id::iternorm: {

@@ -11,8 +11,6 @@
 #include <ATen/Parallel.h>
 #include <torch/types.h>
 #include <torch/utils.h>
-// linalg.h needs torch::Tensor declared first.
-#include <torch/linalg.h>
 
 #include <cmath>
 #include <cstdint>
@@ -26,11 +24,11 @@ inline torch::Tensor whiten_matrix(const torch::Tensor& sigma, method_id method)
     case method_id::zca:
     case method_id::power: {
       const double p = method == method_id::zca ? 0.5 : power_p;
-      auto [lambda, u] = torch::linalg::eigh(sigma, "L");
+      auto [lambda, u] = torch::linalg_eigh(sigma, "L");
       return u.mm(lambda.pow(-p).diag()).mm(u.t());  // U diag(λ^-p) Uᵀ
     }
     case method_id::pca: {
-      auto [lambda, u] = torch::linalg::eigh(sigma, "L");
+      auto [lambda, u] = torch::linalg_eigh(sigma, "L");
       lambda = lambda.flip(0);  // descending, as the library orders them
       u = u.flip(1);
       // The library's sign convention (largest-|entry| of each eigenvector positive), so
@@ -40,9 +38,9 @@ inline torch::Tensor whiten_matrix(const torch::Tensor& sigma, method_id method)
       return lambda.rsqrt().diag().mm(u.t());  // Λ^-1/2 Uᵀ
     }
     case method_id::cholesky: {
-      const auto lower = torch::linalg::cholesky(sigma);
+      const auto lower = torch::linalg_cholesky(sigma);
       const auto eye = torch::eye(k, sigma.options());
-      return torch::linalg::solve_triangular(lower, eye, /*upper=*/false, /*left=*/true,
+      return torch::linalg_solve_triangular(lower, eye, /*upper=*/false, /*left=*/true,
                                              /*unitriangular=*/false);  // L⁻¹
     }
     case method_id::iternorm: {
