@@ -420,3 +420,78 @@ TEST_CASE("image_folder_loader: mostly undecodable data throws; shutdown", "[ima
     CHECK_THROWS_AS(idle.next(), spectral::invalid_input);
   }
 }
+
+TEST_CASE("image_folder_loader: two views per image from one decode", "[imagefolder]") {
+  const sample_tree tree;
+  image_folder_loader_options options;
+  options.batch_size = 4;
+  options.image_size = 24;
+  options.seed = 5;
+  options.threads = 2;
+  options.scale_min = 0.1;
+  options.scale_max = 0.5;
+  image_folder_loader single(scan_image_folder(tree.root), options);
+  options.views = 2;
+  image_folder_loader paired(scan_image_folder(tree.root), options);
+  const auto one = run_epoch(single, 0);
+  const auto two = run_epoch(paired, 0);
+  REQUIRE(two.size() == 3);
+  REQUIRE(one.size() == two.size());
+  for (std::size_t k = 0; k < two.size(); ++k) {
+    REQUIRE(two[k].views.size() == 2);
+    CHECK(two[k].views[1].sizes() == torch::IntArrayRef({4, 3, 24, 24}));
+    CHECK(torch::equal(two[k].images, two[k].views[0]));
+    CHECK(torch::equal(two[k].indices, one[k].indices));  // the same files in the same order
+    // View 0 is the first box drawn from the file's generator, as with one view (decoded at a
+    // DCT scale fine enough for both boxes, so pixels may differ by the scaling's rounding);
+    // view 1 is an independent crop of the same image.
+    CHECK(mean_abs_diff(two[k].views[0].to(torch::kFloat64), one[k].images.to(torch::kFloat64)) < 3.0);
+    CHECK_FALSE(torch::equal(two[k].views[0], two[k].views[1]));
+    CHECK(two[k].views[1].to(torch::kFloat64).std().item<double>() > 1.0);
+  }
+  CHECK(paired.skipped() == 2);
+}
+
+TEST_CASE("image_folder_loader: ranks take disjoint blocks of every global batch", "[imagefolder]") {
+  const sample_tree tree;
+  const image_folder folder = scan_image_folder(tree.root);
+  image_folder_loader_options options;
+  options.image_size = 16;
+  options.seed = 9;
+  options.threads = 2;
+  options.batch_size = 4;
+  image_folder_loader whole(folder, options);
+  options.batch_size = 2;
+  options.shard_count = 2;
+  options.shard_rank = 0;
+  image_folder_loader rank0(folder, options);
+  options.shard_rank = 1;
+  image_folder_loader rank1(folder, options);
+  // Ranks of a global batch of 4 = 2 × 2, over files that all decode: the union of the ranks'
+  // first batch is the 1-rank run's first batch when no bad file falls in it.
+  const auto a = run_epoch(rank0, 0);
+  const auto b = run_epoch(rank1, 0);
+  REQUIRE(!a.empty());
+  REQUIRE(!b.empty());
+  std::set<std::int64_t> first_rank, second_rank;
+  for (const auto& batch : a) {
+    for (std::int64_t i = 0; i < batch.indices.size(0); ++i) {
+      first_rank.insert(batch.indices[i].item<std::int64_t>());
+    }
+  }
+  for (const auto& batch : b) {
+    for (std::int64_t i = 0; i < batch.indices.size(0); ++i) {
+      second_rank.insert(batch.indices[i].item<std::int64_t>());
+    }
+  }
+  for (const std::int64_t index : first_rank) {
+    CHECK(second_rank.count(index) == 0);  // no file is loaded by both ranks
+  }
+  CHECK(rank0.batches_per_epoch() == 3);  // 14 files / 2 ranks / batch 2, drop_last
+  image_folder_loader_options bad = options;
+  bad.shard_rank = 2;
+  CHECK_THROWS_AS(image_folder_loader(folder, bad), spectral::invalid_input);
+  bad = options;
+  bad.views = 0;
+  CHECK_THROWS_AS(image_folder_loader(folder, bad), spectral::invalid_input);
+}

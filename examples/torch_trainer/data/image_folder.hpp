@@ -112,11 +112,20 @@ struct image_folder_loader_options {
   bool shuffle = true;
   bool drop_last = true;          ///< else the last, smaller batch is returned too
   bool pin_memory = false;        ///< page-locked batches, when CUDA is available
+  /// Crops drawn from each image (the views of self-supervised training): the file is read
+  /// once and each view is an independent RandomResizedCrop of it.
+  int views = 1;
+  /// Data-parallel sharding: of every global batch of batch_size·shard_count positions of the
+  /// epoch's permutation (the same on every rank for a given seed), this loader takes the
+  /// shard_rank-th contiguous block of batch_size. 1 rank: the whole permutation.
+  int shard_rank = 0;
+  int shard_count = 1;
 };
 
 /// One batch, on the CPU.
 struct image_folder_batch {
-  torch::Tensor images;   ///< uint8, N×3×S×S
+  torch::Tensor images;   ///< uint8, N×3×S×S: views[0]
+  std::vector<torch::Tensor> views;  ///< options.views tensors, uint8 N×3×S×S, one per crop
   torch::Tensor labels;   ///< int64, N
   torch::Tensor indices;  ///< int64, N: positions in image_folder::files
 };
@@ -513,7 +522,8 @@ inline void cmyk_to_rgb(const std::vector<std::uint8_t>& cmyk,
                                            std::mt19937_64& rng,
                                            crop_filter f,
                                            std::uint8_t* chw,
-                                           decoded_crop& info) noexcept {
+                                           decoded_crop& info,
+                                           int views = 1) noexcept {
   try {
     const tjhandle tj = thread_decompressor::get();
     if (tj == nullptr || bytes.empty()) {
@@ -531,10 +541,23 @@ inline void cmyk_to_rgb(const std::vector<std::uint8_t>& cmyk,
     }
     info.width = width;
     info.height = height;
-    const crop_box box =
-        random_resized_crop_box(height, width, scale_min, scale_max, ratio_min, ratio_max, rng);
+    // Every view's box first (view v is the v-th draw), then ONE decode serves them all.
+    std::vector<crop_box> boxes;
+    for (int v = 0; v < views; ++v) {
+      boxes.push_back(
+          random_resized_crop_box(height, width, scale_min, scale_max, ratio_min, ratio_max, rng));
+    }
+    const auto smallest = [&](auto side) {
+      auto m = side(boxes.front());
+      for (const crop_box& b : boxes) {
+        m = std::min(m, side(b));
+      }
+      return m;
+    };
+    const auto min_width = smallest([](const crop_box& b) { return b.width; });
+    const auto min_height = smallest([](const crop_box& b) { return b.height; });
 
-    // The smallest decode that still gives at least `out` pixels across the crop both ways.
+    // The smallest decode that still gives at least `out` pixels across every crop both ways.
     int num = 1;
     int denom = 1;
     int factor_count = 0;
@@ -542,8 +565,8 @@ inline void cmyk_to_rgb(const std::vector<std::uint8_t>& cmyk,
     for (int i = 0; factors != nullptr && i < factor_count; ++i) {
       const tjscalingfactor sf = factors[i];
       const bool candidate = sf.num == 1 && (sf.denom == 2 || sf.denom == 4 || sf.denom == 8);
-      if (candidate && sf.denom > denom && box.width >= out * sf.denom &&
-          box.height >= out * sf.denom) {
+      if (candidate && sf.denom > denom && min_width >= out * sf.denom &&
+          min_height >= out * sf.denom) {
         num = sf.num;
         denom = sf.denom;
       }
@@ -573,10 +596,14 @@ inline void cmyk_to_rgb(const std::vector<std::uint8_t>& cmyk,
     }
     const double fx = static_cast<double>(scaled_w) / static_cast<double>(width);
     const double fy = static_cast<double>(scaled_h) / static_cast<double>(height);
-    resample_box(decoded.data(), scaled_w, scaled_h, static_cast<double>(box.left) * fx,
-                 static_cast<double>(box.top) * fy,
-                 static_cast<double>(box.left + box.width) * fx,
-                 static_cast<double>(box.top + box.height) * fy, out, f, chw);
+    for (std::size_t v = 0; v < boxes.size(); ++v) {
+      const crop_box& box = boxes[v];
+      resample_box(decoded.data(), scaled_w, scaled_h, static_cast<double>(box.left) * fx,
+                   static_cast<double>(box.top) * fy,
+                   static_cast<double>(box.left + box.width) * fx,
+                   static_cast<double>(box.top + box.height) * fy, out, f,
+                   chw + static_cast<std::int64_t>(v) * 3 * out * out);
+    }
     return true;
   } catch (...) {  // std::bad_alloc for a huge image: treat as undecodable, never crash
     return false;
@@ -593,9 +620,10 @@ inline void cmyk_to_rgb(const std::vector<std::uint8_t>& cmyk,
                                            std::mt19937_64& rng,
                                            crop_filter f,
                                            std::uint8_t* chw,
-                                           decoded_crop& info) noexcept {
+                                           decoded_crop& info,
+                                           int views = 1) noexcept {
   const bool ok = decode_crop_once(bytes, out, scale_min, scale_max, ratio_min, ratio_max, rng, f,
-                                   chw, info);
+                                   chw, info, views);
   if (!ok) {
     thread_decompressor::reset();
   }
@@ -722,12 +750,19 @@ inline image_folder_loader::image_folder_loader(image_folder folder,
                    options_.prefetch);
   detail::expect_crop_params(options_.image_size, options_.scale_min, options_.scale_max,
                              options_.ratio_min, options_.ratio_max);
+  SPECTRAL_EXPECTS(options_.views >= 1 && options_.views <= 16, "views: expected 1-16, got ",
+                   options_.views);
+  SPECTRAL_EXPECTS(options_.shard_count >= 1, "shard count: expected >= 1, got ",
+                   options_.shard_count);
+  SPECTRAL_EXPECTS(options_.shard_rank >= 0 && options_.shard_rank < options_.shard_count,
+                   "shard rank: expected 0-", options_.shard_count - 1, ", got ",
+                   options_.shard_rank);
 }
 
 inline image_folder_loader::~image_folder_loader() { stop_epoch(); }
 
 inline std::int64_t image_folder_loader::batches_per_epoch() const {
-  const auto n = static_cast<std::int64_t>(folder_.files.size());
+  const auto n = static_cast<std::int64_t>(folder_.files.size()) / options_.shard_count;
   const std::int64_t b = options_.batch_size;
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
@@ -760,12 +795,26 @@ inline void image_folder_loader::start_epoch(std::int64_t epoch) {
       order[static_cast<std::size_t>(i)] = i;
     }
   }
+  if (options_.shard_count > 1) {  // this rank's block of every global batch
+    const std::int64_t b = options_.batch_size;
+    const std::int64_t global = b * options_.shard_count;
+    std::vector<std::int64_t> mine;
+    mine.reserve(static_cast<std::size_t>(n / options_.shard_count + b));
+    for (std::int64_t start = 0; start < n; start += global) {
+      const std::int64_t first = start + options_.shard_rank * b;
+      for (std::int64_t i = first; i < std::min(first + b, n); ++i) {
+        mine.push_back(order[static_cast<std::size_t>(i)]);
+      }
+    }
+    order = std::move(mine);
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     order_ = std::move(order);
     // Workers may run a batch plus a little ahead of the assembler.
-    const std::int64_t window =
-        std::min<std::int64_t>(n, options_.batch_size + 2 * std::int64_t{options_.threads});
+    const std::int64_t window = std::min<std::int64_t>(
+        static_cast<std::int64_t>(order_.size()),
+        options_.batch_size + 2 * std::int64_t{options_.threads});
     slots_.assign(static_cast<std::size_t>(window), slot{});
     queue_.clear();
     error_ = nullptr;
@@ -787,6 +836,7 @@ inline void image_folder_loader::worker_loop() {
   const auto n = static_cast<std::int64_t>(order_.size());
   const auto window = static_cast<std::int64_t>(slots_.size());
   const std::int64_t s = options_.image_size;
+  const std::int64_t view_bytes = 3 * s * s;
   std::int64_t position = 0;
   std::int64_t epoch = 0;
   while (true) {
@@ -806,15 +856,17 @@ inline void image_folder_loader::worker_loop() {
     const std::int64_t index = order_[static_cast<std::size_t>(position)];
     bool ok = false;
     try {
-      out.pixels.resize(static_cast<std::size_t>(3 * s * s));
+      out.pixels.resize(static_cast<std::size_t>(options_.views * view_bytes));
       const std::optional<std::vector<unsigned char>> bytes =
           detail::try_read_file(folder_.files[static_cast<std::size_t>(index)]);
       if (bytes) {
+        // One generator per file (view v's crop is its v-th draw, whatever thread decodes
+        // it) and one decode for all views.
         std::mt19937_64 rng(detail::sample_seed(options_.seed, epoch, index));
         decoded_crop info;
         ok = detail::decode_crop_into(*bytes, s, options_.scale_min, options_.scale_max,
                                       options_.ratio_min, options_.ratio_max, rng,
-                                      options_.filter, out.pixels.data(), info);
+                                      options_.filter, out.pixels.data(), info, options_.views);
       }
     } catch (...) {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -853,7 +905,11 @@ inline void image_folder_loader::assembler_loop() {
     image_folder_batch batch;
     std::int64_t filled = 0;
     const auto fresh = [&] {
-      batch.images = new_images(b);
+      batch.views.clear();
+      for (int v = 0; v < options_.views; ++v) {
+        batch.views.push_back(new_images(b));
+      }
+      batch.images = batch.views.front();
       batch.labels = torch::empty({b}, torch::kInt64);
       batch.indices = torch::empty({b}, torch::kInt64);
       filled = 0;
@@ -895,8 +951,11 @@ inline void image_folder_loader::assembler_loop() {
       }
       if (ok) {
         const std::int64_t index = order_[static_cast<std::size_t>(position)];
-        std::memcpy(batch.images.data_ptr<std::uint8_t>() + filled * sample_bytes,
-                    in.pixels.data(), static_cast<std::size_t>(sample_bytes));
+        for (std::size_t v = 0; v < batch.views.size(); ++v) {
+          std::memcpy(batch.views[v].data_ptr<std::uint8_t>() + filled * sample_bytes,
+                      in.pixels.data() + static_cast<std::int64_t>(v) * sample_bytes,
+                      static_cast<std::size_t>(sample_bytes));
+        }
         batch.labels.data_ptr<std::int64_t>()[filled] =
             folder_.labels[static_cast<std::size_t>(index)];
         batch.indices.data_ptr<std::int64_t>()[filled] = index;
@@ -916,7 +975,10 @@ inline void image_folder_loader::assembler_loop() {
       }
     }
     if (filled > 0 && !options_.drop_last) {
-      batch.images = batch.images.narrow(0, 0, filled);
+      for (torch::Tensor& view : batch.views) {
+        view = view.narrow(0, 0, filled);
+      }
+      batch.images = batch.views.front();
       batch.labels = batch.labels.narrow(0, 0, filled);
       batch.indices = batch.indices.narrow(0, 0, filled);
       if (!push(std::move(batch))) {
