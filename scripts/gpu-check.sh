@@ -1,13 +1,29 @@
 #!/usr/bin/env bash
 # SPDX-FileCopyrightText: 2026 spectral contributors
 # SPDX-License-Identifier: Apache-2.0
-# On the GPU machine (after scripts/gpu-stage.sh on the CPU machine): the `gpu` tests, the same
-# tests under compute-sanitizer memcheck, then spectral_cuda_bench built against PyTorch's CUDA
-# LibTorch and its ratio table. Logs go to $OUT (default gpu-check-out/); a summary prints last.
+# On the GPU machine (after scripts/gpu-stage.sh on the CPU machine), in one call that fits the
+# device budget (GPU_CHECK_BUDGET seconds, default 560; each step's limit shrinks to fit it):
+#   1. builds intl_train (CUDA bridge), make_image_folder and spectral_cuda_bench against
+#      PyTorch's CUDA LibTorch, in the background while 2 and 3 run;
+#   2. the `gpu` tests; 3. the same tests under compute-sanitizer memcheck;
+#   4. the trainer's throughput at the ImageNet setting (ResNet-50, 2 x 224, batch 256,
+#      projector 3 x 8192, IterNorm T=4 over samples, AMP fp16, channels_last): --synthetic with
+#      the reference engine in the same process, --loader-only and --pipeline on a generated
+#      folder of ImageNet-sized JPEGs;
+#   5. the trainer's [cuda] tests (the bridge on CUDA tensors, fp16 input, GPU augmentation);
+#   6. the CUDA benchmarks (spectral vs LibTorch CUDA, same binary) and their ratio table.
+# Logs go to $OUT (default gpu-check-out/); the summary prints last.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/gpu-check-out}
 mkdir -p "$OUT"
+budget=${GPU_CHECK_BUDGET:-560}
+start=$SECONDS
+left() { echo $((budget - (SECONDS - start))); }
+# cap LIMIT RESERVE: LIMIT seconds, or less so that RESERVE seconds remain for later steps.
+cap() { local t=$(($(left) - $2)); ((t > $1)) && t=$1; ((t < 5)) && t=5; echo $t; }
+summary="$OUT/summary.txt"
+say() { echo "$*" | tee -a "$summary"; }
 
 if ! nvidia-smi -L >/dev/null 2>&1; then
   echo "gpu-check: no GPU on this machine (nvidia-smi failed); run scripts/gpu-stage.sh here" \
@@ -15,45 +31,120 @@ if ! nvidia-smi -L >/dev/null 2>&1; then
   exit 2
 fi
 tests=build/gpu/tests/cuda/spectral_cuda_tests
-if [[ ! -x $tests ]]; then
-  echo "gpu-check: $tests is missing: run scripts/gpu-stage.sh on the CPU machine and carry it" >&2
+deps=$PWD/build/gpu-deps
+if [[ ! -x $tests || ! -d $deps ]]; then
+  echo "gpu-check: $tests or $deps is missing: run scripts/gpu-stage.sh on the CPU machine and carry both" >&2
   exit 2
 fi
-export LD_LIBRARY_PATH=/usr/local/cuda/lib64:$PWD/build/gpu-deps/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
-gpu=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1)
-echo "gpu-check on: $gpu" | tee "$OUT/summary.txt"
+export LD_LIBRARY_PATH=/usr/local/cuda/lib64:$deps/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
+say "gpu-check on: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | head -1)," \
+    "$(nproc) cores, torch $(python3 -c 'import torch; print(torch.__version__)' 2>/dev/null)"
 
-echo "== tests" | tee -a "$OUT/summary.txt"
-"$tests" "[gpu],[cuda]" --reporter console::out="$OUT/tests.txt" --reporter JUnit::out="$OUT/tests.xml"
+# 1. the build, in the background
+torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+torch_include=$(python3 -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "include"))')
+say "LibTorch headers: gloo $([[ -d $torch_include/gloo ]] && echo present || echo absent)," \
+    "c10d $([[ -d $torch_include/torch/csrc/distributed/c10d ]] && echo present || echo absent)"
+(
+  cmake -S . -B build/device -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90a \
+    "-DCMAKE_PREFIX_PATH=$deps;$torch_prefix" -DSPECTRAL_WITH_BLAS=OFF \
+    -DSPECTRAL_BUILD_TESTS=ON -DSPECTRAL_BUILD_EXAMPLES=ON -DSPECTRAL_BUILD_TORCH_EXAMPLE=ON \
+    -DSPECTRAL_INSTALL=OFF &&
+  cmake --build build/device --target make_image_folder intl_train spectral_cuda_bench \
+    spectral_trainer_tests -j16 -- -k
+) > "$OUT/build.txt" 2>&1 &
+build_pid=$!
+
+# 2. tests
+say "== tests"
+timeout "$(cap 120 300)" "$tests" "[gpu],[cuda]" --reporter console::out="$OUT/tests.txt" \
+  --reporter JUnit::out="$OUT/tests.xml"
 tests_rc=$?
-tail -4 "$OUT/tests.txt" | tee -a "$OUT/summary.txt"
-grep -B2 -A12 'FAILED' "$OUT/tests.txt" | head -80 >> "$OUT/summary.txt"
+tail -4 "$OUT/tests.txt" | tee -a "$summary"
+grep -B2 -A14 'FAILED' "$OUT/tests.txt" | head -90 >> "$summary"
 
-echo "== compute-sanitizer memcheck (all gpu tests but the finite-difference sweep)" | tee -a "$OUT/summary.txt"
+# 3. memcheck (the finite-difference sweep is left out: thousands of forward calls)
+say "== compute-sanitizer memcheck ([gpu]~[gradient])"
 sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
-timeout 240 "$sanitizer" --tool memcheck --error-exitcode 9 "$tests" "[gpu]~[gradient]" \
+timeout "$(cap 90 300)" "$sanitizer" --tool memcheck --error-exitcode 9 "$tests" "[gpu]~[gradient]" \
   > "$OUT/memcheck.txt" 2>&1
 memcheck_rc=$?
-tail -3 "$OUT/memcheck.txt" | tee -a "$OUT/summary.txt"
+grep -E "ERROR SUMMARY|test cases|assertions" "$OUT/memcheck.txt" | tail -3 | tee -a "$summary"
+[[ $memcheck_rc == 124 ]] && say "memcheck: stopped at its time limit (rc 124)"
 
-echo "== benchmarks (spectral vs LibTorch CUDA, same binary)" | tee -a "$OUT/summary.txt"
-torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
-bench_rc=0
-if cmake -S . -B build/device -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90a \
-     "-DCMAKE_PREFIX_PATH=$torch_prefix;$PWD/build/gpu-deps" -DSPECTRAL_WITH_BLAS=OFF \
-     -DSPECTRAL_BUILD_TESTS=OFF -DSPECTRAL_BUILD_EXAMPLES=OFF -DSPECTRAL_INSTALL=OFF \
-     > "$OUT/bench-build.txt" 2>&1 &&
-   cmake --build build/device --target spectral_cuda_bench -j16 >> "$OUT/bench-build.txt" 2>&1; then
-  build/device/bench/spectral_cuda_bench --benchmark_min_time=0.2 \
-    --benchmark_out="$OUT/bench.json" --benchmark_out_format=json > "$OUT/bench.txt" 2>&1
-  bench_rc=$?
-  python3 scripts/gpu_bench_table.py "$OUT/bench.json" -o "$OUT/bench-table.md" >> "$OUT/summary.txt"
-else
-  bench_rc=1
-  echo "benchmark build failed:" >> "$OUT/summary.txt"
-  grep -m 20 -E 'error|Error' "$OUT/bench-build.txt" >> "$OUT/summary.txt"
+# 4. the trainer
+wait "$build_pid"
+build_rc=$?
+say "== build (rc $build_rc, $((SECONDS - start)) s in)"
+grep -E "CUDA bridge|error" "$OUT/build.txt" | head -30 | tee -a "$summary"
+train=build/device/examples/torch_trainer/intl_train
+if [[ ! -x $train ]] && (($(left) > 300)); then  # retry once without c10d (single process)
+  say "-- intl_train did not build; retrying with -DSPECTRAL_TRAINER_C10D=OFF"
+  { cmake build/device -DSPECTRAL_TRAINER_C10D=OFF &&
+    cmake --build build/device --target intl_train -j16; } > "$OUT/build-no-c10d.txt" 2>&1
+  grep -m 10 -E "error" "$OUT/build-no-c10d.txt" | tee -a "$summary"
+fi
+maker=build/device/examples/torch_trainer/make_image_folder
+imagenet=(--arch resnet50 --imagenet-stem --projector 8192 --batch 256 --transform iternorm
+          --iters 4 --axis samples --no-decay-1d --wd 1e-5 --device cuda --threads 16)
+synthetic_rc=1 loader_rc=1 pipeline_rc=1
+if [[ -x $train ]]; then
+  say "== synthetic (AMP fp16, channels_last; library vs reference engine, same process)"
+  timeout "$(cap 120 100)" "$train" --synthetic "${imagenet[@]}" --amp --channels-last --compare-reference \
+    --synthetic-steps 15 --out "$OUT/synthetic" > "$OUT/synthetic.txt" 2>&1
+  synthetic_rc=$?
+  grep -E "synthetic|error" "$OUT/synthetic.txt" | tee -a "$summary"
+  if [[ $synthetic_rc != 0 ]]; then  # the reference engine alone, so the peer is still measured
+    say "-- synthetic, reference engine alone"
+    timeout "$(cap 60 100)" "$train" --synthetic "${imagenet[@]}" --amp --channels-last --engine reference \
+      --synthetic-steps 15 --out "$OUT/synthetic-ref" 2>&1 | grep -E "synthetic|error" | tee -a "$summary"
+  fi
+  if [[ -x $maker ]]; then
+    timeout "$(cap 30 60)" "$maker" --out /tmp/imagenet-like --classes 10 --per-class 400 --threads 16 \
+      2>&1 | tee -a "$summary"
+    say "== loader only (16 threads, 2 crops of 224 per image)"
+    timeout "$(cap 40 50)" "$train" --loader-only "${imagenet[@]}" --data /tmp/imagenet-like \
+      --synthetic-steps 12 > "$OUT/loader.txt" 2>&1
+    loader_rc=$?
+    grep -E "loader|error" "$OUT/loader.txt" | tee -a "$summary"
+    say "== pipeline: loader + augmentation on the GPU + step (AMP, channels_last)"
+    timeout "$(cap 90 30)" "$train" --pipeline "${imagenet[@]}" --amp --channels-last --data /tmp/imagenet-like \
+      --loader-threads 14 --synthetic-steps 12 > "$OUT/pipeline.txt" 2>&1
+    pipeline_rc=$?
+    grep -E "pipeline|error" "$OUT/pipeline.txt" | tee -a "$summary"
+  fi
+  nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv >> "$summary"
 fi
 
-echo "== exit codes: tests $tests_rc, memcheck $memcheck_rc, bench $bench_rc" | tee -a "$OUT/summary.txt"
-cat "$OUT/summary.txt"
-[[ $tests_rc == 0 && $memcheck_rc == 0 && $bench_rc == 0 ]]
+# 5. the trainer's [cuda] tests: the bridge on CUDA tensors vs the CPU bridge, fp16 under
+#    autocast, augmentation on the GPU
+trainer_tests=build/device/tests/trainer/spectral_trainer_tests
+trainer_tests_rc=1
+if [[ -x $trainer_tests ]]; then
+  say "== trainer [cuda] tests"
+  timeout "$(cap 60 20)" "$trainer_tests" "[cuda]" > "$OUT/trainer-tests.txt" 2>&1
+  trainer_tests_rc=$?
+  tail -3 "$OUT/trainer-tests.txt" | tee -a "$summary"
+  grep -B2 -A14 'FAILED' "$OUT/trainer-tests.txt" | head -60 >> "$summary"
+fi
+
+# 6. benchmarks, with what time is left
+bench_rc=1
+bench=build/device/bench/spectral_cuda_bench
+if [[ -x $bench ]] && (($(left) > 40)); then
+  say "== benchmarks ($(($(left) - 15)) s left for them)"
+  timeout $(($(left) - 15)) "$bench" --benchmark_min_time=0.1 \
+    --benchmark_out="$OUT/bench.json" --benchmark_out_format=json > "$OUT/bench.txt" 2>&1
+  bench_rc=$?
+  if [[ $bench_rc == 0 ]]; then
+    python3 scripts/gpu_bench_table.py "$OUT/bench.json" -o "$OUT/bench-table.md" >> "$summary"
+  else
+    say "bench stopped (rc $bench_rc); rows measured so far are in bench.txt"
+  fi
+fi
+
+say "== exit codes: tests $tests_rc, memcheck $memcheck_rc, build $build_rc, synthetic $synthetic_rc," \
+    "loader $loader_rc, pipeline $pipeline_rc, trainer tests $trainer_tests_rc, bench $bench_rc;" \
+    "$((SECONDS - start)) s"
+cat "$summary"
+[[ $tests_rc == 0 && $memcheck_rc == 0 && $build_rc == 0 && $synthetic_rc == 0 && $bench_rc == 0 ]]

@@ -7,18 +7,31 @@
 /// (CPU, what CI checks) and PyTorch 2.x's (CUDA, on the GPU machine). Nothing else in the
 /// trainer tests TORCH_VERSION.
 
+#include <ATen/autocast_mode.h>
 #include <torch/version.h>
+
+/// 1 when the trainer is built against a LibTorch with CUDA and the bridge's CUDA half
+/// (bridge/cuda_bridge.cu) is linked in; set by CMake.
+#ifndef SPECTRAL_TRAINER_WITH_CUDA
+#define SPECTRAL_TRAINER_WITH_CUDA 0
+#endif
 
 namespace spectral::trainer::compat {
 
 inline constexpr int torch_major = TORCH_VERSION_MAJOR;
 inline constexpr int torch_minor = TORCH_VERSION_MINOR;
 
-/// Whether this LibTorch was built with CUDA support at all (not whether a GPU is present).
-#if defined(USE_CUDA) || defined(TORCH_CUDA_BUILD)
-inline constexpr bool built_with_cuda = true;
+/// Whether this trainer can put tensors and the library's transform on a GPU.
+inline constexpr bool built_with_cuda = SPECTRAL_TRAINER_WITH_CUDA != 0;
+
+/// Turns CUDA autocast (fp16 for convolutions and products) on or off for this thread.
+/// 1.13 to 2.3: at::autocast::set_enabled (CUDA); 2.4+: set_autocast_enabled(device type, on).
+inline void set_cuda_autocast(bool enabled) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  at::autocast::set_autocast_enabled(at::kCUDA, enabled);
 #else
-inline constexpr bool built_with_cuda = false;
+  at::autocast::set_enabled(enabled);
 #endif
+}
 
 }  // namespace spectral::trainer::compat

@@ -4,9 +4,23 @@
 
 /// @file
 /// The bridge: a torch::autograd::Function whose forward and backward are the library's, run on
-/// the tensor's own memory (no copy for a contiguous N×D tensor). Every instance, either axis.
+/// the tensor's own memory (no copy for a contiguous N×D tensor). Every instance, either axis;
+/// CPU tensors through the Eigen backend, CUDA tensors through the CUDA backend (when the trainer
+/// is built against a LibTorch with CUDA: SPECTRAL_TRAINER_WITH_CUDA).
+
+#include "bridge/reference_transform.hpp"
+#include "bridge/transform_spec.hpp"
+#include "compat.hpp"
 
 #include <spectral/spectral.hpp>
+
+#if SPECTRAL_TRAINER_WITH_CUDA
+#include "bridge/cuda_bridge.hpp"
+
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
 
 #include <torch/autograd.h>
 #include <torch/types.h>
@@ -19,45 +33,12 @@
 
 namespace spectral::trainer {
 
-enum class transform_kind { zca, pca, cholesky, power, iternorm };
-
-[[nodiscard]] inline std::string_view to_string(transform_kind k) noexcept {
-  switch (k) {
-    case transform_kind::zca: return "zca";
-    case transform_kind::pca: return "pca";
-    case transform_kind::cholesky: return "cholesky";
-    case transform_kind::power: return "power";
-    case transform_kind::iternorm: return "iternorm";
-  }
-  return "?";
-}
-
-/// Which spectral transformation, with its parameters and options.
-struct transform_spec {
-  transform_kind kind = transform_kind::iternorm;
-  double power = 0.5;  ///< p of the power function
-  int iterations = 4;  ///< T of IterNorm
-  options opts{.axis = axis::samples};
-};
-
 namespace detail {
 
 /// What backward needs, type-erased: the transform and its context live in the closure.
 struct saved_backward : torch::CustomClassHolder {
   std::function<torch::Tensor(const torch::Tensor&)> run;
 };
-
-template <class Fn>
-decltype(auto) with_method(const transform_spec& spec, Fn&& fn) {
-  switch (spec.kind) {
-    case transform_kind::zca: return fn(zca_whitening{});
-    case transform_kind::pca: return fn(pca_whitening{});
-    case transform_kind::cholesky: return fn(cholesky_whitening{});
-    case transform_kind::power: return fn(power_function{spec.power});
-    case transform_kind::iternorm: break;
-  }
-  return fn(iter_norm{spec.iterations});
-}
 
 template <class T>
 torch::Tensor forward_on_cpu(const torch::Tensor& z, const transform_spec& spec,
@@ -82,31 +63,79 @@ torch::Tensor forward_on_cpu(const torch::Tensor& z, const transform_spec& spec,
   return out;
 }
 
+#if SPECTRAL_TRAINER_WITH_CUDA
+inline void* torch_cuda_allocate(std::size_t bytes, void* stream) {
+  return c10::cuda::CUDACachingAllocator::raw_alloc_with_stream(bytes,
+                                                                static_cast<cudaStream_t>(stream));
+}
+inline void torch_cuda_deallocate(void* pointer) noexcept {
+  c10::cuda::CUDACachingAllocator::raw_delete(pointer);
+}
+
+/// The CUDA backend on the tensor's device and current stream, workspaces from LibTorch's
+/// caching allocator.
+template <class T>
+torch::Tensor forward_on_cuda(const torch::Tensor& z, const transform_spec& spec,
+                              saved_backward& saved) {
+  const c10::cuda::CUDAGuard device_guard(z.device());
+  const torch::Tensor input = z.contiguous();
+  torch::Tensor out = torch::empty_like(input);
+  constexpr auto type = std::is_same_v<T, double> ? cuda_bridge::precision::f64
+                                                  : cuda_bridge::precision::f32;
+  const cuda_bridge::device_allocator memory{&torch_cuda_allocate, &torch_cuda_deallocate};
+  auto context = cuda_bridge::forward(spec, type, input.data_ptr<T>(), out.data_ptr<T>(),
+                                      input.size(0), input.size(1),
+                                      c10::cuda::getCurrentCUDAStream().stream(), memory);
+  saved.run = [context](const torch::Tensor& grad_out) {
+    const c10::cuda::CUDAGuard guard(grad_out.device());
+    const torch::Tensor g = grad_out.to(torch::CppTypeToScalarType<T>()).contiguous();
+    torch::Tensor grad_in = torch::empty_like(g);
+    context->backward(g.data_ptr<T>(), grad_in.data_ptr<T>(),
+                      c10::cuda::getCurrentCUDAStream().stream());
+    return grad_in;
+  };
+  return out;
+}
+#endif
+
+template <class T>
+torch::Tensor forward_on_device(const torch::Tensor& z, const transform_spec& spec,
+                                saved_backward& saved) {
+#if SPECTRAL_TRAINER_WITH_CUDA
+  if (z.is_cuda()) {
+    return forward_on_cuda<T>(z, spec, saved);
+  }
+#endif
+  return forward_on_cpu<T>(z, spec, saved);
+}
+
 }  // namespace detail
 
 /**
  * @brief Y = ST(Z) as an autograd node: the library's forward, and its exact hand-written
  *        backward (not autograd through eigh or the Newton loop).
  *
- * Z is N×D (rows = samples), float32 or float64, on the CPU. Half and bfloat16 inputs (autocast)
- * run in float32 and return float32, as the library's CUDA backend does.
- * @throws spectral::invalid_input for a non-2-D, non-floating or non-CPU tensor, and whatever
- *         the transform throws (shapes, NaN, a singular covariance).
+ * Z is N×D (rows = samples), float32 or float64, on the CPU (or on a GPU in a CUDA build).
+ * Half and bfloat16 inputs (autocast) run in float32 and return float32, spec §3.3's
+ * recommendation against the reference's fp16 Newton iterations.
+ * @throws spectral::invalid_input for a non-2-D or non-floating tensor, a CUDA tensor in a CPU
+ *         build, and whatever the transform throws (shapes, NaN, a singular covariance).
  */
 struct spectral_function : torch::autograd::Function<spectral_function> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& z,
                                const transform_spec& spec) {
     SPECTRAL_EXPECTS(z.dim() == 2, "z: must be a 2-D N×D tensor, got ", z.dim(), " dimensions");
-    SPECTRAL_EXPECTS(z.device().is_cpu(), "z: is on ", z.device().str(),
+    SPECTRAL_EXPECTS(z.device().is_cpu() || (z.is_cuda() && SPECTRAL_TRAINER_WITH_CUDA),
+                     "z: is on ", z.device().str(),
                      "; this trainer was built with the CPU bridge only");
     SPECTRAL_EXPECTS(z.is_floating_point(), "z: must be floating point, got ", z.scalar_type());
     auto saved = c10::make_intrusive<detail::saved_backward>();
     const auto type = z.scalar_type();
     torch::Tensor out;
     if (type == torch::kFloat64) {
-      out = detail::forward_on_cpu<double>(z, spec, *saved);
+      out = detail::forward_on_device<double>(z, spec, *saved);
     } else {  // float32, and half/bfloat16 widened to float32
-      out = detail::forward_on_cpu<float>(z.to(torch::kFloat32), spec, *saved);
+      out = detail::forward_on_device<float>(z.to(torch::kFloat32), spec, *saved);
     }
     ctx->saved_data["backward"] = c10::IValue::make_capsule(std::move(saved));
     ctx->saved_data["input_type"] = static_cast<std::int64_t>(type);
@@ -123,9 +152,13 @@ struct spectral_function : torch::autograd::Function<spectral_function> {
   }
 };
 
-/// Y = ST(Z) with the library's exact backward (see spectral_function).
+/// Y = ST(Z): the library with its exact backward (see spectral_function), or the reference
+/// formulas with autograd when spec.engine says so.
 [[nodiscard]] inline torch::Tensor spectral_transform_op(const torch::Tensor& z,
                                                          const transform_spec& spec) {
+  if (spec.engine == transform_engine::reference) {
+    return reference_transform(z, spec);
+  }
   return spectral_function::apply(z, spec);
 }
 

@@ -3,78 +3,320 @@
 #pragma once
 
 /// @file
-/// Throughput tooling (issue 6): the training step alone on synthetic views, the loader alone,
-/// and the two together, each reporting images/s, so the gap between compute, loader and the
-/// whole is one command each.
+/// Throughput tooling (issue 6), one command each, all reporting images/s (2 views per image):
+///   --synthetic    the training step alone on random views made on the device;
+///   --loader-only  the ImageFolder loader alone (read, decode with DCT scaling, crop 2 views);
+///   --pipeline     loader + augmentation on the device + training step, the whole of a step.
+/// With --compare-reference the synthetic and pipeline modes also time the same step with the
+/// transform written as the reference code writes it (LibTorch ops + autograd), in the same
+/// process, and print the ratio.
 
 #include "bridge/intl_loss.hpp"
+#include "data/augment.hpp"
+#include "data/image_folder.hpp"
 #include "models/projector.hpp"
 #include "models/resnet.hpp"
 #include "train/config.hpp"
+#include "train/device.hpp"
 #include "train/schedule.hpp"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <ostream>
+#include <string>
+#include <thread>
 #include <vector>
 
 namespace spectral::trainer {
 
-/**
- * @brief The training step alone on random views made on the device (no loader, no
- *        augmentation): the compute side of the throughput gap. The first 2 steps warm up.
- * @return images/s over the timed steps (2 views per image, as in training)
- */
-inline nlohmann::json synthetic_throughput(const train_config& c, std::ostream& log) {
+/// Encoder, INTL loss, SGD and loss scaler on one device: the training step every mode times.
+class training_step {
+ public:
+  training_step(const train_config& c, std::int64_t channels, transform_engine engine,
+                const torch::Device& device)
+      : device_(device),
+        amp_(c.amp),
+        channels_last_(c.channels_last),
+        encoder_(make_backbone(c, channels), c.projector, c.projector),
+        loss_(make_spec(c, engine), c.beta >= 0.0 ? c.beta : trade_off_beta(covariance_size(c))),
+        optimizer_(sgd_parameter_groups(*encoder_, c.weight_decay, c.decay_1d),
+                   torch::optim::SGDOptions(c.lr).momentum(0.9)),
+        scaler_(c.amp) {
+    encoder_->to(device_);
+    if (channels_last_) {
+      to_channels_last(*encoder_);
+    }
+    set_learning_rate(optimizer_, c.lr * static_cast<double>(c.batch) / 256.0);
+    encoder_->train();
+  }
+
+  /// One optimisation step on already augmented, normalised views; returns the loss (a sync).
+  double run(const std::vector<torch::Tensor>& views) {
+    optimizer_.zero_grad();
+    intl_terms terms;
+    {
+      const autocast_guard autocast(amp_);
+      std::vector<torch::Tensor> projections;
+      projections.reserve(views.size());
+      for (const auto& view : views) {
+        projections.push_back(encoder_->forward(
+            channels_last_ ? view.contiguous(torch::MemoryFormat::ChannelsLast) : view));
+      }
+      terms = loss_->forward(projections);
+    }
+    scaler_.scale(terms.total).backward();
+    if (scaler_.unscale(encoder_->parameters())) {
+      optimizer_.step();
+    }
+    return terms.total.item<double>();
+  }
+
+  [[nodiscard]] const torch::Device& device() const noexcept { return device_; }
+  [[nodiscard]] const loss_scaler& scaler() const noexcept { return scaler_; }
+
+ private:
+  static resnet_options make_backbone(const train_config& c, std::int64_t channels) {
+    resnet_options backbone = resnet_options::reference(c.depth, c.cifar_stem);
+    backbone.in_channels = channels;
+    backbone.width = c.width;
+    return backbone;
+  }
+  static transform_spec make_spec(const train_config& c, transform_engine engine) {
+    transform_spec spec = c.transform;
+    spec.engine = engine;
+    // The step checks its loss for NaN anyway: no extra synchronisation inside the transform.
+    spec.cuda_sync_check = false;
+    return spec;
+  }
+  static std::int64_t covariance_size(const train_config& c) {
+    return c.transform.opts.axis == axis::samples ? c.batch : c.projector;
+  }
+
+  torch::Device device_;
+  bool amp_;
+  bool channels_last_;
+  Encoder encoder_;
+  IntlLoss loss_;
+  torch::optim::SGD optimizer_;
+  loss_scaler scaler_;
+};
+
+namespace detail {
+
+/// Times `steps` calls of `step` after `warmup` untimed ones (cuDNN autotuning, allocator
+/// growth), synchronising the device around the timed part.
+struct timed_run {
+  double seconds = 0.0;
+  double first_loss = 0.0;  ///< of the first warm-up step: equal weights and views, equal loss
+  double last_loss = 0.0;
+  memory_peak memory;
+};
+
+inline timed_run time_steps(const torch::Device& device, std::int64_t warmup, std::int64_t steps,
+                            const std::function<double()>& step) {
+  timed_run r;
+  reset_peak_memory(device);
+  for (std::int64_t s = 0; s < warmup; ++s) {
+    r.last_loss = step();
+    if (s == 0) {
+      r.first_loss = r.last_loss;
+    }
+  }
+  synchronize(device);
+  const auto start = std::chrono::steady_clock::now();
+  for (std::int64_t s = 0; s < steps; ++s) {
+    r.last_loss = step();
+  }
+  synchronize(device);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.memory = peak_memory(device);
+  return r;
+}
+
+inline nlohmann::json describe_run(const timed_run& r, std::int64_t steps, std::int64_t batch) {
+  const double ms = r.seconds / static_cast<double>(steps) * 1e3;
+  return {{"images_per_s", static_cast<double>(steps * batch) / r.seconds},
+          {"ms_per_step", ms},
+          {"first_loss", r.first_loss},
+          {"last_loss", r.last_loss},
+          {"peak_allocated_gib", r.memory.allocated_gib},
+          {"peak_reserved_gib", r.memory.reserved_gib}};
+}
+
+inline void print_run(std::ostream& log, const std::string& what, const nlohmann::json& r) {
+  log << what << ": " << r["ms_per_step"].get<double>() << " ms/step, "
+      << r["images_per_s"].get<double>() << " images/s, peak "
+      << r["peak_allocated_gib"].get<double>() << " GiB allocated / "
+      << r["peak_reserved_gib"].get<double>() << " GiB reserved, loss "
+      << r["first_loss"].get<double>() << " (step 1) -> " << r["last_loss"].get<double>() << '\n';
+}
+
+inline void validate_throughput(const train_config& c) {
   SPECTRAL_EXPECTS(c.synthetic_steps >= 1, "--synthetic-steps: must be >= 1, got ",
                    c.synthetic_steps);
+  SPECTRAL_EXPECTS(c.batch >= 4, "--batch: must be >= 4, got ", c.batch);
+  SPECTRAL_EXPECTS(!c.amp || c.device != "cpu",
+                   "--amp: fp16 autocast needs --device cuda (got --device cpu)");
+}
+
+/// The reference's two ImageNet views (spec §6.2) after the decode-time crop: the crop here is
+/// the identity, the rest (flip, jitter, grayscale, blur [1.0, 0.1], solarize [0, 0.2]) runs
+/// batched on the device.
+inline augment_config imagenet_view_after_crop(int view, std::int64_t size) {
+  augment_config v;
+  v.size = size;
+  v.scale_min = v.scale_max = 1.0;
+  v.ratio_min = v.ratio_max = 1.0;
+  v.blur_p = view == 0 ? 1.0 : 0.1;
+  v.solarize_p = view == 0 ? 0.0 : 0.2;
+  v.mean = {0.485, 0.456, 0.406};
+  v.std = {0.229, 0.224, 0.225};
+  return v;
+}
+
+inline image_folder_loader_options loader_options(const train_config& c) {
+  image_folder_loader_options o;
+  o.batch_size = c.batch;
+  o.image_size = c.image_size;
+  o.scale_min = 0.08;
+  o.views = 2;
+  const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
+  o.threads = c.loader_threads > 0 ? c.loader_threads : static_cast<int>(cores);
+  o.prefetch = 6;
+  o.seed = c.seed;
+  o.pin_memory = c.device != "cpu";
+  return o;
+}
+
+}  // namespace detail
+
+/**
+ * @brief --synthetic: the training step alone on random views made on the device (no loader,
+ *        no augmentation). 3 untimed warm-up steps.
+ */
+inline nlohmann::json synthetic_throughput(const train_config& c, std::ostream& log) {
+  detail::validate_throughput(c);
   SPECTRAL_EXPECTS(c.synthetic_size >= 8, "--synthetic-size: must be >= 8, got ", c.synthetic_size);
   SPECTRAL_EXPECTS(c.synthetic_channels == 1 || c.synthetic_channels == 3,
                    "--synthetic-channels: 1 or 3, got ", c.synthetic_channels);
-  resnet_options backbone = resnet_options::reference(c.depth, c.cifar_stem);
-  backbone.in_channels = c.synthetic_channels;
-  backbone.width = c.width;
-  Encoder encoder(backbone, c.projector, c.projector);
-  const std::int64_t covariance_size = c.transform.opts.axis == axis::samples ? c.batch : c.projector;
-  IntlLoss loss(c.transform, c.beta >= 0.0 ? c.beta : trade_off_beta(covariance_size));
-  torch::optim::SGD optimizer(sgd_parameter_groups(*encoder, c.weight_decay, c.decay_1d),
-                              torch::optim::SGDOptions(c.lr).momentum(0.9));
-  set_learning_rate(optimizer, c.lr * static_cast<double>(c.batch) / 256.0);
-  const auto shape = std::vector<std::int64_t>{c.batch, c.synthetic_channels, c.synthetic_size,
-                                               c.synthetic_size};
-  constexpr std::int64_t warmup = 2;
-  std::chrono::steady_clock::time_point start;
-  double last_loss = 0.0;
-  for (std::int64_t step = 0; step < warmup + c.synthetic_steps; ++step) {
-    if (step == warmup) {
-      start = std::chrono::steady_clock::now();
+  const torch::Device device = parse_device(c.device);
+  const auto options = torch::TensorOptions().device(device);
+  const std::vector<torch::Tensor> views = {
+      torch::randn({c.batch, c.synthetic_channels, c.synthetic_size, c.synthetic_size}, options),
+      torch::randn({c.batch, c.synthetic_channels, c.synthetic_size, c.synthetic_size}, options)};
+  nlohmann::json result = {{"steps", c.synthetic_steps}, {"batch", c.batch},
+                           {"image_size", c.synthetic_size}, {"device", c.device},
+                           {"amp", c.amp}, {"channels_last", c.channels_last},
+                           {"threads", torch::get_num_threads()}};
+  const auto run = [&](transform_engine engine, const char* name) {
+    torch::manual_seed(c.seed);  // both engines start from the same weights
+    training_step step(c, c.synthetic_channels, engine, device);
+    const auto r = detail::describe_run(
+        detail::time_steps(device, 3, c.synthetic_steps, [&] { return step.run(views); }),
+        c.synthetic_steps, c.batch);
+    detail::print_run(log, std::string("synthetic, ") + name, r);
+    return r;
+  };
+  const bool library = c.transform.engine == transform_engine::library;
+  result[library ? "library" : "reference"] =
+      run(c.transform.engine, library ? "spectral library" : "reference engine");
+  // Flat keys of the --engine run.
+  const auto& first = result[library ? "library" : "reference"];
+  result["images_per_s"] = first["images_per_s"];
+  result["ms_per_step"] = first["ms_per_step"];
+  result["last_loss"] = first["last_loss"];
+  if (c.compare_reference && library) {
+    result["reference"] = run(transform_engine::reference, "reference engine");
+    result["speedup"] = result["library"]["images_per_s"].get<double>() /
+                        result["reference"]["images_per_s"].get<double>();
+    log << "synthetic: library / reference images/s = " << result["speedup"].get<double>() << '\n';
+  }
+  return {{"synthetic", result}};
+}
+
+/// --loader-only: batches of 2 crops per image from <data>/train, as fast as the loader gives
+/// them; one untimed batch first.
+inline nlohmann::json loader_throughput(const train_config& c, std::ostream& log) {
+  detail::validate_throughput(c);
+  image_folder_loader loader(scan_image_folder(c.data / "train"), detail::loader_options(c));
+  loader.start_epoch(0);
+  SPECTRAL_EXPECTS(loader.next().has_value(), "--data: ", (c.data / "train").string(),
+                   " holds fewer than one batch of ", c.batch, " decodable images");
+  std::int64_t batches = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (; batches < c.synthetic_steps; ++batches) {
+    auto batch = loader.next();
+    if (!batch) {
+      break;
     }
-    const auto terms = loss->forward({encoder->forward(torch::randn(shape)),
-                                      encoder->forward(torch::randn(shape))});
-    last_loss = terms.total.item<double>();
-    optimizer.zero_grad();
-    terms.total.backward();
-    optimizer.step();
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const double images_per_s = static_cast<double>(c.synthetic_steps * c.batch) / seconds;
-  log << "synthetic: " << c.synthetic_steps << " steps of " << c.batch << " images ("
-      << c.synthetic_channels << "x" << c.synthetic_size << "x" << c.synthetic_size
-      << ", 2 views), " << seconds / static_cast<double>(c.synthetic_steps) * 1e3 << " ms/step, "
-      << images_per_s << " images/s on " << c.device << " with " << torch::get_num_threads()
-      << " threads\n";
-  return {{"synthetic",
-           {{"images_per_s", images_per_s},
-            {"ms_per_step", seconds / static_cast<double>(c.synthetic_steps) * 1e3},
-            {"steps", c.synthetic_steps},
-            {"batch", c.batch},
-            {"image_size", c.synthetic_size},
-            {"last_loss", last_loss},
-            {"threads", torch::get_num_threads()}}}};
+  SPECTRAL_EXPECTS(batches >= 1, "--data: ", (c.data / "train").string(),
+                   " ran out of images after one batch; use more images or a smaller --batch");
+  const double images_per_s = static_cast<double>(batches * c.batch) / seconds;
+  log << "loader: " << batches << " batches of " << c.batch << " images (2 crops of "
+      << c.image_size << "x" << c.image_size << " each) in " << seconds << " s, " << images_per_s
+      << " images/s with " << loader.options().threads << " threads, " << loader.skipped()
+      << " files skipped\n";
+  return {{"loader",
+           {{"images_per_s", images_per_s}, {"batches", batches}, {"batch", c.batch},
+            {"threads", loader.options().threads}, {"skipped", loader.skipped()},
+            {"image_size", c.image_size}}}};
+}
+
+/// --pipeline: loader → device → augmentation (batched, on the device) → training step.
+inline nlohmann::json pipeline_throughput(const train_config& c, std::ostream& log) {
+  detail::validate_throughput(c);
+  const torch::Device device = parse_device(c.device);
+  const auto folder = scan_image_folder(c.data / "train");
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(c.seed + 4);
+  const std::vector<augment_config> configs = {detail::imagenet_view_after_crop(0, c.image_size),
+                                               detail::imagenet_view_after_crop(1, c.image_size)};
+  nlohmann::json result = {{"steps", c.synthetic_steps}, {"batch", c.batch},
+                           {"image_size", c.image_size}, {"device", c.device}, {"amp", c.amp},
+                           {"channels_last", c.channels_last}};
+  const auto run = [&](transform_engine engine, const char* name) {
+    image_folder_loader loader(folder, detail::loader_options(c));
+    training_step step(c, 3, engine, device);
+    std::int64_t epoch = 0;
+    loader.start_epoch(epoch);
+    const auto next_views = [&] {
+      auto batch = loader.next();
+      if (!batch) {  // a small folder: start the next epoch
+        loader.start_epoch(++epoch);
+        batch = loader.next();
+        SPECTRAL_EXPECTS(batch.has_value(), "--data: ", (c.data / "train").string(),
+                         " holds fewer than one batch of ", c.batch, " decodable images");
+      }
+      std::vector<torch::Tensor> views;
+      for (std::size_t v = 0; v < batch->views.size(); ++v) {
+        views.push_back(augment(batch->views[v].to(device, /*non_blocking=*/true), configs[v],
+                                generator));
+      }
+      return views;
+    };
+    auto r = detail::describe_run(
+        detail::time_steps(device, 3, c.synthetic_steps, [&] { return step.run(next_views()); }),
+        c.synthetic_steps, c.batch);
+    r["skipped"] = loader.skipped();
+    detail::print_run(log, std::string("pipeline, ") + name, r);
+    return r;
+  };
+  result["library"] = run(transform_engine::library, "spectral library");
+  if (c.compare_reference) {
+    result["reference"] = run(transform_engine::reference, "reference engine");
+    result["speedup"] = result["library"]["images_per_s"].get<double>() /
+                        result["reference"]["images_per_s"].get<double>();
+    log << "pipeline: library / reference images/s = " << result["speedup"].get<double>() << '\n';
+  }
+  return {{"pipeline", result}};
 }
 
 }  // namespace spectral::trainer

@@ -1,0 +1,68 @@
+// SPDX-FileCopyrightText: 2026 spectral contributors
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// @file
+/// The peer of the throughput runs: each transform written with LibTorch ops the way the
+/// reference Python code writes it (INTL `methods/whitening.py`, spec §3), backward by
+/// autograd, and — under autocast — its products in fp16 as in the reference.
+
+#include "bridge/transform_spec.hpp"
+
+#include <torch/types.h>
+
+namespace spectral::trainer {
+
+/// W = f(Σ) for one K×K covariance.
+[[nodiscard]] inline torch::Tensor reference_whitening_matrix(const torch::Tensor& sigma,
+                                                              const transform_spec& spec) {
+  const std::int64_t k = sigma.size(0);
+  switch (spec.kind) {
+    case transform_kind::zca:
+    case transform_kind::power: {
+      const double p = spec.kind == transform_kind::zca ? 0.5 : spec.power;
+      auto [lambda, u] = torch::linalg_eigh(sigma, "L");
+      return u.mm(lambda.pow(-p).diag()).mm(u.t());
+    }
+    case transform_kind::pca: {
+      auto [lambda, u] = torch::linalg_eigh(sigma, "L");
+      return lambda.flip(0).rsqrt().diag().mm(u.flip(1).t());
+    }
+    case transform_kind::cholesky: {
+      const auto lower = torch::linalg_cholesky(sigma);
+      return torch::linalg_solve_triangular(lower, torch::eye(k, sigma.options()),
+                                             /*upper=*/false, /*left=*/true,
+                                             /*unitriangular=*/false);
+    }
+    case transform_kind::iternorm: break;
+  }
+  // Whitening2dIterNorm.whiten_matrix: Newton iterations on Σ/tr Σ, batch of one.
+  const auto sigma3 = sigma.reshape({1, k, k});
+  const auto trace = sigma.trace().reshape({1, 1, 1});
+  const auto sigma_norm = sigma3 * trace.reciprocal();
+  auto projection = torch::eye(k, sigma.options()).reshape({1, k, k});
+  for (int step = 0; step < spec.iterations; ++step) {
+    projection = torch::baddbmm(projection, torch::matrix_power(projection, 3), sigma_norm,
+                                /*beta=*/1.5, /*alpha=*/-0.5);
+  }
+  return (projection * trace.reciprocal().sqrt()).reshape({k, k});
+}
+
+/// Y for an N×D embedding (one group): X = Zᵀ on the features axis, Z on the samples axis;
+/// xn = x − mean, Σ = xn xnᵀ/(m−1) (+ eps·I), Y = W xn, back to N×D.
+/// @throws invalid_input for groups ≠ 1 (the reference code has a single group)
+[[nodiscard]] inline torch::Tensor reference_transform(const torch::Tensor& z,
+                                                       const transform_spec& spec) {
+  SPECTRAL_EXPECTS(spec.opts.groups == 1, "groups: the reference engine has one group, got ",
+                   spec.opts.groups);
+  const auto x = spec.opts.axis == axis::features ? z.t() : z;
+  const auto xn = x - x.mean(1, /*keepdim=*/true);
+  auto sigma = xn.mm(xn.t()) / static_cast<double>(x.size(1) - 1);
+  if (spec.opts.eps > 0.0) {
+    sigma = sigma + spec.opts.eps * torch::eye(x.size(0), sigma.options());
+  }
+  const auto y = reference_whitening_matrix(sigma, spec).mm(xn);
+  return spec.opts.axis == axis::features ? y.t() : y;
+}
+
+}  // namespace spectral::trainer
