@@ -34,6 +34,10 @@ namespace spectral::trainer {
 /// One view's augmentation. Probabilities are in [0, 1]; a probability of 0 disables a step.
 struct augment_config {
   std::int64_t size = 28;                    ///< output height and width
+  /// false: no RandomResizedCrop here (the images are already size×size crops, e.g. from
+  /// image_folder_loader's decode-time crop); the flip and every later step still apply and
+  /// the same random numbers are drawn, so toggling it changes nothing else.
+  bool crop = true;
   double scale_min = 0.08, scale_max = 1.0;  ///< crop area as a fraction of the image area
   double ratio_min = 3.0 / 4.0, ratio_max = 4.0 / 3.0;  ///< crop width / height
   double flip_p = 0.5;
@@ -57,7 +61,8 @@ inline constexpr std::int64_t augment_draws_per_sample = 36;
  * @param images_uint8 C = 1 (saturation, hue and grayscale are then the identity) or 3 (RGB)
  * @param generator a CPU generator; it advances by N × augment_draws_per_sample doubles
  * @throws invalid_input for images that are not 4-D uint8 with 1 or 3 channels, a generator
- *         that is not a CPU generator, or an invalid configuration (see validate())
+ *         that is not a CPU generator, an invalid configuration (see validate()), or images
+ *         that are not size×size when config.crop is false
  */
 [[nodiscard]] torch::Tensor augment(const torch::Tensor& images_uint8,
                                     const augment_config& config,
@@ -392,6 +397,9 @@ inline torch::Tensor augment(const torch::Tensor& images_uint8,
   const std::int64_t height = images_uint8.size(2);
   const std::int64_t width = images_uint8.size(3);
   validate(config, channels);
+  SPECTRAL_EXPECTS(config.crop || (height == config.size && width == config.size),
+                   "augment: without the crop step the images must already be ", config.size,
+                   "x", config.size, ", got ", height, "x", width);
 
   const detail::augment_params params = detail::draw_params(n, height, width, config, generator);
   const torch::Device device = images_uint8.device();
@@ -402,26 +410,35 @@ inline torch::Tensor augment(const torch::Tensor& images_uint8,
   }
   const auto on_device = [&](const torch::Tensor& t) { return t.to(device); };
 
-  // RandomResizedCrop + flip: one sampling grid per sample, x_in = sx·x_out + tx.
   const torch::Tensor x_in = images_uint8.to(torch::kFloat32).div(255.0);
-  // Output pixel centres in align_corners=false coordinates: (2k + 1)/size − 1.
-  const torch::Tensor centres =
-      torch::arange(size, torch::TensorOptions().dtype(torch::kFloat32).device(device))
-          .mul(2.0)
-          .add(1.0)
-          .div(static_cast<double>(size))
-          .sub(1.0);
-  const torch::Tensor crop = on_device(params.crop);
-  const torch::Tensor grid_x = crop.select(1, 0).view({n, 1, 1}) * centres.view({1, 1, size}) +
-                               crop.select(1, 2).view({n, 1, 1});
-  const torch::Tensor grid_y = crop.select(1, 1).view({n, 1, 1}) * centres.view({1, size, 1}) +
-                               crop.select(1, 3).view({n, 1, 1});
-  const torch::Tensor grid =
-      torch::stack({grid_x.expand({n, size, size}), grid_y.expand({n, size, size})}, 3);
-  constexpr std::int64_t bicubic = 2;
-  constexpr std::int64_t border = 1;
-  // Bicubic overshoots at edges; PIL's uint8 output saturates the same way.
-  torch::Tensor x = torch::grid_sampler(x_in, grid, bicubic, border, false).clamp(0.0, 1.0);
+  torch::Tensor x;
+  if (!config.crop) {
+    // Only the flip of the crop step: mirror the samples whose drawn flip sign is negative.
+    x = detail::apply_where(x_in, params.crop.select(1, 0).lt(0.0),
+                            [](const torch::Tensor& sub, const torch::Tensor&) {
+                              return torch::flip(sub, {3});
+                            });
+  } else {
+    // RandomResizedCrop + flip: one sampling grid per sample, x_in = sx·x_out + tx.
+    // Output pixel centres in align_corners=false coordinates: (2k + 1)/size − 1.
+    const torch::Tensor centres =
+        torch::arange(size, torch::TensorOptions().dtype(torch::kFloat32).device(device))
+            .mul(2.0)
+            .add(1.0)
+            .div(static_cast<double>(size))
+            .sub(1.0);
+    const torch::Tensor crop = on_device(params.crop);
+    const torch::Tensor grid_x = crop.select(1, 0).view({n, 1, 1}) * centres.view({1, 1, size}) +
+                                 crop.select(1, 2).view({n, 1, 1});
+    const torch::Tensor grid_y = crop.select(1, 1).view({n, 1, 1}) * centres.view({1, size, 1}) +
+                                 crop.select(1, 3).view({n, 1, 1});
+    const torch::Tensor grid =
+        torch::stack({grid_x.expand({n, size, size}), grid_y.expand({n, size, size})}, 3);
+    constexpr std::int64_t bicubic = 2;
+    constexpr std::int64_t border = 1;
+    // Bicubic overshoots at edges; PIL's uint8 output saturates the same way.
+    x = torch::grid_sampler(x_in, grid, bicubic, border, false).clamp(0.0, 1.0);
+  }
 
   // ColorJitter: in each of four stages a sample applies at most one operation (its own random
   // order); the others have identity factors, which leave values bit-for-bit unchanged.

@@ -87,6 +87,40 @@ struct full_gather_function : torch::autograd::Function<full_gather_function> {
   }
 };
 
+/// Forward: Σ_ranks t (every rank gets the sum). Backward: Σ_ranks of the incoming gradient,
+/// the adjoint of a sum that every rank's loss consumes under gather's normalisation above
+/// (SyncBN's batch statistics, models/sync_batch_norm.hpp).
+struct all_reduce_sum_function : torch::autograd::Function<all_reduce_sum_function> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& local,
+                               distributed* dist) {
+    auto state = c10::make_intrusive<detail::gather_state>();
+    state->dist = dist;
+    ctx->saved_data["state"] = c10::IValue::make_capsule(std::move(state));
+    torch::Tensor summed = local.contiguous().clone();
+    dist->all_reduce_sum_(summed);
+    return summed;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto holder = ctx->saved_data["state"].toCapsule();
+    auto* dist = static_cast<const detail::gather_state*>(holder.get())->dist;
+    torch::Tensor summed = grads[0].contiguous().clone();
+    dist->all_reduce_sum_(summed);
+    return {summed, torch::Tensor()};
+  }
+};
+
+/**
+ * @brief Σ_ranks local (same shape and dtype on every rank), differentiable: the gradient that
+ *        reaches `local` is the sum of every rank's gradient of the result. `dist` must outlive
+ *        the backward pass. With one rank, a copy of `local`.
+ */
+[[nodiscard]] inline torch::Tensor all_reduce_with_backward(const torch::Tensor& local,
+                                                            distributed& dist) {
+  return all_reduce_sum_function::apply(local, &dist);
+}
+
 /**
  * @brief The global batch [Z_0; Z_1; …; Z_{W−1}] from this rank's Z_r (N_local×E), with the
  *        backward of spec §4.9. `dist` must outlive the backward pass.

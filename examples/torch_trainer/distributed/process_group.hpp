@@ -120,7 +120,8 @@ class distributed {
   /// The single-process instance: rank 0 of 1, no c10d objects.
   distributed() = default;
 
-  explicit distributed(const dist_config& c) : rank_(c.rank), world_size_(c.world_size) {
+  explicit distributed(const dist_config& c)
+      : rank_(c.rank), world_size_(c.world_size), counters_on_cuda_(c.backend == "nccl") {
     SPECTRAL_EXPECTS(c.world_size >= 1, "--world-size: must be >= 1, got ", c.world_size);
     SPECTRAL_EXPECTS(c.rank >= 0 && c.rank < c.world_size, "--rank: must be in [0, ",
                      c.world_size, "), got ", c.rank);
@@ -213,6 +214,28 @@ class distributed {
 #endif
   }
 
+  /// Whether `value` is true on every rank (one small all-reduce; every rank gets the answer).
+  /// Keeps the ranks in lockstep when one of them may run out of data first.
+  [[nodiscard]] bool all_true(bool value) {
+    if (world_size_ == 1) {
+      return value;
+    }
+    const std::int64_t mine = value ? 1 : 0;
+    torch::Tensor count = torch::tensor({mine}, torch::kInt64).to(counter_device());
+    all_reduce_sum_(count);
+    return count.item<std::int64_t>() == world_size_;
+  }
+
+  /// Σ_ranks value (counters such as skipped files).
+  [[nodiscard]] std::int64_t sum(std::int64_t value) {
+    if (world_size_ == 1) {
+      return value;
+    }
+    torch::Tensor total = torch::tensor({value}, torch::kInt64).to(counter_device());
+    all_reduce_sum_(total);
+    return total.item<std::int64_t>();
+  }
+
   /// Every rank's `local` (same shape, dtype and device everywhere), in rank order.
   [[nodiscard]] std::vector<torch::Tensor> all_gather(const torch::Tensor& local) {
     if (world_size_ == 1) {
@@ -232,6 +255,11 @@ class distributed {
   }
 
  private:
+  // NCCL reduces CUDA tensors only; Gloo takes CPU tensors.
+  [[nodiscard]] torch::Device counter_device() const {
+    return counters_on_cuda_ ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  }
+
   // One contiguous buffer of all defined tensors (undefined: none defined).
   static torch::Tensor flatten(const std::vector<torch::Tensor>& ts, const char* what) {
     std::vector<torch::Tensor> parts;
@@ -264,6 +292,7 @@ class distributed {
 
   int rank_ = 0;
   int world_size_ = 1;
+  bool counters_on_cuda_ = false;
 #if SPECTRAL_TRAINER_HAS_C10D
   c10::intrusive_ptr<detail::c10d_group> group_;
 #endif

@@ -6,6 +6,7 @@
 /// The INTL projector (spec §6.1) and the encoder = backbone + projector that the losses see.
 
 #include "models/resnet.hpp"
+#include "models/sync_batch_norm.hpp"
 
 #include <spectral/core/error.hpp>
 
@@ -19,6 +20,9 @@ namespace spectral::trainer {
 /**
  * @brief Three-layer projector: Linear(in→hidden, no bias) → BN1d → ReLU → Linear(hidden→hidden,
  * no bias) → BN1d → ReLU → Linear(hidden→out, bias).
+ *
+ * The BN layers are SyncBatchNorm1d (spec §6.1): plain BN1d until use_process_group() attaches a
+ * multi-rank group, then their batch statistics span every rank.
  *
  * Linear layers keep LibTorch's default init, which is PyTorch's (Kaiming-uniform with a = √5,
  * bias U(±1/√fan_in)). Children are named "0", "1", "3", "4", "6", the indices of the
@@ -44,9 +48,9 @@ class ProjectorImpl : public torch::nn::Cloneable<ProjectorImpl> {
   std::int64_t hidden_;
   std::int64_t out_;
   torch::nn::Linear linear1_{nullptr};
-  torch::nn::BatchNorm1d bn1_{nullptr};
+  SyncBatchNorm1d bn1_{nullptr};
   torch::nn::Linear linear2_{nullptr};
-  torch::nn::BatchNorm1d bn2_{nullptr};
+  SyncBatchNorm1d bn2_{nullptr};
   torch::nn::Linear linear3_{nullptr};
 };
 TORCH_MODULE(Projector);
@@ -99,9 +103,9 @@ inline ProjectorImpl::ProjectorImpl(std::int64_t in_features,
 inline void ProjectorImpl::reset() {
   using torch::nn::LinearOptions;
   linear1_ = register_module("0", torch::nn::Linear(LinearOptions(in_, hidden_).bias(false)));
-  bn1_ = register_module("1", torch::nn::BatchNorm1d(hidden_));
+  bn1_ = register_module("1", SyncBatchNorm1d(hidden_));
   linear2_ = register_module("3", torch::nn::Linear(LinearOptions(hidden_, hidden_).bias(false)));
-  bn2_ = register_module("4", torch::nn::BatchNorm1d(hidden_));
+  bn2_ = register_module("4", SyncBatchNorm1d(hidden_));
   linear3_ = register_module("6", torch::nn::Linear(LinearOptions(hidden_, out_)));
 }
 

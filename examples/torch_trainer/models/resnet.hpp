@@ -8,7 +8,10 @@
 /// stem without max-pool, and zero-init of the last BN γ of every block except in ResNet-18.
 /// The forward ends at global average pooling; there is no classifier. Child names follow
 /// torchvision (conv1, bn1, layer1.0.conv1, layer1.0.downsample.0, …) so state-dict keys map
-/// one to one onto the reference checkpoints' `backbone.*` keys.
+/// one to one onto the reference checkpoints' `backbone.*` keys. Every BN is a SyncBatchNorm2d
+/// (plain BatchNorm2d until a multi-rank process group is attached, models/sync_batch_norm.hpp).
+
+#include "models/sync_batch_norm.hpp"
 
 #include <spectral/core/error.hpp>
 
@@ -55,16 +58,16 @@ class BasicBlockImpl : public torch::nn::Cloneable<BasicBlockImpl> {
   torch::Tensor forward(torch::Tensor x);
 
   /// The BN whose γ zero_init_residual sets to 0.
-  [[nodiscard]] torch::nn::BatchNorm2d& last_bn() { return bn2_; }
+  [[nodiscard]] SyncBatchNorm2d& last_bn() { return bn2_; }
 
  private:
   std::int64_t in_planes_;
   std::int64_t planes_;
   std::int64_t stride_;
   torch::nn::Conv2d conv1_{nullptr};
-  torch::nn::BatchNorm2d bn1_{nullptr};
+  SyncBatchNorm2d bn1_{nullptr};
   torch::nn::Conv2d conv2_{nullptr};
-  torch::nn::BatchNorm2d bn2_{nullptr};
+  SyncBatchNorm2d bn2_{nullptr};
   torch::nn::Sequential downsample_ = nullptr;
 };
 TORCH_MODULE(BasicBlock);
@@ -80,18 +83,18 @@ class BottleneckImpl : public torch::nn::Cloneable<BottleneckImpl> {
   torch::Tensor forward(torch::Tensor x);
 
   /// The BN whose γ zero_init_residual sets to 0.
-  [[nodiscard]] torch::nn::BatchNorm2d& last_bn() { return bn3_; }
+  [[nodiscard]] SyncBatchNorm2d& last_bn() { return bn3_; }
 
  private:
   std::int64_t in_planes_;
   std::int64_t planes_;
   std::int64_t stride_;
   torch::nn::Conv2d conv1_{nullptr};
-  torch::nn::BatchNorm2d bn1_{nullptr};
+  SyncBatchNorm2d bn1_{nullptr};
   torch::nn::Conv2d conv2_{nullptr};
-  torch::nn::BatchNorm2d bn2_{nullptr};
+  SyncBatchNorm2d bn2_{nullptr};
   torch::nn::Conv2d conv3_{nullptr};
-  torch::nn::BatchNorm2d bn3_{nullptr};
+  SyncBatchNorm2d bn3_{nullptr};
   torch::nn::Sequential downsample_ = nullptr;
 };
 TORCH_MODULE(Bottleneck);
@@ -131,7 +134,7 @@ class ResNetImpl : public torch::nn::Cloneable<ResNetImpl> {
 
   resnet_options options_;
   torch::nn::Conv2d conv1_{nullptr};
-  torch::nn::BatchNorm2d bn1_{nullptr};
+  SyncBatchNorm2d bn1_{nullptr};
   std::array<torch::nn::Sequential, 4> layers_{nullptr, nullptr, nullptr, nullptr};
 };
 TORCH_MODULE(ResNet);
@@ -156,7 +159,7 @@ inline torch::nn::Sequential downsample_if_needed(std::int64_t in_planes,
     return torch::nn::Sequential(nullptr);
   }
   return torch::nn::Sequential(conv(in_planes, out_planes, 1, stride, 0),
-                               torch::nn::BatchNorm2d(out_planes));
+                               SyncBatchNorm2d(out_planes));
 }
 
 /// Layers per stage for each supported depth; throws for any other depth.
@@ -192,9 +195,9 @@ inline BasicBlockImpl::BasicBlockImpl(std::int64_t in_planes,
 // clearing downsample_ that the copy constructor duplicated.
 inline void BasicBlockImpl::reset() {
   conv1_ = register_module("conv1", detail::conv(in_planes_, planes_, 3, stride_, 1));
-  bn1_ = register_module("bn1", torch::nn::BatchNorm2d(planes_));
+  bn1_ = register_module("bn1", SyncBatchNorm2d(planes_));
   conv2_ = register_module("conv2", detail::conv(planes_, planes_, 3, 1, 1));
-  bn2_ = register_module("bn2", torch::nn::BatchNorm2d(planes_));
+  bn2_ = register_module("bn2", SyncBatchNorm2d(planes_));
   downsample_ = detail::downsample_if_needed(in_planes_, planes_ * expansion, stride_);
   if (downsample_) {
     register_module("downsample", downsample_);
@@ -217,11 +220,11 @@ inline BottleneckImpl::BottleneckImpl(std::int64_t in_planes,
 
 inline void BottleneckImpl::reset() {
   conv1_ = register_module("conv1", detail::conv(in_planes_, planes_, 1, 1, 0));
-  bn1_ = register_module("bn1", torch::nn::BatchNorm2d(planes_));
+  bn1_ = register_module("bn1", SyncBatchNorm2d(planes_));
   conv2_ = register_module("conv2", detail::conv(planes_, planes_, 3, stride_, 1));
-  bn2_ = register_module("bn2", torch::nn::BatchNorm2d(planes_));
+  bn2_ = register_module("bn2", SyncBatchNorm2d(planes_));
   conv3_ = register_module("conv3", detail::conv(planes_, planes_ * expansion, 1, 1, 0));
-  bn3_ = register_module("bn3", torch::nn::BatchNorm2d(planes_ * expansion));
+  bn3_ = register_module("bn3", SyncBatchNorm2d(planes_ * expansion));
   downsample_ = detail::downsample_if_needed(in_planes_, planes_ * expansion, stride_);
   if (downsample_) {
     register_module("downsample", downsample_);
@@ -253,7 +256,7 @@ inline void ResNetImpl::reset() {
   conv1_ = register_module("conv1", options_.cifar_stem
                                         ? detail::conv(options_.in_channels, width, 3, 1, 2)
                                         : detail::conv(options_.in_channels, width, 7, 2, 3));
-  bn1_ = register_module("bn1", torch::nn::BatchNorm2d(width));
+  bn1_ = register_module("bn1", SyncBatchNorm2d(width));
   const auto sizes = detail::resnet_stage_sizes(options_.depth);
   std::int64_t in_planes = width;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
@@ -290,7 +293,7 @@ inline void ResNetImpl::initialise() {
   for (auto& module : modules(/*include_self=*/false)) {
     if (auto* c = module->as<torch::nn::Conv2d>()) {
       torch::nn::init::kaiming_normal_(c->weight, 0.0, torch::kFanOut, torch::kReLU);
-    } else if (auto* bn = module->as<torch::nn::BatchNorm2d>()) {
+    } else if (auto* bn = module->as<SyncBatchNorm2d>()) {
       torch::nn::init::ones_(bn->weight);
       torch::nn::init::zeros_(bn->bias);
     }
