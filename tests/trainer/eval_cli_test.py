@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 spectral contributors
+# SPDX-License-Identifier: Apache-2.0
+"""intl_eval end to end: the documented errors (one line, exit 2, nothing written) and a tiny
+linear evaluation with --resume on an ImageFolder of real JPEGs. Usage:
+eval_cli_test.py --exe PATH --case NAME."""
+import argparse
+import base64
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+# A 16x16 baseline JPEG (written with TurboJPEG): enough for the pipeline, the accuracy is moot.
+JPEG = base64.b64decode(
+    "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDABALDA4MChAODQ4SERATGCgaGBYWGDEjJR0oOjM9PDkzODdASFxOQERXRTc4UG1R"
+    "V19iZ2hnPk1xeXBkeFxlZ2P/2wBDARESEhgVGC8aGi9jQjhCY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2Nj"
+    "Y2NjY2NjY2NjY2NjY2P/wAARCAAQABADASIAAhEBAxEB/8QAHwAAAQUBAQEBAQEAAAAAAAAAAAECAwQFBgcICQoL/8QAtRAA"
+    "AgEDAwIEAwUFBAQAAAF9AQIDAAQRBRIhMUEGE1FhByJxFDKBkaEII0KxwRVS0fAkM2JyggkKFhcYGRolJicoKSo0NTY3ODk6"
+    "Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1dnd4eXqDhIWGh4iJipKTlJWWl5iZmqKjpKWmp6ipqrKztLW2t7i5usLDxMXG"
+    "x8jJytLT1NXW19jZ2uHi4+Tl5ufo6erx8vP09fb3+Pn6/8QAHwEAAwEBAQEBAQEBAQAAAAAAAAECAwQFBgcICQoL/8QAtREA"
+    "AgECBAQDBAcFBAQAAQJ3AAECAxEEBSExBhJBUQdhcRMiMoEIFEKRobHBCSMzUvAVYnLRChYkNOEl8RcYGRomJygpKjU2Nzg5"
+    "OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6goOEhYaHiImKkpOUlZaXmJmaoqOkpaanqKmqsrO0tba3uLm6wsPE"
+    "xcbHyMnK0tPU1dbX2Nna4uPk5ebn6Onq8vP09fb3+Pn6/9oADAMBAAIRAxEAPwCtElXIkqOJKuRJXMe0f//Z")
+TINY = ["--width", "8", "--batch", "4", "--image-size", "16", "--threads", "1",
+        "--loader-threads", "1", "--no-progress", "--lr-classifier", "4"]
+
+
+def run(exe, *args):
+    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=600, check=False)
+
+
+def expect_error(result, fragment):
+    lines = [l for l in result.stderr.splitlines() if l.strip()]
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert len(lines) == 1 and lines[0].startswith("intl_eval: error:"), result.stderr
+    assert fragment in lines[0], (fragment, lines[0])
+
+
+def make_tree(root):
+    for split, count in (("train", 4), ("val", 2)):
+        for k in range(3):
+            folder = os.path.join(root, split, f"n0000000{k}")
+            os.makedirs(folder)
+            for i in range(count):
+                with open(os.path.join(folder, f"n0000000{k}_{i}.JPEG"), "wb") as f:
+                    f.write(JPEG)
+    with open(os.path.join(root, "val", "n00000000", "broken.JPEG"), "wb") as f:
+        f.write(b"not a jpeg")
+
+
+def case_unknown_flag(exe, tmp):
+    expect_error(run(exe, "--data", tmp, "--no-such-flag"), "no-such-flag")
+
+
+def case_missing_pretrained(exe, tmp):
+    missing = os.path.join(tmp, "nowhere", "checkpoint.pt")
+    out = os.path.join(tmp, "out")
+    expect_error(run(exe, "--data", tmp, "--out", out, "--pretrained", missing, *TINY), missing)
+    assert not os.path.exists(out)
+    expect_error(run(exe, "--data", tmp, "--out", out, *TINY), "--pretrained")
+
+
+def case_missing_split(exe, tmp):
+    make_tree(tmp)
+    with open(os.path.join(tmp, "1percent.txt"), "w") as f:
+        f.write("n00000001_0.JPEG\nn01440764_10026.JPEG\n")
+    expect_error(run(exe, "--data", tmp, "--random-init", "--mode", "finetune", "--train-split",
+                     os.path.join(tmp, "1percent.txt"), "--out", os.path.join(tmp, "out"), *TINY),
+                 "n01440764_10026.JPEG")
+    assert not os.path.exists(os.path.join(tmp, "out", "eval_checkpoint.pt"))
+
+
+def case_tiny_run(exe, tmp):
+    data = os.path.join(tmp, "data")
+    out = os.path.join(tmp, "out")
+    make_tree(data)
+    first = run(exe, "--data", data, "--out", out, "--random-init", "--epochs", "1", *TINY)
+    assert first.returncode == 0, first.stderr + first.stdout
+    assert "broken.JPEG" in first.stdout, first.stdout  # the corrupt file is reported
+    second = run(exe, "--data", data, "--out", out, "--random-init", "--epochs", "2", "--resume",
+                 *TINY)
+    assert second.returncode == 0, second.stderr + second.stdout
+    assert "resumed" in second.stdout, second.stdout
+    with open(os.path.join(out, "metrics.jsonl")) as f:
+        metrics = [json.loads(line) for line in f]
+    assert [m["epoch"] for m in metrics] == [1, 2], metrics
+    with open(os.path.join(out, "summary.json")) as f:
+        summary = json.load(f)
+    final = summary["final"]
+    assert summary["completed"] and summary["epochs_completed"] == 2, summary
+    assert 0.0 <= final["val_top1"] <= final["val_top5"] <= 100.0, final
+    assert final["skipped_val"] == 1 and final["loss"] > 0.0, final
+    assert os.path.getsize(os.path.join(out, "eval_checkpoint.pt")) > 0
+    assert not any(name.endswith(".tmp") for name in os.listdir(out)), os.listdir(out)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--exe", required=True)
+    parser.add_argument("--case", required=True)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="intl_eval_cli_") as tmp:
+        globals()["case_" + args.case](args.exe, tmp)
+    print(f"{args.case}: ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
