@@ -23,12 +23,15 @@ int main(int argc, char** argv) {
   std::string transform = "iternorm";
   std::string axis = "samples";
   std::string arch = "resnet18";
+  std::string engine = "library";
 
   CLI::App app{"INTL self-supervised pretraining with the spectral library (LibTorch, CPU)"};
-  app.add_option("--dataset", c.dataset, "fashion-mnist | cifar10 | cifar100")
-      ->check(CLI::IsMember({"fashion-mnist", "cifar10", "cifar100"}))
+  app.add_option("--dataset", c.dataset, "fashion-mnist | cifar10 | cifar100 | imagefolder")
+      ->check(CLI::IsMember({"fashion-mnist", "cifar10", "cifar100", "imagefolder"}))
       ->capture_default_str();
-  app.add_option("--data", c.data, "dataset folder (IDX .gz files, or CIFAR .bin files)")
+  app.add_option("--data", c.data,
+                 "dataset folder (IDX .gz files, CIFAR .bin files, or an ImageFolder root with "
+                 "train/<class>/*.JPEG)")
       ->capture_default_str();
   app.add_option("--out", c.out, "output folder: checkpoint, metrics.jsonl, summary.json, plots")
       ->capture_default_str();
@@ -95,6 +98,38 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--synthetic-channels", c.synthetic_channels, "image channels in --synthetic mode")
       ->capture_default_str();
+  app.add_option("--engine", engine,
+                 "who computes the transform: library (exact backward) | reference (LibTorch ops "
+                 "+ autograd, as the reference code)")
+      ->check(CLI::IsMember({"library", "reference"}))
+      ->capture_default_str();
+  app.add_flag("--amp", c.amp, "fp16 autocast with dynamic loss scaling (CUDA), as the reference");
+  app.add_flag("--channels-last", c.channels_last, "NHWC memory format for the convolutions (CUDA)");
+  app.add_flag("--compare-reference", c.compare_reference,
+               "throughput modes: also time the reference engine (LibTorch ops + autograd) in the "
+               "same process and print the ratio");
+  app.add_flag("--loader-only", c.loader_only,
+               "throughput of the ImageFolder loader alone (decode + crop, 2 views per image)");
+  app.add_flag("--pipeline", c.pipeline,
+               "throughput of loader + augmentation + training step on ImageFolder (no checkpoints)");
+  app.add_option("--image-size", c.image_size, "ImageFolder crop size")->capture_default_str();
+  app.add_option("--loader-threads", c.loader_threads, "ImageFolder decoding threads (0: every core)")
+      ->capture_default_str();
+  // Distributed training: one process per device; torchrun's variables give the defaults.
+  app.add_option("--world-size", c.world_size, "processes in the job (1: no process group)")
+      ->envname("WORLD_SIZE")
+      ->capture_default_str();
+  app.add_option("--rank", c.rank, "this process's rank in [0, world size)")
+      ->envname("RANK")
+      ->capture_default_str();
+  app.add_option("--master-addr", c.master_addr, "rank 0's host (serves the rendezvous store)")
+      ->envname("MASTER_ADDR")
+      ->capture_default_str();
+  app.add_option("--master-port", c.master_port, "rank 0's rendezvous port")
+      ->envname("MASTER_PORT")
+      ->capture_default_str();
+  app.add_flag("--float64", c.float64,
+               "model and transform in float64 (slow; for comparing runs, e.g. 1 vs N processes)");
 
   try {
     app.parse(argc, argv);
@@ -112,9 +147,18 @@ int main(int argc, char** argv) {
   c.transform.opts.axis = axis == "samples" ? spectral::axis::samples : spectral::axis::features;
   c.method = method == "intl" ? ssl_method::intl : ssl_method::intl_m;
   c.depth = arch == "resnet18" ? 18 : 50;
+  c.transform.engine = engine == "library" ? spectral::trainer::transform_engine::library
+                                           : spectral::trainer::transform_engine::reference;
 
   try {
     const auto summary = spectral::trainer::train(c, std::cout);
+    for (const char* mode : {"loader", "pipeline"}) {
+      if (summary.contains(mode)) {
+        const auto& m = summary[mode];
+        std::printf("%s: %.1f images/s\n", mode,
+                    (m.contains("library") ? m["library"] : m)["images_per_s"].get<double>());
+      }
+    }
     if (summary.contains("synthetic")) {
       std::printf("%.1f images/s (%.1f ms/step)\n", summary["synthetic"]["images_per_s"].get<double>(),
                   summary["synthetic"]["ms_per_step"].get<double>());

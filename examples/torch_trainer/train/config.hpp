@@ -18,7 +18,7 @@ enum class ssl_method { intl, intl_m };
 
 struct train_config {
   // data
-  std::string dataset = "fashion-mnist";  ///< fashion-mnist | cifar10 | cifar100
+  std::string dataset = "fashion-mnist";  ///< fashion-mnist | cifar10 | cifar100 | imagefolder
   std::filesystem::path data = "/usr/share/datasets/fashion-mnist";
   std::int64_t train_subset = 0;          ///< 0: the whole training split
   std::int64_t eval_train_subset = 0;     ///< kNN / linear-probe bank size; 0: whole split
@@ -58,6 +58,21 @@ struct train_config {
   std::int64_t synthetic_steps = 20;
   std::int64_t synthetic_size = 224;
   std::int64_t synthetic_channels = 3;
+  // device and throughput (issue 6)
+  bool amp = false;                       ///< fp16 autocast + loss scaling (CUDA), as the reference
+  bool channels_last = false;             ///< NHWC convolutions (CUDA)
+  bool compare_reference = false;         ///< throughput modes: also time the reference engine
+  bool loader_only = false;               ///< throughput of the ImageFolder loader alone
+  bool pipeline = false;                  ///< throughput of loader + augmentation + step
+  std::int64_t image_size = 224;          ///< ImageFolder crop size
+  int loader_threads = 0;                 ///< ImageFolder decoding threads; 0: every core
+  // distributed training (issue 6): one process per device over c10d (Gloo on CPU, NCCL on
+  // CUDA); `batch` stays the global batch, each rank takes batch / world_size of it
+  int world_size = 1;                     ///< processes; 1: no process group
+  int rank = 0;                           ///< this process, in [0, world_size)
+  std::string master_addr = "127.0.0.1";  ///< rank 0's host, which serves the rendezvous store
+  int master_port = 29500;
+  bool float64 = false;                   ///< model and transform in float64 (verification runs)
   bool progress = true;
   int threads = 0;                        ///< intra-op threads; 0: every core
 };

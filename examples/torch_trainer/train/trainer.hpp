@@ -6,10 +6,21 @@
 /// The INTL pretraining loop (spec §5, §6.5) and its evaluation: data, two augmented views per
 /// image, encoder + projector, the library's IterNorm through the bridge, SGD with warm-up and
 /// cosine decay, INTL-M's momentum encoder, a checkpoint per epoch, metrics and plots.
+///
+/// Multi-process (spec §4.9, §6.1): one process per device over c10d. Every rank builds the same
+/// permutation and takes its contiguous block of each global batch, augments it with the random
+/// numbers one process would use for those rows, gathers the projections before the transform
+/// (so the loss is the global one everywhere), syncs BN statistics, and averages gradients; the
+/// result equals the one-process run on the global batch up to float rounding. Rank 0 alone
+/// evaluates and writes files.
 
 #include "bridge/intl_loss.hpp"
 #include "data/augment.hpp"
 #include "data/datasets.hpp"
+#include "data/image_folder.hpp"
+#include "distributed/data_parallel.hpp"
+#include "distributed/gather.hpp"
+#include "distributed/process_group.hpp"
 #include "models/ema.hpp"
 #include "models/projector.hpp"
 #include "models/resnet.hpp"
@@ -18,6 +29,7 @@
 #include "train/evaluate.hpp"
 #include "train/report.hpp"
 #include "train/schedule.hpp"
+#include "train/throughput.hpp"
 
 #include <spectral/spectral.hpp>
 
@@ -30,9 +42,11 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -69,10 +83,34 @@ inline void validate(const train_config& c) {
   SPECTRAL_EXPECTS(c.width >= 4, "--width: must be >= 4, got ", c.width);
   SPECTRAL_EXPECTS(c.projector >= 2, "--projector: must be >= 2, got ", c.projector);
   SPECTRAL_EXPECTS(c.warmup_epochs >= 0, "--warmup-epochs: must be >= 0, got ", c.warmup_epochs);
-  SPECTRAL_EXPECTS(c.device == "cpu" || c.device == "cuda", "--device: cpu or cuda, got '", c.device, "'");
-  SPECTRAL_EXPECTS(c.device == "cpu",
+  SPECTRAL_EXPECTS(c.device == "cpu" || c.device.rfind("cuda", 0) == 0,
+                   "--device: cpu or cuda[:N], got '", c.device, "'");
+  SPECTRAL_EXPECTS(c.device == "cpu" || compat::built_with_cuda,
                    "--device cuda: this trainer build runs the library's transform on the CPU "
                    "only (the CUDA bridge is not built); use --device cpu");
+  SPECTRAL_EXPECTS(c.device == "cpu", "--device ", c.device,
+                   ": full training runs on the CPU in this version; the throughput modes "
+                   "(--synthetic, --pipeline) run on CUDA");
+  SPECTRAL_EXPECTS(!c.amp && !c.channels_last,
+                   "--amp/--channels-last: only the throughput modes use them in this version");
+  // distributed training and ImageFolder input (issue 6)
+  SPECTRAL_EXPECTS(c.world_size >= 1, "--world-size ", c.world_size, ": must be >= 1");
+  SPECTRAL_EXPECTS(c.rank >= 0 && c.rank < c.world_size, "--rank ", c.rank,
+                   ": must be in [0, --world-size ", c.world_size, ")");
+  SPECTRAL_EXPECTS(c.batch % c.world_size == 0, "--batch ", c.batch,
+                   " is not divisible by --world-size ", c.world_size,
+                   " (the global batch is split evenly over the ranks)");
+  SPECTRAL_EXPECTS(c.master_port >= 1 && c.master_port <= 65535, "--master-port ", c.master_port,
+                   ": must be in [1, 65535]");
+  if (c.dataset == "imagefolder") {
+    SPECTRAL_EXPECTS(c.image_size >= 8, "--image-size ", c.image_size, ": must be >= 8");
+    SPECTRAL_EXPECTS(c.loader_threads >= 0 && c.loader_threads <= 256, "--loader-threads ",
+                     c.loader_threads, ": must be in [0, 256]");
+    SPECTRAL_EXPECTS(!c.multi_crop, "--multi-crop: not available with --dataset imagefolder (the "
+                                    "loader decodes crops of one size)");
+    SPECTRAL_EXPECTS(!c.eval_only, "--eval-only: not available with --dataset imagefolder "
+                                   "(ImageNet is evaluated by its own program)");
+  }
 }
 
 }  // namespace detail
@@ -105,8 +143,9 @@ inline nlohmann::json evaluate_encoder(Encoder& encoder, const dataset_pair& dat
                                        const image_dataset& bank, const image_dataset& queries,
                                        bool full, std::int64_t linear_epochs, std::uint64_t seed) {
   encoder->eval();
+  const auto dtype = encoder->parameters().front().scalar_type();  // float64 runs too
   const auto features_of = [&](const torch::Tensor& images) {
-    return encoder->features(to_normalized(images, data.mean, data.std));
+    return encoder->features(to_normalized(images, data.mean, data.std).to(dtype));
   };
   const auto bank_features = extract_features(features_of, bank.images);
   const auto query_features = extract_features(features_of, queries.images);
@@ -171,106 +210,199 @@ inline std::vector<augment_config> make_view_configs(const train_config& c,
 }
 
 /**
- * @brief The training step alone on random views made on the device (no loader, no
- *        augmentation): the compute side of the throughput gap. The first 2 steps warm up.
- * @return images/s over the timed steps (2 views per image, as in training)
+ * @brief One view of spec §6.2's ImageNet recipe for crops the ImageFolder loader already made
+ *        at decode time (RandomResizedCrop, bicubic): flip, colour jitter, grayscale, blur
+ *        (p = 1.0 / 0.1), solarisation (p = 0 / 0.2), ImageNet mean and std.
+ * @throws invalid_input for a view other than 0 or 1 or a size below 1
  */
-inline nlohmann::json synthetic_throughput(const train_config& c, std::ostream& log) {
-  SPECTRAL_EXPECTS(c.synthetic_steps >= 1, "--synthetic-steps: must be >= 1, got ",
-                   c.synthetic_steps);
-  SPECTRAL_EXPECTS(c.synthetic_size >= 8, "--synthetic-size: must be >= 8, got ", c.synthetic_size);
-  SPECTRAL_EXPECTS(c.synthetic_channels == 1 || c.synthetic_channels == 3,
-                   "--synthetic-channels: 1 or 3, got ", c.synthetic_channels);
-  resnet_options backbone = resnet_options::reference(c.depth, c.cifar_stem);
-  backbone.in_channels = c.synthetic_channels;
-  backbone.width = c.width;
-  Encoder encoder(backbone, c.projector, c.projector);
-  const std::int64_t covariance_size = c.transform.opts.axis == axis::samples ? c.batch : c.projector;
-  IntlLoss loss(c.transform, c.beta >= 0.0 ? c.beta : trade_off_beta(covariance_size));
-  torch::optim::SGD optimizer(sgd_parameter_groups(*encoder, c.weight_decay, c.decay_1d),
-                              torch::optim::SGDOptions(c.lr).momentum(0.9));
-  set_learning_rate(optimizer, c.lr * static_cast<double>(c.batch) / 256.0);
-  const auto shape = std::vector<std::int64_t>{c.batch, c.synthetic_channels, c.synthetic_size,
-                                               c.synthetic_size};
-  constexpr std::int64_t warmup = 2;
-  std::chrono::steady_clock::time_point start;
-  double last_loss = 0.0;
-  for (std::int64_t step = 0; step < warmup + c.synthetic_steps; ++step) {
-    if (step == warmup) {
-      start = std::chrono::steady_clock::now();
-    }
-    const auto terms = loss->forward({encoder->forward(torch::randn(shape)),
-                                      encoder->forward(torch::randn(shape))});
-    last_loss = terms.total.item<double>();
-    optimizer.zero_grad();
-    terms.total.backward();
-    optimizer.step();
-  }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const double images_per_s = static_cast<double>(c.synthetic_steps * c.batch) / seconds;
-  log << "synthetic: " << c.synthetic_steps << " steps of " << c.batch << " images ("
-      << c.synthetic_channels << "x" << c.synthetic_size << "x" << c.synthetic_size
-      << ", 2 views), " << seconds / static_cast<double>(c.synthetic_steps) * 1e3 << " ms/step, "
-      << images_per_s << " images/s on " << c.device << " with " << torch::get_num_threads()
-      << " threads\n";
-  return {{"synthetic",
-           {{"images_per_s", images_per_s},
-            {"ms_per_step", seconds / static_cast<double>(c.synthetic_steps) * 1e3},
-            {"steps", c.synthetic_steps},
-            {"batch", c.batch},
-            {"image_size", c.synthetic_size},
-            {"last_loss", last_loss},
-            {"threads", torch::get_num_threads()}}}};
+[[nodiscard]] inline augment_config imagenet_view(int view, std::int64_t size) {
+  SPECTRAL_EXPECTS(view == 0 || view == 1, "view: expected 0 or 1, got ", view);
+  SPECTRAL_EXPECTS(size >= 1, "size: must be at least 1, got ", size);
+  augment_config config;
+  config.size = size;
+  config.crop = false;
+  config.blur_p = view == 0 ? 1.0 : 0.1;
+  config.solarize_p = view == 0 ? 0.0 : 0.2;
+  config.mean = {0.485, 0.456, 0.406};
+  config.std = {0.229, 0.224, 0.225};
+  return config;
 }
+
+namespace detail {
+
+/// How this process joins the job: Gloo for CPU tensors, NCCL for CUDA ones.
+[[nodiscard]] inline dist_config process_group_config(const train_config& c) {
+  dist_config d;
+  d.rank = c.rank;
+  d.world_size = c.world_size;
+  d.master_addr = c.master_addr;
+  d.master_port = c.master_port;
+  d.backend = c.device == "cpu" ? "gloo" : "nccl";
+  // Rank 0 evaluates alone between epochs while the others wait in their next collective.
+  d.timeout_seconds = 3600;
+  return d;
+}
+
+/// Seed of the augmentation of global step `step` (splitmix64 of the pair): every rank draws
+/// the whole global batch's random numbers from it and keeps its own rows.
+[[nodiscard]] inline std::uint64_t augment_step_seed(std::uint64_t seed, std::int64_t step) {
+  std::uint64_t x = seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(step) +
+                    0x632BE59BD9B4E019ULL;
+  x = (x ^ (x >> 30U)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27U)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31U);
+}
+
+/// augment() of rows [rank·n, (rank+1)·n) of a global batch of world·n images, n = local's rows:
+/// the generator steps over the other ranks' draws (a fixed number per sample), so the result
+/// equals the same rows of one process augmenting the whole batch.
+[[nodiscard]] inline torch::Tensor augment_rows(const torch::Tensor& local,
+                                                const augment_config& config,
+                                                at::Generator& generator, int rank, int world) {
+  const std::int64_t n = local.size(0);
+  const auto skip = [&](std::int64_t rows) {
+    if (rows > 0) {
+      (void)torch::rand({rows, augment_draws_per_sample}, generator,
+                        torch::TensorOptions().dtype(torch::kFloat64));
+    }
+  };
+  skip(n * rank);
+  torch::Tensor x = augment(local, config, generator);
+  skip(n * (world - 1 - rank));
+  return x;
+}
+
+/// This rank's ImageFolder loader over ROOT/train: two decode-time crops per image, sharded as
+/// the in-memory sampler (rank r decodes only its block of every global batch).
+/// @throws invalid_input naming --data for a missing root or train/ folder, or no images
+[[nodiscard]] inline std::unique_ptr<image_folder_loader> make_image_folder_loader(
+    const train_config& c, int cores) {
+  std::error_code ec;
+  SPECTRAL_EXPECTS(std::filesystem::is_directory(c.data, ec), "--data ", c.data.string(),
+                   ": no such ImageFolder root (expected ROOT/train/<class>/*.JPEG)");
+  const auto root = c.data / "train";
+  SPECTRAL_EXPECTS(std::filesystem::is_directory(root, ec), "--data ", c.data.string(),
+                   ": the ImageFolder root has no train/ folder (expected "
+                   "ROOT/train/<class>/*.JPEG)");
+  image_folder folder;
+  try {
+    folder = scan_image_folder(root);
+  } catch (const invalid_input& e) {
+    SPECTRAL_EXPECTS(false, "--data ", c.data.string(), ": ", e.what());
+  }
+  image_folder_loader_options options;
+  options.batch_size = c.batch / c.world_size;
+  options.image_size = c.image_size;
+  options.threads = c.loader_threads > 0 ? c.loader_threads : cores;
+  options.seed = c.seed;
+  options.views = 2;
+  options.shard_rank = c.rank;
+  options.shard_count = c.world_size;
+  return std::make_unique<image_folder_loader>(std::move(folder), options);
+}
+
+}  // namespace detail
 
 /**
  * @brief Runs (or resumes) an INTL pretraining and returns the summary written to
  *        `<out>/summary.json`.
+ * @return on ranks other than 0, only {rank, steps, last_step_loss}
  * @throws invalid_input for bad settings, std::runtime_error for data and checkpoint problems,
- *         numerical_error when the loss becomes NaN (the last good checkpoint is kept).
+ *         numerical_error when the loss becomes NaN (the last good checkpoint is kept); c10::Error
+ *         when the ranks cannot meet or a collective times out.
  */
 inline nlohmann::json train(const train_config& c, std::ostream& log) {
-  detail::validate(c);
   // Debian's LibTorch starts with one intra-op thread; use every core unless told otherwise.
   const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
   torch::set_num_threads(c.threads > 0 ? c.threads : static_cast<int>(cores));
   torch::manual_seed(c.seed);
+  // Throughput modes (train/throughput.hpp) run on CPU or CUDA; they check their own settings.
+  SPECTRAL_EXPECTS(int{c.synthetic} + int{c.loader_only} + int{c.pipeline} <= 1,
+                   "--synthetic, --loader-only and --pipeline: choose one");
   if (c.synthetic) {
     return synthetic_throughput(c, log);
   }
-  const dataset_pair data = load_dataset(c);
-  const image_dataset train_set = detail::subset(data.train, c.train_subset, c.seed + 1);
-  const image_dataset bank = detail::subset(data.train, c.eval_train_subset, c.seed + 2);
-  const image_dataset queries = detail::subset(data.test, c.eval_test_subset, c.seed + 3);
-  const std::int64_t steps_per_epoch = train_set.images.size(0) / c.batch;  // drop_last
+  if (c.loader_only) {
+    return loader_throughput(c, log);
+  }
+  if (c.pipeline) {
+    return pipeline_throughput(c, log);
+  }
+  detail::validate(c);
+  const bool image_folder_input = c.dataset == "imagefolder";
+  const bool lead = c.rank == 0;  // the only rank that evaluates and writes files
+  std::ostream quiet(nullptr);    // the other ranks' log: discarded
+  std::ostream& out = lead ? log : quiet;
+  if (c.eval_only && !lead) {
+    return {{"rank", c.rank}};  // the evaluation runs on rank 0 alone
+  }
+  std::optional<dataset_pair> data;
+  image_dataset train_set;
+  image_dataset bank;
+  image_dataset queries;
+  std::unique_ptr<image_folder_loader> loader;
+  std::int64_t train_images = 0;
+  std::int64_t in_channels = 3;
+  if (image_folder_input) {
+    loader = detail::make_image_folder_loader(c, static_cast<int>(cores));
+    train_images = static_cast<std::int64_t>(loader->folder().files.size());
+  } else {
+    data = load_dataset(c);
+    train_set = detail::subset(data->train, c.train_subset, c.seed + 1);
+    bank = detail::subset(data->train, c.eval_train_subset, c.seed + 2);
+    queries = detail::subset(data->test, c.eval_test_subset, c.seed + 3);
+    train_images = train_set.images.size(0);
+    in_channels = train_set.images.size(1);
+  }
+  const std::int64_t steps_per_epoch = train_images / c.batch;  // drop_last
   SPECTRAL_EXPECTS(steps_per_epoch >= 1, "--batch: ", c.batch, " is larger than the ",
-                   train_set.images.size(0), " training images");
+                   train_images, " training images");
+  const std::int64_t local_batch = c.batch / c.world_size;
   const std::int64_t total_steps = c.epochs * steps_per_epoch;
   // A warm-up longer than the run is cut to the run (short CPU runs keep the default of 2).
   const std::int64_t warmup_steps = std::min(c.warmup_epochs, c.epochs) * steps_per_epoch;
+  const torch::Device device(c.device);
+  // Blocks until every rank has joined (evaluation runs without a group).
+  distributed dist(c.eval_only ? dist_config{} : detail::process_group_config(c));
 
   resnet_options backbone = resnet_options::reference(c.depth, c.cifar_stem);
-  backbone.in_channels = train_set.images.size(1);
+  backbone.in_channels = in_channels;
   backbone.width = c.width;
+  const auto dtype = c.float64 ? torch::kFloat64 : torch::kFloat32;
   Encoder encoder(backbone, c.projector, c.projector);
+  if (c.float64) {  // (to() would also turn the int64 BN counters into floats: only when asked)
+    encoder->to(dtype);
+  }
+  use_process_group(*encoder, &dist);  // SyncBN: batch statistics over every rank's rows
   std::optional<Encoder> teacher;
   if (c.method == ssl_method::intl_m) {
     teacher.emplace(backbone, c.projector, c.projector);
+    if (c.float64) {
+      (*teacher)->to(dtype);
+    }
     copy_state(**teacher, *encoder);
     for (auto& p : (*teacher)->parameters()) {
       p.set_requires_grad(false);
     }
+    use_process_group(**teacher, &dist);
   }
+  // β from the global batch (spec §6.8 item 1): the transform sees the gathered batch.
   const std::int64_t covariance_size = c.transform.opts.axis == axis::samples ? c.batch : c.projector;
   const double beta = c.beta >= 0.0 ? c.beta : trade_off_beta(covariance_size);
   IntlLoss loss(c.transform, beta);
   const double base_lr = c.lr * static_cast<double>(c.batch) / 256.0;
   torch::optim::SGD optimizer(sgd_parameter_groups(*encoder, c.weight_decay, c.decay_1d),
                               torch::optim::SGDOptions(base_lr).momentum(0.9));
+  // Kept for the checkpoint format; the augmentation is seeded per step (augment_step_seed) so
+  // that any number of ranks draws the same random numbers.
   auto generator = at::make_generator<at::CPUGeneratorImpl>(c.seed + 4);
-  const std::vector<augment_config> view_configs = make_view_configs(c, train_set);
-  std::filesystem::create_directories(c.out);
+  const std::vector<augment_config> view_configs =
+      image_folder_input ? std::vector<augment_config>{imagenet_view(0, c.image_size),
+                                                       imagenet_view(1, c.image_size)}
+                         : make_view_configs(c, train_set);
+  if (lead) {
+    std::filesystem::create_directories(c.out);
+  }
   const auto checkpoint_path = c.out / "checkpoint.pt";
   const auto metrics_path = c.out / "metrics.jsonl";
   checkpoint_state state;
@@ -278,36 +410,43 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
   if (c.eval_only) {  // the evaluation protocol on a saved encoder, nothing else
     state = load_checkpoint(checkpoint_path, *encoder, teacher ? teacher->get() : nullptr, optimizer,
                             generator);
-    nlohmann::json result = evaluate_encoder(encoder, data, bank, queries, true, c.linear_epochs, c.seed);
+    nlohmann::json result = evaluate_encoder(encoder, *data, bank, queries, true, c.linear_epochs, c.seed);
     result["epoch"] = state.epoch;
     log << "evaluated " << checkpoint_path.string() << " (epoch " << state.epoch << "): "
         << result.dump() << '\n';
     write_atomically(c.out / "evaluation.json", result.dump(2) + "\n");
     return {{"evaluation", result}};
   }
-  if (c.resume) {
+  if (c.resume) {  // every rank reads rank 0's checkpoint
     state = load_checkpoint(checkpoint_path, *encoder, teacher ? teacher->get() : nullptr, optimizer,
                             generator);
-    log << "resumed from " << checkpoint_path.string() << " at epoch " << state.epoch << ", step "
+    out << "resumed from " << checkpoint_path.string() << " at epoch " << state.epoch << ", step "
         << state.step << '\n';
-    if (std::filesystem::exists(c.out / "summary.json")) {
+    if (lead && std::filesystem::exists(c.out / "summary.json")) {
       std::ifstream in(c.out / "summary.json");
       summary = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
       if (summary.is_discarded()) {
         summary = nlohmann::json::object();
       }
     }
-  } else {
+  }
+  // Identical seeds already give identical models; the broadcast makes it a guarantee.
+  broadcast_module_state(*encoder, dist);
+  if (teacher) {
+    broadcast_module_state(**teacher, dist);
+  }
+  if (!c.resume && lead) {
     std::filesystem::remove(metrics_path);
-    if (c.evaluate_random_init) {
+    if (c.evaluate_random_init && data) {
       log << "evaluating the randomly initialised encoder ...\n";
-      summary["random_init"] = evaluate_encoder(encoder, data, bank, queries, true, c.linear_epochs, c.seed);
+      summary["random_init"] = evaluate_encoder(encoder, *data, bank, queries, true, c.linear_epochs, c.seed);
       log << "random init: 5-NN top-1 " << summary["random_init"]["knn_top1"].get<double>()
           << "%, linear top-1 " << summary["random_init"]["linear_top1"].get<double>() << "%\n";
     }
   }
-  summary["config"] = {{"dataset", c.dataset}, {"train_images", train_set.images.size(0)},
-                       {"eval_bank", bank.images.size(0)}, {"eval_queries", queries.images.size(0)},
+  summary["config"] = {{"dataset", c.dataset}, {"train_images", train_images},
+                       {"eval_bank", data ? bank.images.size(0) : 0},
+                       {"eval_queries", data ? queries.images.size(0) : 0},
                        {"depth", c.depth}, {"width", c.width}, {"projector", c.projector},
                        {"method", c.method == ssl_method::intl ? "intl" : "intl_m"},
                        {"views", view_configs.size()},
@@ -316,15 +455,36 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
                        {"iterations", c.transform.iterations}, {"beta", beta},
                        {"epochs", c.epochs}, {"batch", c.batch}, {"base_lr", base_lr},
                        {"weight_decay", c.weight_decay}, {"seed", c.seed},
-                       {"threads", torch::get_num_threads()}};
+                       {"threads", torch::get_num_threads()}, {"world_size", c.world_size},
+                       {"batch_per_rank", local_batch}, {"float64", c.float64}};
+  if (loader) {
+    summary["config"]["image_size"] = c.image_size;
+    summary["config"]["loader_threads"] = loader->options().threads;
+  }
 
-  progress_bar bar(total_steps, c.progress);
+  progress_bar bar(total_steps, c.progress && lead);
   double last_loss = std::nan("");
   bool stopped_early = false;
+  std::int64_t skipped_files = 0;  // over every rank and epoch (a resumed run continues the count)
+  if (summary.is_object() && summary.contains("skipped_files")) {
+    skipped_files = summary["skipped_files"].get<std::int64_t>();
+  }
+  // Every rank holds the same loss of the global batch (spec §4.9).
+  const auto global = [&](const torch::Tensor& local) {
+    return dist.world_size() > 1 ? all_gather_with_backward(local, dist) : local;
+  };
   encoder->train();
   for (std::int64_t epoch = state.epoch; epoch < c.epochs && !stopped_early; ++epoch) {
-    auto order_generator = at::make_generator<at::CPUGeneratorImpl>(c.seed + 1000 + static_cast<std::uint64_t>(epoch));
-    const auto order = torch::randperm(train_set.images.size(0), order_generator, torch::kInt64);
+    // The same permutation on every rank; rank r takes rows [r·n, (r+1)·n) of each global batch.
+    torch::Tensor order;
+    std::int64_t skipped_before = 0;
+    if (loader) {
+      skipped_before = loader->skipped();
+      loader->start_epoch(epoch);  // the loader shards the same way (shard_rank/shard_count)
+    } else {
+      auto order_generator = at::make_generator<at::CPUGeneratorImpl>(c.seed + 1000 + static_cast<std::uint64_t>(epoch));
+      order = torch::randperm(train_set.images.size(0), order_generator, torch::kInt64);
+    }
     double loss_sum = 0.0;
     std::int64_t loss_count = 0;
     double lr = base_lr;
@@ -334,11 +494,26 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
         stopped_early = true;
         break;
       }
-      const auto index = order.slice(0, s * c.batch, (s + 1) * c.batch);
-      const auto images = train_set.images.index_select(0, index);
+      std::vector<torch::Tensor> sources;  // this rank's uint8 images, one tensor per decoded crop
+      if (loader) {
+        std::optional<image_folder_batch> batch = loader->next();
+        // Skipped files can leave a rank one batch short: the epoch ends for every rank.
+        if (!dist.all_true(batch.has_value())) {
+          break;
+        }
+        sources = batch->views.empty() ? std::vector<torch::Tensor>{batch->images} : batch->views;
+      } else {
+        const std::int64_t begin = s * c.batch + c.rank * local_batch;
+        sources = {train_set.images.index_select(0, order.slice(0, begin, begin + local_batch))};
+      }
+      auto step_generator =
+          at::make_generator<at::CPUGeneratorImpl>(detail::augment_step_seed(c.seed, state.step));
       std::vector<torch::Tensor> views;
-      for (const auto& config : view_configs) {
-        views.push_back(augment(images, config, generator));
+      for (std::size_t v = 0; v < view_configs.size(); ++v) {
+        const torch::Tensor& source = sources[v % sources.size()];
+        views.push_back(detail::augment_rows(source.to(device), view_configs[v], step_generator,
+                                             c.rank, c.world_size)
+                            .to(dtype));
       }
       lr = learning_rate(base_lr, state.step, warmup_steps, total_steps);
       set_learning_rate(optimizer, lr);
@@ -356,17 +531,17 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
           torch::Tensor anchor;
           {
             torch::NoGradGuard no_grad;
-            anchor = (*teacher)->forward(views[0]);
+            anchor = global((*teacher)->forward(views[0]));
           }
           std::vector<torch::Tensor> online;
           for (std::size_t v = 1; v < views.size(); ++v) {
-            online.push_back(encoder->forward(views[v]));
+            online.push_back(global(encoder->forward(views[v])));
           }
           terms = loss->forward_momentum(anchor, online);
         } else {
           std::vector<torch::Tensor> projections;
           for (const auto& view : views) {
-            projections.push_back(encoder->forward(view));
+            projections.push_back(global(encoder->forward(view)));
           }
           terms = loss->forward(projections);
         }
@@ -381,6 +556,7 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
       }
       optimizer.zero_grad();
       terms.total.backward();
+      average_gradients(*encoder, dist);  // DDP's ÷W; with the gather: the global-batch gradient
       optimizer.step();
       ++state.step;
       loss_sum += last_loss;
@@ -390,11 +566,27 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
       bar.update(state.step, epoch + 1, loss_sum / static_cast<double>(loss_count), lr,
                  static_cast<double>(loss_count * c.batch) / std::max(seconds, 1e-9));
     }
+    std::int64_t epoch_skipped = 0;
+    if (loader) {
+      if (!stopped_early) {  // count the rest of the epoch's files too (at most a batch or so)
+        while (loader->next()) {
+        }
+      }
+      epoch_skipped = dist.sum(loader->skipped() - skipped_before);  // over every rank's shard
+      skipped_files += epoch_skipped;
+      if (epoch_skipped > 0) {
+        out << "epoch " << epoch + 1 << ": " << epoch_skipped
+            << " files did not decode and were skipped\n";
+      }
+    }
     if (stopped_early && loss_count < steps_per_epoch) {
       break;  // a partial epoch is not checkpointed: resume restarts at an epoch boundary
     }
     bar.finish_line();
     state.epoch = epoch + 1;
+    if (!lead) {
+      continue;
+    }
     save_checkpoint(checkpoint_path, *encoder, teacher ? teacher->get() : nullptr, optimizer,
                     generator, state);
     const double seconds =
@@ -403,19 +595,31 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
                              {"loss", loss_sum / static_cast<double>(std::max<std::int64_t>(loss_count, 1))},
                              {"lr", lr},
                              {"images_per_s", static_cast<double>(loss_count * c.batch) / seconds}};
+    if (loader) {
+      record["skipped_files"] = epoch_skipped;
+    }
     const bool last = state.epoch == c.epochs;
-    if (last || (c.knn_every > 0 && state.epoch % c.knn_every == 0)) {
-      record.update(evaluate_encoder(encoder, data, bank, queries, last, c.linear_epochs, c.seed));
+    // ImageNet is evaluated by its own program (linear evaluation), not per epoch here.
+    if (data && (last || (c.knn_every > 0 && state.epoch % c.knn_every == 0))) {
+      record.update(evaluate_encoder(encoder, *data, bank, queries, last, c.linear_epochs, c.seed));
     }
     append_json_line(metrics_path, record);
     log << "epoch " << state.epoch << "/" << c.epochs << ": " << record.dump() << '\n';
-    if (last) {
+    if (last && data) {
       summary["final"] = record;
     }
+  }
+  dist.barrier();  // nobody leaves while a peer may still need the group
+  if (!lead) {
+    return {{"rank", c.rank}, {"steps", state.step}, {"last_step_loss", last_loss}};
   }
   summary["steps"] = state.step;
   summary["last_step_loss"] = last_loss;
   summary["completed"] = state.epoch == c.epochs;
+  if (loader) {
+    summary["skipped_files"] = skipped_files;
+    log << "skipped files (did not decode): " << skipped_files << '\n';
+  }
   write_atomically(c.out / "summary.json", summary.dump(2) + "\n");
   if (state.epoch > 0 && !plot_metrics(c.out)) {
     log << "warning: gnuplot is missing or failed; metrics.jsonl has the numbers, no PNG plots\n";
