@@ -29,10 +29,11 @@ template <class T, class Method>
 using cuda_transform = spectral_transform<T, Method, cuda::backend>;
 
 /// One transform per spec, precision and device (and the allocator of its first call), alive
-/// for the process: its cuBLAS/cuSOLVER
-/// handles are created once, not at every step. Forward (the caller's thread) and backward
-/// (the autograd engine's device thread) of one step never overlap in a training loop; the
-/// mutex serialises anything else.
+/// for the process: its cuBLAS/cuSOLVER handles are created once, not at every step. The mutex
+/// serialises the host-side enqueueing of forward (the caller's thread) and backward (the
+/// autograd engine's device thread). Workspaces go back to LibTorch's caching allocator, which
+/// may hand them out again on the stream they were allocated on: a backward must therefore run
+/// on its forward's stream, as autograd does.
 struct cached_transform {
   std::mutex mutex;
   device_allocator memory;

@@ -17,20 +17,23 @@ namespace spectral::trainer {
 [[nodiscard]] inline torch::Tensor reference_whitening_matrix(const torch::Tensor& sigma,
                                                               const transform_spec& spec) {
   const std::int64_t k = sigma.size(0);
+  // The decompositions have no half-precision kernels: under autocast they get Σ in float32.
+  const bool half = sigma.scalar_type() == torch::kHalf || sigma.scalar_type() == torch::kBFloat16;
+  const torch::Tensor sigma_wide = half ? sigma.to(torch::kFloat32) : sigma;
   switch (spec.kind) {
     case transform_kind::zca:
     case transform_kind::power: {
       const double p = spec.kind == transform_kind::zca ? 0.5 : spec.power;
-      auto [lambda, u] = torch::linalg_eigh(sigma, "L");
+      auto [lambda, u] = torch::linalg_eigh(sigma_wide, "L");
       return u.mm(lambda.pow(-p).diag()).mm(u.t());
     }
     case transform_kind::pca: {
-      auto [lambda, u] = torch::linalg_eigh(sigma, "L");
+      auto [lambda, u] = torch::linalg_eigh(sigma_wide, "L");
       return lambda.flip(0).rsqrt().diag().mm(u.flip(1).t());
     }
     case transform_kind::cholesky: {
-      const auto lower = torch::linalg_cholesky(sigma);
-      return torch::linalg_solve_triangular(lower, torch::eye(k, sigma.options()),
+      const auto lower = torch::linalg_cholesky(sigma_wide);
+      return torch::linalg_solve_triangular(lower, torch::eye(k, sigma_wide.options()),
                                              /*upper=*/false, /*left=*/true,
                                              /*unitriangular=*/false);
     }

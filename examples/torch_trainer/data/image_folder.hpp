@@ -156,7 +156,8 @@ class image_folder_loader {
 
   /// Files that failed to decode since construction (a bad file counts once per epoch).
   [[nodiscard]] std::int64_t skipped() const { return skipped_total_.load(); }
-  /// Full batches an epoch yields when every file decodes (an upper bound otherwise).
+  /// Batches this loader (this rank's shard) yields in an epoch when every file decodes; files
+  /// that do not decode can only make it fewer.
   [[nodiscard]] std::int64_t batches_per_epoch() const;
   [[nodiscard]] const image_folder& folder() const { return folder_; }
   [[nodiscard]] const image_folder_loader_options& options() const { return options_; }
@@ -762,9 +763,15 @@ inline image_folder_loader::image_folder_loader(image_folder folder,
 inline image_folder_loader::~image_folder_loader() { stop_epoch(); }
 
 inline std::int64_t image_folder_loader::batches_per_epoch() const {
-  const auto n = static_cast<std::int64_t>(folder_.files.size()) / options_.shard_count;
+  const auto n = static_cast<std::int64_t>(folder_.files.size());
   const std::int64_t b = options_.batch_size;
-  return options_.drop_last ? n / b : (n + b - 1) / b;
+  const std::int64_t global = b * options_.shard_count;
+  // Whole global batches give every rank b positions; the rest is dealt out b at a time.
+  const std::int64_t full = n / global;
+  const std::int64_t rest = n - full * global;
+  const std::int64_t mine =
+      full * b + std::clamp<std::int64_t>(rest - options_.shard_rank * b, 0, b);
+  return options_.drop_last ? mine / b : (mine + b - 1) / b;
 }
 
 inline void image_folder_loader::stop_epoch() {

@@ -42,8 +42,10 @@ inline void broadcast_module_state(torch::nn::Module& module, distributed& dist)
  * @brief grad ← mean over ranks of grad for every trainable parameter (one all-reduce), between
  *        backward and the optimiser step.
  * @note A parameter without a gradient on this rank contributes zeros, so every rank reduces
- *       the same layout (it then has a zero gradient, which the optimiser does step with). No-op
- *       for one rank.
+ *       the same layout. It then has a zero gradient, so SGD's weight decay and momentum do move
+ *       it, where one process would have skipped it: the one place where several ranks differ
+ *       from one process. Every parameter of the trainer's models gets a gradient at every
+ *       step. No-op for one rank.
  */
 inline void average_gradients(torch::nn::Module& module, distributed& dist) {
   if (dist.world_size() == 1) {

@@ -58,6 +58,8 @@ class sync_batch_norm_base : public torch::nn::Cloneable<Derived> {
     const bool dims_ok = Dims == 1 ? (input.dim() == 2 || input.dim() == 3) : input.dim() == 4;
     SPECTRAL_EXPECTS(dims_ok, "SyncBatchNorm", Dims, "d: expected ",
                      Dims == 1 ? "2-D or 3-D" : "4-D", " input, got ", input.dim(), "-D");
+    SPECTRAL_EXPECTS(input.size(1) == num_features_, "SyncBatchNorm", Dims, "d: expected ",
+                     num_features_, " channels, got ", input.size(1));
     if (dist_ == nullptr || dist_->world_size() == 1 || !this->is_training()) {
       if (this->is_training()) {
         num_batches_tracked += 1;
@@ -89,20 +91,28 @@ class sync_batch_norm_base : public torch::nn::Cloneable<Derived> {
  private:
   // Two passes as LibTorch's CPU kernel (the mean, then the centred second moment) rather than
   // E[x²] − E[x]², so the result matches one process on the global batch to float rounding.
-  // Every rank passes the same number of rows (the trainer splits the batch evenly).
-  torch::Tensor synced_forward(const torch::Tensor& x) {
+  // Each rank's value count travels in the first all-reduce, so ranks may pass different
+  // numbers of rows. Half-precision input (autocast) is reduced in float32, as PyTorch's
+  // SyncBatchNorm does, and the output has the input's type.
+  torch::Tensor synced_forward(const torch::Tensor& input) {
     distributed& dist = *dist_;
+    const bool half =
+        input.scalar_type() == torch::kHalf || input.scalar_type() == torch::kBFloat16;
+    const torch::Tensor x = half ? input.to(torch::kFloat32) : input;
     std::vector<std::int64_t> reduce_dims{0};
     std::vector<std::int64_t> shape(static_cast<std::size_t>(x.dim()), 1);
     for (std::int64_t d = 2; d < x.dim(); ++d) {
       reduce_dims.push_back(d);
     }
     shape[1] = num_features_;
-    const double total =
-        static_cast<double>(x.numel() / num_features_) * static_cast<double>(dist.world_size());
-    SPECTRAL_EXPECTS(total > 1.0, "SyncBatchNorm: expected more than 1 value per channel over "
-                     "all ranks, got ", total);
-    const torch::Tensor mean = all_reduce_with_backward(x.sum(reduce_dims), dist) / total;
+    const std::int64_t local = x.numel() / num_features_;
+    SPECTRAL_EXPECTS(local >= 1, "SyncBatchNorm: expected at least 1 value per channel on each "
+                     "rank, got ", local);
+    const torch::Tensor sums = all_reduce_with_backward(
+        torch::cat({x.sum(reduce_dims), torch::full({1}, static_cast<double>(local), x.options())}),
+        dist);
+    const torch::Tensor total = sums.narrow(0, num_features_, 1).detach();  // values per channel
+    const torch::Tensor mean = sums.narrow(0, 0, num_features_) / total;
     const torch::Tensor centred = x - mean.view(shape);
     const torch::Tensor var =
         all_reduce_with_backward((centred * centred).sum(reduce_dims), dist) / total;
@@ -111,10 +121,12 @@ class sync_batch_norm_base : public torch::nn::Cloneable<Derived> {
       // LibTorch's running update, with the unbiased variance of the global batch.
       torch::NoGradGuard no_grad;
       num_batches_tracked += 1;
-      running_mean.mul_(1.0 - momentum_).add_(mean.detach(), momentum_);
-      running_var.mul_(1.0 - momentum_).add_(var.detach() * (total / (total - 1.0)), momentum_);
+      running_mean.mul_(1.0 - momentum_).add_(mean.detach().to(running_mean.dtype()), momentum_);
+      running_var.mul_(1.0 - momentum_)
+          .add_((var.detach() * total / (total - 1.0)).to(running_var.dtype()), momentum_);
     }
-    return y * weight.view(shape) + bias.view(shape);
+    const torch::Tensor out = y * weight.view(shape) + bias.view(shape);
+    return half ? out.to(input.scalar_type()) : out;
   }
 
   std::int64_t num_features_;

@@ -137,7 +137,9 @@ int main(int argc, char** argv) {
         unsigned char* jpeg = nullptr;
         unsigned long size = 0;
         if (handle == nullptr ||
-            tjCompress2(handle, rgb.data(), w, 0, h, TJPF_RGB, &jpeg, &size, TJSAMP_420, s.quality, TJFLAG_FASTDCT) != 0) {
+            tjCompress2(handle, rgb.data(), w, 0, h, TJPF_RGB, &jpeg, &size, TJSAMP_420,
+                        s.quality, TJFLAG_FASTDCT) != 0) {
+          tjFree(jpeg);  // TurboJPEG may have allocated the buffer before failing (null: no-op)
           ++failed;
           continue;
         }
@@ -146,20 +148,24 @@ int main(int argc, char** argv) {
                       static_cast<long long>(i));
         const auto path = s.out / "train" / name;
         const auto temporary = path.string() + ".tmp";
+        bool written = false;
         {
           std::ofstream file(temporary, std::ios::binary);
           file.write(reinterpret_cast<const char*>(jpeg), static_cast<std::streamsize>(size));
-          if (!file) {
-            ++failed;
-          }
+          file.close();
+          written = static_cast<bool>(file);
         }
+        tjFree(jpeg);
         std::error_code ec;
-        std::filesystem::rename(temporary, path, ec);  // complete files only
-        if (ec) {
+        if (written) {
+          std::filesystem::rename(temporary, path, ec);  // complete files only
+        }
+        if (!written || ec) {
+          std::filesystem::remove(temporary, ec);
           ++failed;
+          continue;
         }
         bytes += static_cast<std::int64_t>(size);
-        tjFree(jpeg);
       }
       if (handle != nullptr) {
         tjDestroy(handle);
