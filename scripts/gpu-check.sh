@@ -10,8 +10,12 @@
 #      projector 3 x 8192, IterNorm T=4 over samples, AMP fp16, channels_last): --synthetic with
 #      the reference engine in the same process, --loader-only and --pipeline on a generated
 #      folder of ImageNet-sized JPEGs;
-#   5. the trainer's [cuda] tests (the bridge on CUDA tensors, fp16 input, GPU augmentation);
-#   6. the CUDA benchmarks (spectral vs LibTorch CUDA, same binary) and their ratio table.
+#   5. full training on CUDA (ImageFolder, AMP, channels_last): 2 epochs with checkpoints, then
+#      --resume for a third;
+#   6. the trainer's [cuda] tests (the bridge on CUDA tensors, fp16 input, GPU augmentation);
+#   7. the CUDA benchmarks (spectral vs LibTorch CUDA, same binary) and their ratio table.
+# GPU_CHECK_STAGES picks steps (comma-separated: tests, memcheck, throughput, training,
+# trainer-tests, bench; default all); the build runs whenever a later step needs it.
 # Logs go to $OUT (default gpu-check-out/); the summary prints last.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +27,8 @@ left() { echo $((budget - (SECONDS - start))); }
 # cap LIMIT RESERVE: LIMIT seconds, or less so that RESERVE seconds remain for later steps.
 cap() { local t=$(($(left) - $2)); ((t > $1)) && t=$1; ((t < 5)) && t=5; echo $t; }
 summary="$OUT/summary.txt"
+stages=",${GPU_CHECK_STAGES:-all},"
+want() { [[ $stages == *,all,* || $stages == *,$1,* ]]; }
 say() { echo "$*" | tee -a "$summary"; }
 
 if ! nvidia-smi -L >/dev/null 2>&1; then
@@ -56,21 +62,26 @@ say "LibTorch headers: gloo $([[ -d $torch_include/gloo ]] && echo present || ec
 build_pid=$!
 
 # 2. tests
-say "== tests"
-timeout "$(cap 120 300)" "$tests" "[gpu],[cuda]" --reporter console::out="$OUT/tests.txt" \
-  --reporter JUnit::out="$OUT/tests.xml"
-tests_rc=$?
-tail -4 "$OUT/tests.txt" | tee -a "$summary"
-grep -B2 -A14 'FAILED' "$OUT/tests.txt" | head -90 >> "$summary"
+tests_rc=skipped memcheck_rc=skipped
+if want tests; then
+  say "== tests"
+  timeout "$(cap 120 300)" "$tests" "[gpu],[cuda]" --reporter console::out="$OUT/tests.txt" \
+    --reporter JUnit::out="$OUT/tests.xml"
+  tests_rc=$?
+  tail -4 "$OUT/tests.txt" | tee -a "$summary"
+  grep -B2 -A14 'FAILED' "$OUT/tests.txt" | head -90 >> "$summary"
+fi
 
 # 3. memcheck (the finite-difference sweep is left out: thousands of forward calls)
-say "== compute-sanitizer memcheck ([gpu]~[gradient])"
-sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
-timeout "$(cap 90 300)" "$sanitizer" --tool memcheck --error-exitcode 9 "$tests" "[gpu]~[gradient]" \
-  > "$OUT/memcheck.txt" 2>&1
-memcheck_rc=$?
-grep -E "ERROR SUMMARY|test cases|assertions" "$OUT/memcheck.txt" | tail -3 | tee -a "$summary"
-[[ $memcheck_rc == 124 ]] && say "memcheck: stopped at its time limit (rc 124)"
+if want memcheck; then
+  say "== compute-sanitizer memcheck ([gpu]~[gradient])"
+  sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+  timeout "$(cap 90 300)" "$sanitizer" --tool memcheck --error-exitcode 9 "$tests" "[gpu]~[gradient]" \
+    > "$OUT/memcheck.txt" 2>&1
+  memcheck_rc=$?
+  grep -E "ERROR SUMMARY|test cases|assertions" "$OUT/memcheck.txt" | tail -3 | tee -a "$summary"
+  [[ $memcheck_rc == 124 ]] && say "memcheck: stopped at its time limit (rc 124)"
+fi
 
 # 4. the trainer
 wait "$build_pid"
@@ -87,8 +98,13 @@ fi
 maker=build/device/examples/torch_trainer/make_image_folder
 imagenet=(--arch resnet50 --imagenet-stem --projector 8192 --batch 256 --transform iternorm
           --iters 4 --axis samples --no-decay-1d --wd 1e-5 --device cuda --threads 16)
-synthetic_rc=1 loader_rc=1 pipeline_rc=1
-if [[ -x $train ]]; then
+synthetic_rc=skipped loader_rc=skipped pipeline_rc=skipped training_rc=skipped
+folder=/tmp/imagenet-like
+if [[ -x $maker ]] && { want throughput || want training; }; then
+  timeout "$(cap 30 60)" "$maker" --out "$folder" --classes 10 --per-class 400 --threads 16 \
+    2>&1 | tee -a "$summary"
+fi
+if [[ -x $train ]] && want throughput; then
   say "== synthetic (AMP fp16, channels_last; library vs reference engine, same process)"
   timeout "$(cap 120 100)" "$train" --synthetic "${imagenet[@]}" --amp --channels-last --compare-reference \
     --synthetic-steps 15 --out "$OUT/synthetic" > "$OUT/synthetic.txt" 2>&1
@@ -99,16 +115,14 @@ if [[ -x $train ]]; then
     timeout "$(cap 60 100)" "$train" --synthetic "${imagenet[@]}" --amp --channels-last --engine reference \
       --synthetic-steps 15 --out "$OUT/synthetic-ref" 2>&1 | grep -E "synthetic|error" | tee -a "$summary"
   fi
-  if [[ -x $maker ]]; then
-    timeout "$(cap 30 60)" "$maker" --out /tmp/imagenet-like --classes 10 --per-class 400 --threads 16 \
-      2>&1 | tee -a "$summary"
+  if [[ -d $folder ]]; then
     say "== loader only (16 threads, 2 crops of 224 per image)"
-    timeout "$(cap 40 50)" "$train" --loader-only "${imagenet[@]}" --data /tmp/imagenet-like \
+    timeout "$(cap 40 50)" "$train" --loader-only "${imagenet[@]}" --data "$folder" \
       --synthetic-steps 12 > "$OUT/loader.txt" 2>&1
     loader_rc=$?
     grep -E "loader|error" "$OUT/loader.txt" | tee -a "$summary"
     say "== pipeline: loader + augmentation on the GPU + step (AMP, channels_last)"
-    timeout "$(cap 90 30)" "$train" --pipeline "${imagenet[@]}" --amp --channels-last --data /tmp/imagenet-like \
+    timeout "$(cap 90 30)" "$train" --pipeline "${imagenet[@]}" --amp --channels-last --data "$folder" \
       --loader-threads 14 --synthetic-steps 12 > "$OUT/pipeline.txt" 2>&1
     pipeline_rc=$?
     grep -E "pipeline|error" "$OUT/pipeline.txt" | tee -a "$summary"
@@ -116,11 +130,23 @@ if [[ -x $train ]]; then
   nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv >> "$summary"
 fi
 
-# 5. the trainer's [cuda] tests: the bridge on CUDA tensors vs the CPU bridge, fp16 under
+# 5. full training on the GPU: checkpoints each epoch (4,000 images, batch 256: 15 steps), the
+#    run stopped after 2 epochs by --max-steps, then resumed from its checkpoint for the third
+if [[ -x $train && -d $folder ]] && want training; then
+  say "== full training on CUDA (ImageFolder, AMP, channels_last): 2 epochs, then --resume"
+  run=("${imagenet[@]}" --dataset imagefolder --data "$folder" --amp --channels-last --epochs 3
+       --loader-threads 14 --no-progress --out "$OUT/train")
+  timeout "$(cap 90 60)" "$train" "${run[@]}" --max-steps 30 > "$OUT/train.txt" 2>&1 &&
+    timeout "$(cap 60 40)" "$train" "${run[@]}" --resume >> "$OUT/train.txt" 2>&1
+  training_rc=$?
+  grep -E "^epoch|resumed|skipped|error|diverged" "$OUT/train.txt" | tail -8 | tee -a "$summary"
+fi
+
+# 6. the trainer's [cuda] tests: the bridge on CUDA tensors vs the CPU bridge, fp16 under
 #    autocast, augmentation on the GPU
 trainer_tests=build/device/tests/trainer/spectral_trainer_tests
-trainer_tests_rc=1
-if [[ -x $trainer_tests ]]; then
+trainer_tests_rc=skipped
+if [[ -x $trainer_tests ]] && want trainer-tests; then
   say "== trainer [cuda] tests"
   timeout "$(cap 60 20)" "$trainer_tests" "[cuda]" > "$OUT/trainer-tests.txt" 2>&1
   trainer_tests_rc=$?
@@ -128,10 +154,10 @@ if [[ -x $trainer_tests ]]; then
   grep -B2 -A14 'FAILED' "$OUT/trainer-tests.txt" | head -60 >> "$summary"
 fi
 
-# 6. benchmarks, with what time is left
-bench_rc=1
+# 7. benchmarks, with what time is left
+bench_rc=skipped
 bench=build/device/bench/spectral_cuda_bench
-if [[ -x $bench ]] && (($(left) > 40)); then
+if [[ -x $bench ]] && want bench && (($(left) > 40)); then
   say "== benchmarks ($(($(left) - 15)) s left for them)"
   timeout $(($(left) - 15)) "$bench" --benchmark_min_time=0.1 \
     --benchmark_out="$OUT/bench.json" --benchmark_out_format=json > "$OUT/bench.txt" 2>&1
@@ -144,7 +170,12 @@ if [[ -x $bench ]] && (($(left) > 40)); then
 fi
 
 say "== exit codes: tests $tests_rc, memcheck $memcheck_rc, build $build_rc, synthetic $synthetic_rc," \
-    "loader $loader_rc, pipeline $pipeline_rc, trainer tests $trainer_tests_rc, bench $bench_rc;" \
-    "$((SECONDS - start)) s"
+    "loader $loader_rc, pipeline $pipeline_rc, training $training_rc," \
+    "trainer tests $trainer_tests_rc, bench $bench_rc; $((SECONDS - start)) s"
 cat "$summary"
-[[ $tests_rc == 0 && $memcheck_rc == 0 && $build_rc == 0 && $synthetic_rc == 0 && $bench_rc == 0 ]]
+ok=1
+for rc in "$tests_rc" "$memcheck_rc" "$build_rc" "$synthetic_rc" "$loader_rc" "$pipeline_rc" \
+          "$training_rc" "$trainer_tests_rc" "$bench_rc"; do
+  [[ $rc == 0 || $rc == skipped ]] || ok=0
+done
+((ok))

@@ -84,7 +84,9 @@ int main(int argc, char** argv) {
   app.add_flag("--resume", c.resume, "continue from <out>/checkpoint.pt");
   app.add_flag("--eval-only", c.eval_only,
                "evaluate <out>/checkpoint.pt (k-NN, linear probe, spectrum) without training");
-  app.add_option("--device", c.device, "cpu | cuda")->capture_default_str();
+  app.add_option("--device", c.device,
+                 "cpu | cuda | cuda:N (a bare cuda with --world-size: one GPU per rank)")
+      ->capture_default_str();
   app.add_option("--threads", c.threads, "intra-op threads (0: every core)")
       ->capture_default_str();
   app.add_option("--max-steps", c.max_steps, "stop after this many optimisation steps (0: none)")

@@ -57,6 +57,21 @@ def case_cuda_request(exe, tmp):
                  "--device cuda")
 
 
+def case_amp_on_cpu(exe, tmp):
+    expect_error(run(exe, "--amp", "--out", os.path.join(tmp, "out"), *TINY), 2, "--amp")
+
+
+def case_channels_last(exe, tmp):
+    # The NHWC layout is a layout only: a CPU run with it trains and checkpoints as usual.
+    out = os.path.join(tmp, "out")
+    result = run(exe, "--channels-last", "--no-random-baseline", "--out", out, *TINY)
+    assert result.returncode == 0, result.stderr
+    with open(os.path.join(out, "summary.json"), encoding="utf-8") as f:
+        summary = json.load(f)
+    assert summary["completed"] and summary["config"]["channels_last"] is True, summary["config"]
+    assert summary["config"]["device"] == "cpu", summary["config"]
+
+
 def case_numerical_failure(exe, tmp):
     # ZCA over 32 features from 32 samples: a singular covariance at the first step.
     result = run(exe, "--transform", "zca", "--axis", "features", "--out",

@@ -135,13 +135,22 @@ inline void expect_mean_std(const std::vector<double>& mean,
   }
 }
 
+/// A small host tensor (random parameters, indices, filter taps) on `device` without draining
+/// the GPU's queue: a blocking copy waits for every queued kernel (the previous training step)
+/// each time, a non-blocking one from pageable memory is staged at once and stays in stream
+/// order. A plain copy on the CPU.
+[[nodiscard]] inline torch::Tensor to_device(const torch::Tensor& host,
+                                             const torch::Device& device, torch::ScalarType type) {
+  return host.to(device, type, /*non_blocking=*/true);
+}
+
 [[nodiscard]] inline torch::Tensor normalize(const torch::Tensor& x,
                                              const std::vector<double>& mean,
                                              const std::vector<double>& std) {
   const auto channels = static_cast<std::int64_t>(mean.size());
   const auto options = torch::TensorOptions().dtype(torch::kFloat64);
-  const torch::Tensor m = torch::tensor(mean, options).to(x.device(), torch::kFloat32);
-  const torch::Tensor s = torch::tensor(std, options).to(x.device(), torch::kFloat32);
+  const torch::Tensor m = to_device(torch::tensor(mean, options), x.device(), torch::kFloat32);
+  const torch::Tensor s = to_device(torch::tensor(std, options), x.device(), torch::kFloat32);
   return (x - m.view({1, channels, 1, 1})) / s.view({1, channels, 1, 1});
 }
 
@@ -220,7 +229,7 @@ template <class Op>
   if (indices.numel() == x.size(0)) {
     return op(x, indices);
   }
-  const torch::Tensor device_indices = indices.to(x.device());
+  const torch::Tensor device_indices = to_device(indices, x.device(), torch::kInt64);
   return x.index_copy(0, device_indices, op(x.index_select(0, device_indices), indices));
 }
 
@@ -240,7 +249,7 @@ template <class Op>
   const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
   const torch::Tensor taps = torch::arange(-radius, radius + 1, f64).view({1, -1});
   torch::Tensor kernel = torch::exp(-0.5 * (taps / sigma.view({-1, 1})).pow(2));
-  kernel = (kernel / kernel.sum(1, true)).to(x.device(), torch::kFloat32);
+  kernel = to_device(kernel / kernel.sum(1, true), x.device(), torch::kFloat32);
   kernel = kernel.repeat_interleave(channels, 0);  // (N·C)×k, one filter per channel group
   const std::int64_t k = 2 * radius + 1;
   const torch::Tensor padded =
@@ -408,7 +417,9 @@ inline torch::Tensor augment(const torch::Tensor& images_uint8,
     return torch::empty({0, channels, size, size},
                         torch::TensorOptions().dtype(torch::kFloat32).device(device));
   }
-  const auto on_device = [&](const torch::Tensor& t) { return t.to(device); };
+  const auto on_device = [&](const torch::Tensor& t) {
+    return detail::to_device(t, device, t.scalar_type());
+  };
 
   const torch::Tensor x_in = images_uint8.to(torch::kFloat32).div(255.0);
   torch::Tensor x;
@@ -524,6 +535,25 @@ inline augment_config cifar_view(int view, int classes, std::int64_t size) {
     config.mean = {0.5071, 0.4865, 0.4409};
     config.std = {0.2673, 0.2564, 0.2762};
   }
+  return config;
+}
+
+/**
+ * @brief One view of spec §6.2's ImageNet recipe for crops the ImageFolder loader already made
+ *        at decode time (RandomResizedCrop, bicubic): flip, colour jitter, grayscale, blur
+ *        (p = 1.0 / 0.1), solarisation (p = 0 / 0.2), ImageNet mean and std.
+ * @throws invalid_input for a view other than 0 or 1 or a size below 1
+ */
+[[nodiscard]] inline augment_config imagenet_view(int view, std::int64_t size) {
+  SPECTRAL_EXPECTS(view == 0 || view == 1, "view: expected 0 or 1, got ", view);
+  SPECTRAL_EXPECTS(size >= 1, "size: must be at least 1, got ", size);
+  augment_config config;
+  config.size = size;
+  config.crop = false;
+  config.blur_p = view == 0 ? 1.0 : 0.1;
+  config.solarize_p = view == 0 ? 0.0 : 0.2;
+  config.mean = {0.485, 0.456, 0.406};
+  config.std = {0.229, 0.224, 0.225};
   return config;
 }
 

@@ -11,16 +11,19 @@
 
 #include <spectral/spectral.hpp>
 
+#include <torch/cuda.h>
 #include <torch/nn/module.h>
 #include <torch/types.h>
 
 #if SPECTRAL_TRAINER_WITH_CUDA
 #include <ATen/Context.h>
 #include <c10/cuda/CUDACachingAllocator.h>
-#include <torch/cuda.h>
 #endif
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -45,6 +48,32 @@ namespace spectral::trainer {
   at::globalContext().setBenchmarkCuDNN(true);
 #endif
   return torch::Device(name);
+}
+
+/**
+ * @brief This process's device: --device as given, except that a bare "cuda" in a job of several
+ *        processes means one GPU per process: cuda:LOCAL_RANK (set by torchrun-style launchers)
+ *        or else cuda:(rank mod the visible GPUs).
+ * @throws invalid_input as parse_device, or for a GPU index that is not visible
+ */
+[[nodiscard]] inline torch::Device process_device(const std::string& name, int rank,
+                                                  int world_size) {
+  torch::Device device = parse_device(name);
+  if (!device.is_cuda()) {
+    return device;
+  }
+  const auto visible = static_cast<std::int64_t>(torch::cuda::device_count());
+  if (name == "cuda" && world_size > 1) {
+    std::int64_t index = rank % std::max<std::int64_t>(visible, 1);
+    if (const char* local = std::getenv("LOCAL_RANK"); local != nullptr && *local != '\0') {
+      index = std::strtoll(local, nullptr, 10);
+    }
+    device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+  }
+  SPECTRAL_EXPECTS(device.index() < visible, "--device ", name, ": GPU ",
+                   static_cast<int>(device.index()), " is not visible (", visible,
+                   " visible to this process)");
+  return device;
 }
 
 /// Waits for the device's queued work (a no-op on the CPU), so wall-clock timings are honest.
@@ -145,6 +174,27 @@ class loss_scaler {
     const bool finite = found_inf.item<float>() == 0.0F;
     update(finite);
     return finite;
+  }
+
+  /// {scale, good steps since the last change, skipped steps}: what a checkpoint keeps, so a
+  /// resumed run scales its loss exactly as an uninterrupted one.
+  [[nodiscard]] torch::Tensor state() const {
+    return torch::tensor({scale_, static_cast<double>(good_steps_), static_cast<double>(skipped_)},
+                         torch::kFloat64);
+  }
+
+  /// @throws invalid_input for a tensor that is not state()'s three values
+  void set_state(const torch::Tensor& state) {
+    SPECTRAL_EXPECTS(state.numel() == 3, "loss scaler state: expected 3 values, got ",
+                     state.numel());
+    const torch::Tensor s = state.to(torch::kCPU, torch::kFloat64).contiguous();
+    const double* v = s.data_ptr<double>();
+    SPECTRAL_EXPECTS(std::isfinite(v[0]) && v[0] > 0.0 && v[1] >= 0.0 && v[2] >= 0.0,
+                     "loss scaler state: scale ", v[0], ", good steps ", v[1], ", skipped ", v[2],
+                     " are not a valid state");
+    scale_ = v[0];
+    good_steps_ = static_cast<std::int64_t>(v[1]);
+    skipped_ = static_cast<std::int64_t>(v[2]);
   }
 
   [[nodiscard]] double current() const noexcept { return scale_; }

@@ -314,7 +314,7 @@ inline void load_pretrained_backbone(const std::filesystem::path& path, ResNet& 
   }
   try {
     torch::serialize::InputArchive archive;
-    archive.load_from(path.string());
+    archive.load_from(path.string(), torch::Device(torch::kCPU));  // GPU-written checkpoints too
     torch::serialize::InputArchive model;
     torch::serialize::InputArchive backbone_archive;
     SPECTRAL_EXPECTS(archive.try_read("model", model) && model.try_read("backbone", backbone_archive),

@@ -165,21 +165,6 @@ inline void validate_throughput(const train_config& c) {
                    "--amp: fp16 autocast needs --device cuda (got --device cpu)");
 }
 
-/// The reference's two ImageNet views (spec §6.2) after the decode-time crop: the crop here is
-/// the identity, the rest (flip, jitter, grayscale, blur [1.0, 0.1], solarize [0, 0.2]) runs
-/// batched on the device.
-inline augment_config imagenet_view_after_crop(int view, std::int64_t size) {
-  augment_config v;
-  v.size = size;
-  v.scale_min = v.scale_max = 1.0;
-  v.ratio_min = v.ratio_max = 1.0;
-  v.blur_p = view == 0 ? 1.0 : 0.1;
-  v.solarize_p = view == 0 ? 0.0 : 0.2;
-  v.mean = {0.485, 0.456, 0.406};
-  v.std = {0.229, 0.224, 0.225};
-  return v;
-}
-
 inline image_folder_loader_options loader_options(const train_config& c) {
   image_folder_loader_options o;
   o.batch_size = c.batch;
@@ -276,14 +261,16 @@ inline nlohmann::json pipeline_throughput(const train_config& c, std::ostream& l
   detail::validate_throughput(c);
   const torch::Device device = parse_device(c.device);
   const auto folder = scan_image_folder(c.data / "train");
-  auto generator = at::make_generator<at::CPUGeneratorImpl>(c.seed + 4);
-  const std::vector<augment_config> configs = {detail::imagenet_view_after_crop(0, c.image_size),
-                                               detail::imagenet_view_after_crop(1, c.image_size)};
+  // The training run's views: the loader's decode-time crops, the rest batched on the device.
+  const std::vector<augment_config> configs = {imagenet_view(0, c.image_size),
+                                               imagenet_view(1, c.image_size)};
   nlohmann::json result = {{"steps", c.synthetic_steps}, {"batch", c.batch},
                            {"image_size", c.image_size}, {"device", c.device}, {"amp", c.amp},
                            {"channels_last", c.channels_last}};
   const auto run = [&](transform_engine engine, const char* name) {
     image_folder_loader loader(folder, detail::loader_options(c));
+    torch::manual_seed(c.seed);  // both engines: the same weights, images and augmentations
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(c.seed + 4);
     training_step step(c, 3, engine, device);
     std::int64_t epoch = 0;
     loader.start_epoch(epoch);

@@ -13,6 +13,11 @@
 /// (so the loss is the global one everywhere), syncs BN statistics, and averages gradients; the
 /// result equals the one-process run on the global batch up to float rounding. Rank 0 alone
 /// evaluates and writes files.
+///
+/// On a GPU (--device cuda, a LibTorch with CUDA): model, optimizer state, augmentation and the
+/// transform (spectral::cuda through the bridge) run on the device; --amp adds fp16 autocast with
+/// dynamic loss scaling and --channels-last the NHWC layout, as the reference; evaluation
+/// extracts features on the device and runs k-NN and the linear probe on the CPU.
 
 #include "bridge/intl_loss.hpp"
 #include "data/augment.hpp"
@@ -26,6 +31,7 @@
 #include "models/resnet.hpp"
 #include "train/checkpoint.hpp"
 #include "train/config.hpp"
+#include "train/device.hpp"
 #include "train/evaluate.hpp"
 #include "train/report.hpp"
 #include "train/schedule.hpp"
@@ -34,6 +40,7 @@
 #include <spectral/spectral.hpp>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/DeviceGuard.h>
 #include <nlohmann/json.hpp>
 #include <torch/types.h>
 #include <torch/utils.h>
@@ -88,11 +95,8 @@ inline void validate(const train_config& c) {
   SPECTRAL_EXPECTS(c.device == "cpu" || compat::built_with_cuda,
                    "--device cuda: this trainer build runs the library's transform on the CPU "
                    "only (the CUDA bridge is not built); use --device cpu");
-  SPECTRAL_EXPECTS(c.device == "cpu", "--device ", c.device,
-                   ": full training runs on the CPU in this version; the throughput modes "
-                   "(--synthetic, --pipeline) run on CUDA");
-  SPECTRAL_EXPECTS(!c.amp && !c.channels_last,
-                   "--amp/--channels-last: only the throughput modes use them in this version");
+  SPECTRAL_EXPECTS(!c.amp || c.device != "cpu",
+                   "--amp: fp16 autocast needs --device cuda (got --device ", c.device, ")");
   // distributed training and ImageFolder input (issue 6)
   SPECTRAL_EXPECTS(c.world_size >= 1, "--world-size ", c.world_size, ": must be >= 1");
   SPECTRAL_EXPECTS(c.rank >= 0 && c.rank < c.world_size, "--rank ", c.rank,
@@ -143,9 +147,11 @@ inline nlohmann::json evaluate_encoder(Encoder& encoder, const dataset_pair& dat
                                        const image_dataset& bank, const image_dataset& queries,
                                        bool full, std::int64_t linear_epochs, std::uint64_t seed) {
   encoder->eval();
-  const auto dtype = encoder->parameters().front().scalar_type();  // float64 runs too
+  const auto& first = encoder->parameters().front();  // float64 and GPU runs too
+  const auto dtype = first.scalar_type();
+  const auto device = first.device();
   const auto features_of = [&](const torch::Tensor& images) {
-    return encoder->features(to_normalized(images, data.mean, data.std).to(dtype));
+    return encoder->features(to_normalized(images, data.mean, data.std).to(device, dtype));
   };
   const auto bank_features = extract_features(features_of, bank.images);
   const auto query_features = extract_features(features_of, queries.images);
@@ -209,25 +215,6 @@ inline std::vector<augment_config> make_view_configs(const train_config& c,
   return views;
 }
 
-/**
- * @brief One view of spec §6.2's ImageNet recipe for crops the ImageFolder loader already made
- *        at decode time (RandomResizedCrop, bicubic): flip, colour jitter, grayscale, blur
- *        (p = 1.0 / 0.1), solarisation (p = 0 / 0.2), ImageNet mean and std.
- * @throws invalid_input for a view other than 0 or 1 or a size below 1
- */
-[[nodiscard]] inline augment_config imagenet_view(int view, std::int64_t size) {
-  SPECTRAL_EXPECTS(view == 0 || view == 1, "view: expected 0 or 1, got ", view);
-  SPECTRAL_EXPECTS(size >= 1, "size: must be at least 1, got ", size);
-  augment_config config;
-  config.size = size;
-  config.crop = false;
-  config.blur_p = view == 0 ? 1.0 : 0.1;
-  config.solarize_p = view == 0 ? 0.0 : 0.2;
-  config.mean = {0.485, 0.456, 0.406};
-  config.std = {0.229, 0.224, 0.225};
-  return config;
-}
-
 namespace detail {
 
 /// How this process joins the job: Gloo for CPU tensors, NCCL for CUDA ones.
@@ -237,7 +224,7 @@ namespace detail {
   d.world_size = c.world_size;
   d.master_addr = c.master_addr;
   d.master_port = c.master_port;
-  d.backend = c.device == "cpu" ? "gloo" : "nccl";
+  d.backend = c.device == "cpu" ? "gloo" : "nccl";  // NCCL reduces on the current GPU
   // Rank 0 evaluates alone between epochs while the others wait in their next collective.
   d.timeout_seconds = 3600;
   return d;
@@ -298,6 +285,7 @@ namespace detail {
   options.views = 2;
   options.shard_rank = c.rank;
   options.shard_count = c.world_size;
+  options.pin_memory = c.device != "cpu";  // so the copy to the GPU can overlap
   return std::make_unique<image_folder_loader>(std::move(folder), options);
 }
 
@@ -361,7 +349,9 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
   const std::int64_t total_steps = c.epochs * steps_per_epoch;
   // A warm-up longer than the run is cut to the run (short CPU runs keep the default of 2).
   const std::int64_t warmup_steps = std::min(c.warmup_epochs, c.epochs) * steps_per_epoch;
-  const torch::Device device(c.device);
+  const torch::Device device = process_device(c.device, c.rank, c.world_size);
+  // This rank's GPU is the current one: NCCL, the CUDA bridge and new tensors use it.
+  const c10::DeviceGuard device_guard(device);
   // Blocks until every rank has joined (evaluation runs without a group).
   distributed dist(c.eval_only ? dist_config{} : detail::process_group_config(c));
 
@@ -369,17 +359,24 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
   backbone.in_channels = in_channels;
   backbone.width = c.width;
   const auto dtype = c.float64 ? torch::kFloat64 : torch::kFloat32;
+  // The model, its copy and the optimizer's state live on `device`; channels_last (NHWC) is
+  // cuDNN's fastest layout for fp16 convolutions.
+  const auto place = [&](Encoder& model) {
+    if (c.float64) {  // (to(dtype) also turns the int64 BN counters into floats: only if asked)
+      model->to(dtype);
+    }
+    model->to(device);
+    if (c.channels_last) {
+      to_channels_last(*model);
+    }
+  };
   Encoder encoder(backbone, c.projector, c.projector);
-  if (c.float64) {  // (to() would also turn the int64 BN counters into floats: only when asked)
-    encoder->to(dtype);
-  }
+  place(encoder);
   use_process_group(*encoder, &dist);  // SyncBN: batch statistics over every rank's rows
   std::optional<Encoder> teacher;
   if (c.method == ssl_method::intl_m) {
     teacher.emplace(backbone, c.projector, c.projector);
-    if (c.float64) {
-      (*teacher)->to(dtype);
-    }
+    place(*teacher);
     copy_state(**teacher, *encoder);
     for (auto& p : (*teacher)->parameters()) {
       p.set_requires_grad(false);
@@ -393,6 +390,7 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
   const double base_lr = c.lr * static_cast<double>(c.batch) / 256.0;
   torch::optim::SGD optimizer(sgd_parameter_groups(*encoder, c.weight_decay, c.decay_1d),
                               torch::optim::SGDOptions(base_lr).momentum(0.9));
+  loss_scaler scaler(c.amp);  // GradScaler's dynamic loss scale for fp16 (--amp)
   // Kept for the checkpoint format; the augmentation is seeded per step (augment_step_seed) so
   // that any number of ranks draws the same random numbers.
   auto generator = at::make_generator<at::CPUGeneratorImpl>(c.seed + 4);
@@ -409,7 +407,7 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
   nlohmann::json summary;
   if (c.eval_only) {  // the evaluation protocol on a saved encoder, nothing else
     state = load_checkpoint(checkpoint_path, *encoder, teacher ? teacher->get() : nullptr, optimizer,
-                            generator);
+                            generator, device);
     nlohmann::json result = evaluate_encoder(encoder, *data, bank, queries, true, c.linear_epochs, c.seed);
     result["epoch"] = state.epoch;
     log << "evaluated " << checkpoint_path.string() << " (epoch " << state.epoch << "): "
@@ -419,7 +417,10 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
   }
   if (c.resume) {  // every rank reads rank 0's checkpoint
     state = load_checkpoint(checkpoint_path, *encoder, teacher ? teacher->get() : nullptr, optimizer,
-                            generator);
+                            generator, device);
+    if (state.loss_scale.defined() && scaler.enabled()) {
+      scaler.set_state(state.loss_scale);
+    }
     out << "resumed from " << checkpoint_path.string() << " at epoch " << state.epoch << ", step "
         << state.step << '\n';
     if (lead && std::filesystem::exists(c.out / "summary.json")) {
@@ -456,7 +457,9 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
                        {"epochs", c.epochs}, {"batch", c.batch}, {"base_lr", base_lr},
                        {"weight_decay", c.weight_decay}, {"seed", c.seed},
                        {"threads", torch::get_num_threads()}, {"world_size", c.world_size},
-                       {"batch_per_rank", local_batch}, {"float64", c.float64}};
+                       {"batch_per_rank", local_batch}, {"float64", c.float64},
+                       {"device", device.str()}, {"amp", c.amp},
+                       {"channels_last", c.channels_last}};
   if (loader) {
     summary["config"]["image_size"] = c.image_size;
     summary["config"]["loader_threads"] = loader->options().threads;
@@ -511,9 +514,13 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
       std::vector<torch::Tensor> views;
       for (std::size_t v = 0; v < view_configs.size(); ++v) {
         const torch::Tensor& source = sources[v % sources.size()];
-        views.push_back(detail::augment_rows(source.to(device), view_configs[v], step_generator,
-                                             c.rank, c.world_size)
-                            .to(dtype));
+        // Pinned loader memory: the copy is asynchronous and the augmentation runs on the GPU.
+        torch::Tensor view = detail::augment_rows(source.to(device, /*non_blocking=*/true),
+                                                  view_configs[v], step_generator, c.rank,
+                                                  c.world_size)
+                                 .to(dtype);
+        views.push_back(c.channels_last ? view.contiguous(torch::MemoryFormat::ChannelsLast)
+                                        : view);
       }
       lr = learning_rate(base_lr, state.step, warmup_steps, total_steps);
       set_learning_rate(optimizer, lr);
@@ -526,6 +533,7 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
       };
       intl_terms terms;
       try {
+        const autocast_guard autocast(c.amp);  // fp16 products, the transform in float32
         if (teacher) {
           ema_update(**teacher, *encoder, ema_momentum(c.momentum0, state.step, total_steps));
           torch::Tensor anchor;
@@ -555,9 +563,13 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
         diverged("the loss is " + std::to_string(last_loss));
       }
       optimizer.zero_grad();
-      terms.total.backward();
+      scaler.scale(terms.total).backward();
       average_gradients(*encoder, dist);  // DDP's ÷W; with the gather: the global-batch gradient
-      optimizer.step();
+      // With --amp a step whose gradients overflowed is skipped (on every rank alike: the
+      // averaged gradients are the same everywhere) and the scale halved, as GradScaler does.
+      if (scaler.unscale(encoder->parameters())) {
+        optimizer.step();
+      }
       ++state.step;
       loss_sum += last_loss;
       ++loss_count;
@@ -586,6 +598,9 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
     state.epoch = epoch + 1;
     if (!lead) {
       continue;
+    }
+    if (scaler.enabled()) {
+      state.loss_scale = scaler.state();
     }
     save_checkpoint(checkpoint_path, *encoder, teacher ? teacher->get() : nullptr, optimizer,
                     generator, state);
@@ -616,6 +631,9 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
   summary["steps"] = state.step;
   summary["last_step_loss"] = last_loss;
   summary["completed"] = state.epoch == c.epochs;
+  if (scaler.enabled()) {
+    summary["amp_skipped_steps"] = scaler.skipped();  // overflowed fp16 gradients, this run
+  }
   if (loader) {
     summary["skipped_files"] = skipped_files;
     log << "skipped files (did not decode): " << skipped_files << '\n';
