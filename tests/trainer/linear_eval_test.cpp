@@ -148,7 +148,7 @@ void write_pretrained(const fs::path& path) {
   }
   torch::optim::SGD optimizer(encoder->parameters(), torch::optim::SGDOptions(0.1));
   auto generator = at::make_generator<at::CPUGeneratorImpl>(5);
-  st::save_checkpoint(path, *encoder, nullptr, optimizer, generator, {3, 30});
+  st::save_checkpoint(path, *encoder, nullptr, optimizer, generator, {3, 30, {}});
 }
 
 st::eval_config tiny_config(const fs::path& data, const fs::path& out, const fs::path& pretrained) {
