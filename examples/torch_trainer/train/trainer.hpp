@@ -147,7 +147,7 @@ inline nlohmann::json evaluate_encoder(Encoder& encoder, const dataset_pair& dat
                                        const image_dataset& bank, const image_dataset& queries,
                                        bool full, std::int64_t linear_epochs, std::uint64_t seed) {
   encoder->eval();
-  const auto& first = encoder->parameters().front();  // float64 and GPU runs too
+  const torch::Tensor first = encoder->parameters().front();  // float64 and GPU runs too
   const auto dtype = first.scalar_type();
   const auto device = first.device();
   const auto features_of = [&](const torch::Tensor& images) {
