@@ -10,26 +10,14 @@ exits 77 (ctest SKIP_RETURN_CODE) when the program was built without a c10d back
 c10d Gloo headers need Debian's libgloo-dev)."""
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
+
+from ranks import SKIP, Skipped, free_port, wait_for_ranks
 
 TIMEOUT = 60.0
 TOLERANCE = 1e-10
-SKIP = 77
-NO_BACKEND = "this build has no c10d backend"
-
-
-class Skipped(Exception):
-    pass
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def read(path):
@@ -52,22 +40,7 @@ def launch(exe, world, tmp, tag, port, extra=()):
             [exe, "--rank", str(rank), "--world-size", str(world), "--port", str(port),
              "--out", path, *extra],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
-    deadline = time.monotonic() + TIMEOUT
-    failed = []
-    try:
-        for rank, p in enumerate(procs):
-            out, _ = p.communicate(timeout=max(0.1, deadline - time.monotonic()))
-            if p.returncode != 0:
-                failed.append(f"{tag} rank {rank} exited {p.returncode}: {out.strip()}")
-    except subprocess.TimeoutExpired:
-        for p in procs:
-            p.kill()
-            p.wait()
-        raise RuntimeError(f"{tag}: timed out after {TIMEOUT:.0f} s")
-    if any(NO_BACKEND in f for f in failed):
-        raise Skipped(failed[0])
-    if failed:
-        raise RuntimeError("\n".join(failed))
+    wait_for_ranks(procs, tag, TIMEOUT)
     return files
 
 

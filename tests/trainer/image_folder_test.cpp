@@ -14,6 +14,8 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
+#include "trainer/jpeg_files.hpp"
+
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -33,6 +35,8 @@ using spectral::trainer::image_folder;
 using spectral::trainer::image_folder_loader;
 using spectral::trainer::image_folder_loader_options;
 using spectral::trainer::scan_image_folder;
+using spectral_test::encode_jpeg;
+using spectral_test::write_bytes;
 
 /// A fresh temporary folder, removed with its content at the end of the scope.
 struct temp_folder {
@@ -71,32 +75,6 @@ std::vector<std::uint8_t> synthetic_rgb(int width, int height, int variant) {
     }
   }
   return rgb;
-}
-
-std::vector<unsigned char> compress_jpeg(const std::vector<std::uint8_t>& rgb,
-                                         int width,
-                                         int height) {
-  tjhandle tj = tjInitCompress();
-  REQUIRE(tj != nullptr);
-  unsigned char* buffer = nullptr;
-  unsigned long size = 0;
-  const int rc = tjCompress2(tj, rgb.data(), width, width * 3, height, TJPF_RGB, &buffer, &size,
-                             TJSAMP_444, 95, TJFLAG_ACCURATEDCT);
-  std::vector<unsigned char> bytes;
-  if (rc == 0) {
-    bytes.assign(buffer, buffer + size);
-  }
-  tjFree(buffer);
-  tjDestroy(tj);
-  REQUIRE(rc == 0);
-  return bytes;
-}
-
-void write_bytes(const fs::path& path, const std::vector<unsigned char>& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()),
-            static_cast<std::streamsize>(bytes.size()));
-  REQUIRE(out.good());
 }
 
 std::vector<unsigned char> read_bytes(const fs::path& path) {
@@ -141,7 +119,7 @@ struct sample_tree {
         const int w = sizes[i][0];
         const int h = sizes[i][1];
         write_bytes(folder / ("img_" + std::to_string(i) + extensions[i]),
-                    compress_jpeg(synthetic_rgb(w, h, 3 * c + i), w, h));
+                    encode_jpeg(synthetic_rgb(w, h, 3 * c + i), w, h));
       }
       write_bytes(folder / "notes.txt", {'h', 'i'});
       write_bytes(folder / "nested" / "deep.JPEG", {'x'});
@@ -208,7 +186,7 @@ TEST_CASE("scan_image_folder: a missing or empty root throws naming it", "[image
 
 TEST_CASE("decode_random_resized_crop: a full-image crop reproduces the image", "[imagefolder]") {
   const std::vector<std::uint8_t> rgb = synthetic_rgb(64, 64, 1);
-  const std::vector<unsigned char> jpeg = compress_jpeg(rgb, 64, 64);
+  const std::vector<unsigned char> jpeg = encode_jpeg(rgb, 64, 64);
   const torch::Tensor source = to_tensor(rgb, 64, 64);
   std::mt19937_64 rng(1);
 
@@ -245,7 +223,7 @@ TEST_CASE("decode_random_resized_crop: a full-image crop reproduces the image", 
 
 TEST_CASE("decode_random_resized_crop: DCT scaling for a large image", "[imagefolder]") {
   const std::vector<std::uint8_t> rgb = synthetic_rgb(500, 375, 2);
-  const std::vector<unsigned char> jpeg = compress_jpeg(rgb, 500, 375);
+  const std::vector<unsigned char> jpeg = encode_jpeg(rgb, 500, 375);
   std::mt19937_64 rng(3);
 
   // The whole 500×375 image (ratio 4/3) to 32×32: 375/8 ≥ 32, so 1/8 scaling.
@@ -292,7 +270,7 @@ TEST_CASE("decode_random_resized_crop: bad bytes give nullopt, never a crash", "
   const std::vector<unsigned char> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0};
   CHECK_FALSE(decode_random_resized_crop(png, 16, 0.08, 1.0, 0.75, 4.0 / 3.0, rng).has_value());
   // A truncated JPEG: a header-only prefix fails; a longer one may decode with a warning.
-  const std::vector<unsigned char> jpeg = compress_jpeg(synthetic_rgb(300, 200, 0), 300, 200);
+  const std::vector<unsigned char> jpeg = encode_jpeg(synthetic_rgb(300, 200, 0), 300, 200);
   const std::vector<unsigned char> header(jpeg.begin(), jpeg.begin() + 20);
   CHECK_FALSE(decode_random_resized_crop(header, 16, 0.08, 1.0, 0.75, 4.0 / 3.0, rng).has_value());
   const std::vector<unsigned char> half(jpeg.begin(),

@@ -19,6 +19,8 @@
 #include <catch2/generators/catch_generators.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
+#include "trainer/jpeg_files.hpp"
+
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
@@ -36,6 +38,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace st = spectral::trainer;
 using Catch::Matchers::ContainsSubstring;
+using spectral_test::write_bytes;
 
 struct temp_dir {
   fs::path path;
@@ -74,30 +77,6 @@ std::vector<std::uint8_t> pattern(int width, int height, int label, int variant)
   return rgb;
 }
 
-std::vector<unsigned char> encode_jpeg(const std::vector<std::uint8_t>& rgb, int width, int height) {
-  tjhandle tj = tjInitCompress();
-  REQUIRE(tj != nullptr);
-  unsigned char* buffer = nullptr;
-  unsigned long size = 0;
-  const int rc = tjCompress2(tj, rgb.data(), width, width * 3, height, TJPF_RGB, &buffer, &size,
-                             TJSAMP_444, 95, 0);
-  std::vector<unsigned char> bytes;
-  if (rc == 0) {
-    bytes.assign(buffer, buffer + size);
-  }
-  tjFree(buffer);
-  tjDestroy(tj);
-  REQUIRE(rc == 0);
-  return bytes;
-}
-
-void write_bytes(const fs::path& path, const std::vector<unsigned char>& bytes) {
-  fs::create_directories(path.parent_path());
-  std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  REQUIRE(out.good());
-}
-
 /// prefix + k + "_" + i + suffix, built without `const char* + std::string&&`, which trips a
 /// GCC 12 -Wrestrict false positive at -O3.
 std::string numbered(const char* prefix, int k, int i, const char* suffix) {
@@ -117,11 +96,11 @@ void make_tree(const fs::path& root, int train_per_class = 6, int val_per_class 
     const std::string cls = numbered("class_", k, -1, "");
     for (int i = 0; i < train_per_class; ++i) {
       write_bytes(root / "train" / cls / numbered("t", k, i, ".JPEG"),
-                  encode_jpeg(pattern(48, 40, k, i), 48, 40));
+                  spectral_test::encode_jpeg(pattern(48, 40, k, i), 48, 40, 0));
     }
     for (int i = 0; i < val_per_class; ++i) {
       write_bytes(root / "val" / cls / numbered("v", k, i, ".JPEG"),
-                  encode_jpeg(pattern(48, 40, k, 100 + i), 48, 40));
+                  spectral_test::encode_jpeg(pattern(48, 40, k, 100 + i), 48, 40, 0));
     }
   }
   write_bytes(root / "val" / "class_0" / "zz_broken.JPEG", {0xFF, 0xD8, 0x00, 0x13, 0x37});
@@ -250,7 +229,7 @@ torch::Tensor as_tensor(const st::decoded_crop& crop) {
 
 TEST_CASE("decode_center_crop: Resize + CenterCrop shape, reference pixels, determinism",
           "[linear_eval][center_crop]") {
-  const auto jpeg = encode_jpeg(pattern(48, 40, 1, 3), 48, 40);
+  const auto jpeg = spectral_test::encode_jpeg(pattern(48, 40, 1, 3), 48, 40, 0);
   const st::center_crop_options options = st::center_crop_for(32);
   CHECK(options.resize_size == 37);  // round(256 · 32 / 224)
   CHECK(options.crop_size == 32);
@@ -273,7 +252,7 @@ TEST_CASE("decode_center_crop: Resize + CenterCrop shape, reference pixels, dete
   CHECK(difference.mean().item<double>() <= 0.5);
 
   SECTION("an image 8x larger than the resize goes through the DCT-scaled decode") {
-    const auto large = encode_jpeg(pattern(400, 320, 2, 1), 400, 320);
+    const auto large = spectral_test::encode_jpeg(pattern(400, 320, 2, 1), 400, 320, 0);
     const auto crop = st::decode_center_crop(large, options);
     REQUIRE(crop.has_value());
     CHECK(crop->scale_denom == 8);

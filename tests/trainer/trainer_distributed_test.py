@@ -20,29 +20,17 @@ import argparse
 import ctypes
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
-SKIP = 77
-NO_BACKEND = "this build has no c10d backend"
+from ranks import SKIP, Skipped, free_port, wait_for_ranks
+
 TIMEOUT = 600.0
 TINY = ["--train-subset", "32", "--batch", "16", "--width", "8", "--projector", "64",
         "--epochs", "1", "--max-steps", "2", "--threads", "1", "--no-progress",
         "--no-random-baseline", "--eval-train-subset", "64", "--eval-test-subset", "32",
         "--linear-epochs", "1", "--knn-every", "0"]
-
-
-class Skipped(Exception):
-    pass
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def launch(exe, world, args, tag):
@@ -56,24 +44,7 @@ def launch(exe, world, args, tag):
                                        "--master-addr", "127.0.0.1", "--master-port", port]
         procs.append(subprocess.Popen([exe, *args, *extra], stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT, text=True, env=env))
-    deadline = time.monotonic() + TIMEOUT
-    outputs, failed = [], []
-    try:
-        for rank, p in enumerate(procs):
-            out, _ = p.communicate(timeout=max(0.1, deadline - time.monotonic()))
-            outputs.append(out)
-            if p.returncode != 0:
-                failed.append(f"{tag} rank {rank} exited {p.returncode}: {out.strip()[-2000:]}")
-    except subprocess.TimeoutExpired:
-        for p in procs:
-            p.kill()
-            p.wait()
-        raise RuntimeError(f"{tag}: timed out after {TIMEOUT:.0f} s")
-    if any(NO_BACKEND in f for f in failed):
-        raise Skipped(failed[0])
-    if failed:
-        raise RuntimeError("\n".join(failed))
-    return outputs
+    return wait_for_ranks(procs, tag, TIMEOUT)
 
 
 def summary(out):

@@ -87,24 +87,15 @@ inline void expect_center_crop_options(const center_crop_options& o) {
                                                   decoded_crop& info) noexcept {
   try {
     const tjhandle tj = thread_decompressor::get();
-    if (tj == nullptr || bytes.empty()) {
+    jpeg_header header;
+    if (tj == nullptr || !read_jpeg_header(tj, bytes, header)) {
       return false;
     }
-    const auto size = static_cast<unsigned long>(bytes.size());
-    int width = 0;
-    int height = 0;
-    int subsamp = 0;
-    int colorspace = 0;
-    if (tjDecompressHeader3(tj, bytes.data(), size, &width, &height, &subsamp, &colorspace) !=
-            0 ||
-        width < 1 || height < 1) {
-      return false;
-    }
-    info.width = width;
-    info.height = height;
+    info.width = header.width;
+    info.height = header.height;
     // torchvision Resize(int): shorter side → resize_size, longer = int(resize · long / short).
-    const std::int64_t w = width;
-    const std::int64_t h = height;
+    const std::int64_t w = header.width;
+    const std::int64_t h = header.height;
     const std::int64_t resized_w = w <= h ? o.resize_size : o.resize_size * w / h;
     const std::int64_t resized_h = w <= h ? o.resize_size * h / w : o.resize_size;
     // CenterCrop: int(round((size − crop) / 2)), Python's round being half-to-even.
@@ -116,38 +107,14 @@ inline void expect_center_crop_options(const center_crop_options& o) {
     const std::int64_t left = offset(resized_w);
 
     // The smallest DCT-scaled decode that is still at least as large as the resized image.
-    int denom = 1;
-    int factor_count = 0;
-    const tjscalingfactor* factors = tjGetScalingFactors(&factor_count);
-    for (int i = 0; factors != nullptr && i < factor_count; ++i) {
-      const tjscalingfactor sf = factors[i];
-      const bool candidate = sf.num == 1 && (sf.denom == 2 || sf.denom == 4 || sf.denom == 8);
-      if (candidate && sf.denom > denom && w >= resized_w * sf.denom &&
-          h >= resized_h * sf.denom) {
-        denom = sf.denom;
-      }
-    }
-    const tjscalingfactor chosen{1, denom};
-    const int scaled_w = TJSCALED(width, chosen);
-    const int scaled_h = TJSCALED(height, chosen);
-    const auto pixels = static_cast<std::int64_t>(scaled_w) * scaled_h;
-    if (pixels > (std::int64_t{1} << 28)) {
+    const int denom = dct_scale_denominator(w, h, resized_w, resized_h);
+    std::vector<std::uint8_t> decoded;
+    int scaled_w = 0;
+    int scaled_h = 0;
+    if (!decode_scaled_rgb(tj, bytes, header, denom, decoded, scaled_w, scaled_h)) {
       return false;
     }
     info.scale_denom = denom;
-    const bool cmyk = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK;
-    const int channels = cmyk ? 4 : 3;
-    std::vector<std::uint8_t> decoded(static_cast<std::size_t>(pixels * channels));
-    if (tjDecompress2(tj, bytes.data(), size, decoded.data(), scaled_w, scaled_w * channels,
-                      scaled_h, cmyk ? TJPF_CMYK : TJPF_RGB, 0) != 0 &&
-        !(tjGetErrorCode(tj) == TJERR_WARNING && is_libjpeg_warning(tjGetErrorStr2(tj)))) {
-      return false;
-    }
-    if (cmyk) {
-      std::vector<std::uint8_t> rgb;
-      cmyk_to_rgb(decoded, has_adobe_marker(bytes), rgb);
-      decoded.swap(rgb);
-    }
     // Resized pixel k covers source [k·w/resized_w, (k+1)·w/resized_w): map the crop's box.
     const double fx = static_cast<double>(scaled_w) / static_cast<double>(resized_w);
     const double fy = static_cast<double>(scaled_h) / static_cast<double>(resized_h);

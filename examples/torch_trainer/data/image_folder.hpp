@@ -510,6 +510,71 @@ inline void cmyk_to_rgb(const std::vector<std::uint8_t>& cmyk,
   }
 }
 
+/// A JPEG's size and colour space as TurboJPEG reads them from its header.
+struct jpeg_header {
+  int width = 0;
+  int height = 0;
+  int colorspace = 0;
+};
+
+/// false for an empty buffer or data whose header TurboJPEG cannot read.
+[[nodiscard]] inline bool read_jpeg_header(tjhandle tj, const std::vector<unsigned char>& bytes,
+                                           jpeg_header& header) {
+  int subsamp = 0;
+  return !bytes.empty() &&
+         tjDecompressHeader3(tj, bytes.data(), static_cast<unsigned long>(bytes.size()),
+                             &header.width, &header.height, &subsamp, &header.colorspace) == 0 &&
+         header.width >= 1 && header.height >= 1;
+}
+
+/// The largest DCT-domain downscale 1/d (d ∈ {1, 2, 4, 8}, as far as TurboJPEG offers it) that
+/// still leaves at least need_w × need_h pixels for a span_w × span_h region of the source.
+[[nodiscard]] inline int dct_scale_denominator(std::int64_t span_w, std::int64_t span_h,
+                                               std::int64_t need_w, std::int64_t need_h) {
+  int denom = 1;
+  int factor_count = 0;
+  const tjscalingfactor* factors = tjGetScalingFactors(&factor_count);
+  for (int i = 0; factors != nullptr && i < factor_count; ++i) {
+    const tjscalingfactor sf = factors[i];
+    const bool candidate = sf.num == 1 && (sf.denom == 2 || sf.denom == 4 || sf.denom == 8);
+    if (candidate && sf.denom > denom && span_w >= need_w * sf.denom &&
+        span_h >= need_h * sf.denom) {
+      denom = sf.denom;
+    }
+  }
+  return denom;
+}
+
+/// The whole image decoded at scale 1/denom into packed RGB (CMYK/YCCK converted); false for
+/// data that does not decode or a header too large to be a real image (no multi-GiB buffers).
+[[nodiscard]] inline bool decode_scaled_rgb(tjhandle tj, const std::vector<unsigned char>& bytes,
+                                            const jpeg_header& header, int denom,
+                                            std::vector<std::uint8_t>& rgb, int& scaled_w,
+                                            int& scaled_h) {
+  const tjscalingfactor chosen{1, denom};
+  scaled_w = TJSCALED(header.width, chosen);
+  scaled_h = TJSCALED(header.height, chosen);
+  // ImageNet's largest image decodes to ~10^8 bytes.
+  const auto pixels = static_cast<std::int64_t>(scaled_w) * scaled_h;
+  if (pixels > (std::int64_t{1} << 28)) {
+    return false;
+  }
+  const bool cmyk = header.colorspace == TJCS_CMYK || header.colorspace == TJCS_YCCK;
+  const int channels = cmyk ? 4 : 3;
+  std::vector<std::uint8_t> decoded(static_cast<std::size_t>(pixels * channels));
+  if (tjDecompress2(tj, bytes.data(), static_cast<unsigned long>(bytes.size()), decoded.data(),
+                    scaled_w, scaled_w * channels, scaled_h, cmyk ? TJPF_CMYK : TJPF_RGB, 0) != 0 &&
+      !(tjGetErrorCode(tj) == TJERR_WARNING && is_libjpeg_warning(tjGetErrorStr2(tj)))) {
+    return false;
+  }
+  if (cmyk) {
+    cmyk_to_rgb(decoded, has_adobe_marker(bytes), rgb);
+  } else {
+    rgb.swap(decoded);
+  }
+  return true;
+}
+
 /**
  * The decoder proper, writing into `chw` (3 × out × out). Returns false for undecodable data;
  * fills `info` with the image size and the DCT scale used.
@@ -527,19 +592,12 @@ inline void cmyk_to_rgb(const std::vector<std::uint8_t>& cmyk,
                                            int views = 1) noexcept {
   try {
     const tjhandle tj = thread_decompressor::get();
-    if (tj == nullptr || bytes.empty()) {
+    jpeg_header header;
+    if (tj == nullptr || !read_jpeg_header(tj, bytes, header)) {
       return false;
     }
-    const auto size = static_cast<unsigned long>(bytes.size());
-    int width = 0;
-    int height = 0;
-    int subsamp = 0;
-    int colorspace = 0;
-    if (tjDecompressHeader3(tj, bytes.data(), size, &width, &height, &subsamp, &colorspace) !=
-            0 ||
-        width < 1 || height < 1) {
-      return false;
-    }
+    const int width = header.width;
+    const int height = header.height;
     info.width = width;
     info.height = height;
     // Every view's box first (view v is the v-th draw), then ONE decode serves them all.
@@ -559,42 +617,14 @@ inline void cmyk_to_rgb(const std::vector<std::uint8_t>& cmyk,
     const auto min_height = smallest([](const crop_box& b) { return b.height; });
 
     // The smallest decode that still gives at least `out` pixels across every crop both ways.
-    int num = 1;
-    int denom = 1;
-    int factor_count = 0;
-    const tjscalingfactor* factors = tjGetScalingFactors(&factor_count);
-    for (int i = 0; factors != nullptr && i < factor_count; ++i) {
-      const tjscalingfactor sf = factors[i];
-      const bool candidate = sf.num == 1 && (sf.denom == 2 || sf.denom == 4 || sf.denom == 8);
-      if (candidate && sf.denom > denom && min_width >= out * sf.denom &&
-          min_height >= out * sf.denom) {
-        num = sf.num;
-        denom = sf.denom;
-      }
-    }
-    const tjscalingfactor chosen{num, denom};
-    const int scaled_w = TJSCALED(width, chosen);
-    const int scaled_h = TJSCALED(height, chosen);
-    // Refuse absurd headers rather than allocating gigabytes (ImageNet's largest is ~ 10^8 B).
-    const auto pixels = static_cast<std::int64_t>(scaled_w) * scaled_h;
-    if (pixels > (std::int64_t{1} << 28)) {
+    const int denom = dct_scale_denominator(min_width, min_height, out, out);
+    std::vector<std::uint8_t> decoded;
+    int scaled_w = 0;
+    int scaled_h = 0;
+    if (!decode_scaled_rgb(tj, bytes, header, denom, decoded, scaled_w, scaled_h)) {
       return false;
     }
     info.scale_denom = denom;
-
-    const bool cmyk = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK;
-    const int channels = cmyk ? 4 : 3;
-    std::vector<std::uint8_t> decoded(static_cast<std::size_t>(pixels * channels));
-    if (tjDecompress2(tj, bytes.data(), size, decoded.data(), scaled_w, scaled_w * channels,
-                      scaled_h, cmyk ? TJPF_CMYK : TJPF_RGB, 0) != 0 &&
-        !(tjGetErrorCode(tj) == TJERR_WARNING && is_libjpeg_warning(tjGetErrorStr2(tj)))) {
-      return false;
-    }
-    if (cmyk) {
-      std::vector<std::uint8_t> rgb;
-      cmyk_to_rgb(decoded, has_adobe_marker(bytes), rgb);
-      decoded.swap(rgb);
-    }
     const double fx = static_cast<double>(scaled_w) / static_cast<double>(width);
     const double fy = static_cast<double>(scaled_h) / static_cast<double>(height);
     for (std::size_t v = 0; v < boxes.size(); ++v) {
