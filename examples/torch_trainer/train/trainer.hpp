@@ -421,6 +421,12 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
     if (state.loss_scale.defined() && scaler.enabled()) {
       scaler.set_state(state.loss_scale);
     }
+    if (c.channels_last) {  // loaded weights arrive contiguous (NCHW)
+      to_channels_last(*encoder);
+      if (teacher) {
+        to_channels_last(**teacher);
+      }
+    }
     out << "resumed from " << checkpoint_path.string() << " at epoch " << state.epoch << ", step "
         << state.step << '\n';
     if (lead && std::filesystem::exists(c.out / "summary.json")) {
