@@ -107,7 +107,7 @@ fi
 if [[ -x $train ]] && want throughput; then
   say "== synthetic (AMP fp16, channels_last; library vs reference engine, same process)"
   timeout "$(cap 120 100)" "$train" --synthetic "${imagenet[@]}" --amp --channels-last --compare-reference \
-    --synthetic-steps 15 --out "$OUT/synthetic" > "$OUT/synthetic.txt" 2>&1
+    --phases --synthetic-steps 15 --out "$OUT/synthetic" > "$OUT/synthetic.txt" 2>&1
   synthetic_rc=$?
   grep -E "synthetic|error" "$OUT/synthetic.txt" | tee -a "$summary"
   if [[ $synthetic_rc != 0 ]]; then  # the reference engine alone, so the peer is still measured

@@ -110,6 +110,9 @@ int main(int argc, char** argv) {
   app.add_flag("--compare-reference", c.compare_reference,
                "throughput modes: also time the reference engine (LibTorch ops + autograd) in the "
                "same process and print the ratio");
+  app.add_flag("--phases", c.phases,
+               "--synthetic: then time forward, loss, backward and optimizer step apart "
+               "(synchronising between them)");
   app.add_flag("--loader-only", c.loader_only,
                "throughput of the ImageFolder loader alone (decode + crop, 2 views per image)");
   app.add_flag("--pipeline", c.pipeline,

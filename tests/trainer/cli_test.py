@@ -107,9 +107,13 @@ def case_tiny_run(exe, tmp):
 
 def case_synthetic(exe, tmp):
     result = run(exe, "--synthetic", "--synthetic-steps", "2", "--synthetic-size", "32",
-                 "--batch", "16", "--width", "8", "--projector", "32", "--threads", "1")
+                 "--batch", "16", "--width", "8", "--projector", "32", "--threads", "1", "--phases")
     assert result.returncode == 0, result.stderr
     assert "images/s" in result.stdout, result.stdout
+    phases = [l for l in result.stdout.splitlines() if "ms per phase" in l]
+    assert len(phases) == 1, result.stdout
+    times = [float(part.split()[-1]) for part in phases[0].split(":", 1)[1].split(",")]
+    assert len(times) == 4 and all(t > 0.0 for t in times), phases[0]
     bad = run(exe, "--synthetic", "--synthetic-size", "2")
     expect_error(bad, 2, "--synthetic-size")
 

@@ -62,6 +62,7 @@ struct train_config {
   bool amp = false;                       ///< fp16 autocast + loss scaling (CUDA), as the reference
   bool channels_last = false;             ///< NHWC convolutions (CUDA)
   bool compare_reference = false;         ///< throughput modes: also time the reference engine
+  bool phases = false;                    ///< --synthetic: also time each phase of the step
   bool loader_only = false;               ///< throughput of the ImageFolder loader alone
   bool pipeline = false;                  ///< throughput of loader + augmentation + step
   std::int64_t image_size = 224;          ///< ImageFolder crop size

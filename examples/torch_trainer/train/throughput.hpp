@@ -56,9 +56,28 @@ class training_step {
     encoder_->train();
   }
 
+  /// Milliseconds of each phase of a step, the device synchronised between phases.
+  struct phase_times {
+    double forward = 0.0;    ///< encoder + projector on every view
+    double loss = 0.0;       ///< the transform and the INTL loss
+    double backward = 0.0;   ///< through the loss, the transform and the network
+    double optimizer = 0.0;  ///< zero_grad, loss unscaling, SGD
+  };
+
   /// One optimisation step on already augmented, normalised views; returns the loss (a sync).
-  double run(const std::vector<torch::Tensor>& views) {
+  /// With `phases`, synchronises after each phase and adds its time there.
+  double run(const std::vector<torch::Tensor>& views, phase_times* phases = nullptr) {
+    auto last = std::chrono::steady_clock::now();
+    const auto lap = [&](double phase_times::*phase) {
+      if (phases != nullptr) {
+        synchronize(device_);
+        const auto now = std::chrono::steady_clock::now();
+        phases->*phase += std::chrono::duration<double, std::milli>(now - last).count();
+        last = now;
+      }
+    };
     optimizer_.zero_grad();
+    lap(&phase_times::optimizer);
     intl_terms terms;
     {
       const autocast_guard autocast(amp_);
@@ -68,12 +87,16 @@ class training_step {
         projections.push_back(encoder_->forward(
             channels_last_ ? view.contiguous(torch::MemoryFormat::ChannelsLast) : view));
       }
+      lap(&phase_times::forward);
       terms = loss_->forward(projections);
+      lap(&phase_times::loss);
     }
     scaler_.scale(terms.total).backward();
+    lap(&phase_times::backward);
     if (scaler_.unscale(encoder_->parameters())) {
       optimizer_.step();
     }
+    lap(&phase_times::optimizer);
     return terms.total.item<double>();
   }
 
@@ -202,10 +225,22 @@ inline nlohmann::json synthetic_throughput(const train_config& c, std::ostream& 
   const auto run = [&](transform_engine engine, const char* name) {
     torch::manual_seed(c.seed);  // both engines start from the same weights
     training_step step(c, c.synthetic_channels, engine, device);
-    const auto r = detail::describe_run(
+    auto r = detail::describe_run(
         detail::time_steps(device, 3, c.synthetic_steps, [&] { return step.run(views); }),
         c.synthetic_steps, c.batch);
     detail::print_run(log, std::string("synthetic, ") + name, r);
+    if (c.phases) {  // the same number of steps again, each phase timed on its own
+      training_step::phase_times t;
+      for (std::int64_t s = 0; s < c.synthetic_steps; ++s) {
+        (void)step.run(views, &t);
+      }
+      const double n = static_cast<double>(c.synthetic_steps);
+      r["phases_ms"] = {{"forward", t.forward / n}, {"loss", t.loss / n},
+                        {"backward", t.backward / n}, {"optimizer", t.optimizer / n}};
+      log << "synthetic, " << name << ", ms per phase (synchronised): forward " << t.forward / n
+          << ", transform + loss " << t.loss / n << ", backward " << t.backward / n
+          << ", optimizer " << t.optimizer / n << '\n';
+    }
     return r;
   };
   const bool library = c.transform.engine == transform_engine::library;
