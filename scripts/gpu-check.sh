@@ -13,9 +13,12 @@
 #   5. full training on CUDA (ImageFolder, AMP, channels_last): 2 epochs with checkpoints, then
 #      --resume for a third;
 #   6. the trainer's [cuda] tests (the bridge on CUDA tensors, fp16 input, GPU augmentation);
-#   7. the CUDA benchmarks (spectral vs LibTorch CUDA, same binary) and their ratio table.
+#   7. only when GPU_CHECK_STAGES names `recipe` (minutes): the 30-epoch Fashion-MNIST recipe
+#      (ResNet-18 CIFAR stem, batch 256, projector 3 x 2048, IterNorm T=4 over samples, lr 0.3,
+#      wd 1e-4, 2 warm-up epochs; AMP, channels_last), RECIPE_EPOCHS to shorten it;
+#   8. the CUDA benchmarks (spectral vs LibTorch CUDA, same binary) and their ratio table.
 # GPU_CHECK_STAGES picks steps (comma-separated: tests, memcheck, throughput, training,
-# trainer-tests, bench; default all); the build runs whenever a later step needs it.
+# trainer-tests, recipe, bench; default all but recipe); the build always runs.
 # Logs go to $OUT (default gpu-check-out/); the summary prints last.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -154,7 +157,19 @@ if [[ -x $trainer_tests ]] && want trainer-tests; then
   grep -B2 -A14 'FAILED' "$OUT/trainer-tests.txt" | head -60 >> "$summary"
 fi
 
-# 7. benchmarks, with what time is left
+# 7. the Fashion-MNIST recipe (opt-in: it takes minutes)
+recipe_rc=skipped
+if [[ -x $train && $stages == *,recipe,* ]] && (($(left) > 120)); then
+  epochs=${RECIPE_EPOCHS:-30}
+  say "== recipe: Fashion-MNIST, $epochs epochs on the GPU (AMP, channels_last)"
+  timeout "$(cap 600 20)" "$train" --device cuda --data "$deps/fashion-mnist" --epochs "$epochs" \
+    --amp --channels-last --knn-every 10 --no-random-baseline --no-progress --threads 16 \
+    --out "$OUT/recipe" > "$OUT/recipe.txt" 2>&1
+  recipe_rc=$?
+  grep -E "^epoch|INTL|error|diverged" "$OUT/recipe.txt" | tail -6 | tee -a "$summary"
+fi
+
+# 8. benchmarks, with what time is left
 bench_rc=skipped
 bench=build/device/bench/spectral_cuda_bench
 if [[ -x $bench ]] && want bench && (($(left) > 40)); then
@@ -171,11 +186,11 @@ fi
 
 say "== exit codes: tests $tests_rc, memcheck $memcheck_rc, build $build_rc, synthetic $synthetic_rc," \
     "loader $loader_rc, pipeline $pipeline_rc, training $training_rc," \
-    "trainer tests $trainer_tests_rc, bench $bench_rc; $((SECONDS - start)) s"
+    "trainer tests $trainer_tests_rc, recipe $recipe_rc, bench $bench_rc; $((SECONDS - start)) s"
 cat "$summary"
 ok=1
 for rc in "$tests_rc" "$memcheck_rc" "$build_rc" "$synthetic_rc" "$loader_rc" "$pipeline_rc" \
-          "$training_rc" "$trainer_tests_rc" "$bench_rc"; do
+          "$training_rc" "$trainer_tests_rc" "$recipe_rc" "$bench_rc"; do
   [[ $rc == 0 || $rc == skipped ]] || ok=0
 done
 ((ok))

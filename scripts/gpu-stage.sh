@@ -7,7 +7,8 @@
 #                                             so no BLAS library has to travel)
 #   build/gpu-deps/                           Google Benchmark (headers, libraries, CMake config)
 #                                             for building spectral_cuda_bench there; CLI11,
-#                                             nlohmann-json, TurboJPEG and zlib for the trainer
+#                                             nlohmann-json, TurboJPEG and zlib for the trainer;
+#                                             Fashion-MNIST (gzip IDX, 30 MB) for its recipe
 # Then: run `bash scripts/gpu-check.sh` on the GPU machine, carrying both paths.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +41,12 @@ cp /usr/lib/libCatch2.a /usr/lib/libCatch2Main.a "$deps/lib/"
 mkdir -p "$deps/share/eigen3"
 cp -r /usr/include/eigen3 "$deps/include/"
 cp -r /usr/share/eigen3/cmake "$deps/share/eigen3/"
+
+# Fashion-MNIST for the 30-epoch recipe (gpu-check.sh stage `recipe`).
+if [[ -d /usr/share/datasets/fashion-mnist ]]; then
+  mkdir -p "$deps/fashion-mnist"
+  cp /usr/share/datasets/fashion-mnist/*.gz "$deps/fashion-mnist/"
+fi
 
 du -sh build/gpu/tests/cuda/spectral_cuda_tests "$deps"
 echo "gpu-stage: carry build/gpu/tests/cuda/spectral_cuda_tests and $deps; run scripts/gpu-check.sh"
