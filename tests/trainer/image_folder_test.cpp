@@ -35,6 +35,7 @@ using spectral::trainer::image_folder;
 using spectral::trainer::image_folder_loader;
 using spectral::trainer::image_folder_loader_options;
 using spectral::trainer::scan_image_folder;
+using spectral::trainer::view_crop;
 using spectral_test::encode_jpeg;
 using spectral_test::write_bytes;
 
@@ -428,6 +429,48 @@ TEST_CASE("image_folder_loader: two views per image from one decode", "[imagefol
     CHECK(two[k].views[1].to(torch::kFloat64).std().item<double>() > 1.0);
   }
   CHECK(paired.skipped() == 2);
+}
+
+TEST_CASE("image_folder_loader: multi-crop views of their own sizes from one read", "[imagefolder]") {
+  const sample_tree tree;
+  const image_folder folder = scan_image_folder(tree.root);
+  image_folder_loader_options options;
+  options.seed = 5;
+  options.threads = 2;
+  options.batch_size = 3;
+  options.crops = {{16, 0.2, 1.0}, {16, 0.2, 1.0}, {12, 0.14, 0.7}, {7, 0.09, 0.43}};
+  image_folder_loader multi(folder, options);
+  CHECK(multi.options().views == 4);
+  const auto batches = run_epoch(multi, 0);
+  REQUIRE(batches.size() == 4);  // 12 of the 14 files decode: 4 batches of 3
+  const std::int64_t sizes[] = {16, 16, 12, 7};
+  for (const auto& batch : batches) {
+    REQUIRE(batch.views.size() == 4);
+    for (std::size_t v = 0; v < 4; ++v) {
+      CHECK(batch.views[v].sizes() == torch::IntArrayRef({3, 3, sizes[v], sizes[v]}));
+      CHECK(batch.views[v].to(torch::kFloat64).std().item<double>() > 1.0);  // real pixels
+    }
+    CHECK(torch::equal(batch.images, batch.views[0]));
+  }
+  CHECK(multi.skipped() == 2);
+  // The first view is the same crop as a 1-view loader's with that crop (the same draw from
+  // the file's generator), up to the DCT scale the smaller views may force.
+  image_folder_loader_options single = options;
+  single.crops = {options.crops.front()};
+  image_folder_loader one(folder, single);
+  const auto reference = run_epoch(one, 0);
+  REQUIRE(reference.size() == batches.size());
+  for (std::size_t k = 0; k < batches.size(); ++k) {
+    CHECK(torch::equal(batches[k].indices, reference[k].indices));
+    CHECK(mean_abs_diff(batches[k].views[0].to(torch::kFloat64),
+                        reference[k].images.to(torch::kFloat64)) < 3.0);
+  }
+  image_folder_loader_options bad = options;
+  bad.crops[2].size = 0;
+  CHECK_THROWS_AS(image_folder_loader(folder, bad), spectral::invalid_input);
+  bad = options;
+  bad.crops.assign(17, view_crop{});
+  CHECK_THROWS_AS(image_folder_loader(folder, bad), spectral::invalid_input);
 }
 
 TEST_CASE("image_folder_loader: ranks take disjoint blocks of every global batch", "[imagefolder]") {

@@ -99,6 +99,12 @@ struct decoded_crop {
     std::mt19937_64& rng,
     crop_filter filter = crop_filter::bicubic);
 
+/// One view's crop: its output size and RandomResizedCrop area range (multi-crop, spec §5.4).
+struct view_crop {
+  std::int64_t size = 224;
+  double scale_min = 0.08, scale_max = 1.0;
+};
+
 /// Loader settings; the defaults are spec §6.2's crop at batch 256.
 struct image_folder_loader_options {
   std::int64_t batch_size = 256;
@@ -115,6 +121,9 @@ struct image_folder_loader_options {
   /// Crops drawn from each image (the views of self-supervised training): the file is read
   /// once and each view is an independent RandomResizedCrop of it.
   int views = 1;
+  /// Multi-crop: one entry per view with its own size and area range (then `views`,
+  /// `image_size` and the scale range above are not used). Empty: `views` crops of image_size.
+  std::vector<view_crop> crops;
   /// Data-parallel sharding: of every global batch of batch_size·shard_count positions of the
   /// epoch's permutation (the same on every rank for a given seed), this loader takes the
   /// shard_rank-th contiguous block of batch_size. 1 rank: the whole permutation.
@@ -125,7 +134,7 @@ struct image_folder_loader_options {
 /// One batch, on the CPU.
 struct image_folder_batch {
   torch::Tensor images;   ///< uint8, N×3×S×S: views[0]
-  std::vector<torch::Tensor> views;  ///< options.views tensors, uint8 N×3×S×S, one per crop
+  std::vector<torch::Tensor> views;  ///< one uint8 N×3×S_v×S_v tensor per view
   torch::Tensor labels;   ///< int64, N
   torch::Tensor indices;  ///< int64, N: positions in image_folder::files
 };
@@ -171,10 +180,11 @@ class image_folder_loader {
   void stop_epoch();
   void worker_loop();
   void assembler_loop();
-  [[nodiscard]] torch::Tensor new_images(std::int64_t n) const;
+  [[nodiscard]] torch::Tensor new_images(std::int64_t n, std::int64_t size) const;
 
   image_folder folder_;
   image_folder_loader_options options_;
+  std::vector<view_crop> crops_;  // every view's crop: options.crops, or `views` alike
   std::atomic<std::int64_t> skipped_total_{0};
 
   // One epoch's state, guarded by mutex_.
@@ -576,20 +586,18 @@ struct jpeg_header {
 }
 
 /**
- * The decoder proper, writing into `chw` (3 × out × out). Returns false for undecodable data;
- * fills `info` with the image size and the DCT scale used.
+ * The decoder proper, writing view v into `chw` at offset Σ_{u<v} 3·size_u² (3 × size_v ×
+ * size_v each). Returns false for undecodable data; fills `info` with the image size and the
+ * DCT scale used.
  */
 [[nodiscard]] inline bool decode_crop_once(const std::vector<unsigned char>& bytes,
-                                           std::int64_t out,
-                                           double scale_min,
-                                           double scale_max,
+                                           const std::vector<view_crop>& crops,
                                            double ratio_min,
                                            double ratio_max,
                                            std::mt19937_64& rng,
                                            crop_filter f,
                                            std::uint8_t* chw,
-                                           decoded_crop& info,
-                                           int views = 1) noexcept {
+                                           decoded_crop& info) noexcept {
   try {
     const tjhandle tj = thread_decompressor::get();
     jpeg_header header;
@@ -600,24 +608,16 @@ struct jpeg_header {
     const int height = header.height;
     info.width = width;
     info.height = height;
-    // Every view's box first (view v is the v-th draw), then ONE decode serves them all.
+    // Every view's box first (view v is the v-th draw), then ONE decode serves them all: the
+    // smallest DCT scale that still gives every box at least its output size both ways.
     std::vector<crop_box> boxes;
-    for (int v = 0; v < views; ++v) {
-      boxes.push_back(
-          random_resized_crop_box(height, width, scale_min, scale_max, ratio_min, ratio_max, rng));
+    int denom = 8;
+    for (const view_crop& crop : crops) {
+      boxes.push_back(random_resized_crop_box(height, width, crop.scale_min, crop.scale_max,
+                                              ratio_min, ratio_max, rng));
+      denom = std::min(denom, dct_scale_denominator(boxes.back().width, boxes.back().height,
+                                                    crop.size, crop.size));
     }
-    const auto smallest = [&](auto side) {
-      auto m = side(boxes.front());
-      for (const crop_box& b : boxes) {
-        m = std::min(m, side(b));
-      }
-      return m;
-    };
-    const auto min_width = smallest([](const crop_box& b) { return b.width; });
-    const auto min_height = smallest([](const crop_box& b) { return b.height; });
-
-    // The smallest decode that still gives at least `out` pixels across every crop both ways.
-    const int denom = dct_scale_denominator(min_width, min_height, out, out);
     std::vector<std::uint8_t> decoded;
     int scaled_w = 0;
     int scaled_h = 0;
@@ -627,13 +627,15 @@ struct jpeg_header {
     info.scale_denom = denom;
     const double fx = static_cast<double>(scaled_w) / static_cast<double>(width);
     const double fy = static_cast<double>(scaled_h) / static_cast<double>(height);
+    std::uint8_t* view_chw = chw;
     for (std::size_t v = 0; v < boxes.size(); ++v) {
       const crop_box& box = boxes[v];
+      const std::int64_t out = crops[v].size;
       resample_box(decoded.data(), scaled_w, scaled_h, static_cast<double>(box.left) * fx,
                    static_cast<double>(box.top) * fy,
                    static_cast<double>(box.left + box.width) * fx,
-                   static_cast<double>(box.top + box.height) * fy, out, f,
-                   chw + static_cast<std::int64_t>(v) * 3 * out * out);
+                   static_cast<double>(box.top + box.height) * fy, out, f, view_chw);
+      view_chw += 3 * out * out;
     }
     return true;
   } catch (...) {  // std::bad_alloc for a huge image: treat as undecodable, never crash
@@ -643,18 +645,14 @@ struct jpeg_header {
 
 /// decode_crop_once with a fresh decompressor for the next call after any failure.
 [[nodiscard]] inline bool decode_crop_into(const std::vector<unsigned char>& bytes,
-                                           std::int64_t out,
-                                           double scale_min,
-                                           double scale_max,
+                                           const std::vector<view_crop>& crops,
                                            double ratio_min,
                                            double ratio_max,
                                            std::mt19937_64& rng,
                                            crop_filter f,
                                            std::uint8_t* chw,
-                                           decoded_crop& info,
-                                           int views = 1) noexcept {
-  const bool ok = decode_crop_once(bytes, out, scale_min, scale_max, ratio_min, ratio_max, rng, f,
-                                   chw, info, views);
+                                           decoded_crop& info) noexcept {
+  const bool ok = decode_crop_once(bytes, crops, ratio_min, ratio_max, rng, f, chw, info);
   if (!ok) {
     thread_decompressor::reset();
   }
@@ -758,8 +756,8 @@ inline std::optional<decoded_crop> decode_random_resized_crop(
   } catch (const std::bad_alloc&) {
     return std::nullopt;
   }
-  if (!detail::decode_crop_into(jpeg_bytes, out_size, scale_min, scale_max, ratio_min, ratio_max,
-                                rng, filter, crop.pixels.data(), crop)) {
+  if (!detail::decode_crop_into(jpeg_bytes, {view_crop{out_size, scale_min, scale_max}},
+                                ratio_min, ratio_max, rng, filter, crop.pixels.data(), crop)) {
     return std::nullopt;
   }
   return crop;
@@ -779,10 +777,22 @@ inline image_folder_loader::image_folder_loader(image_folder folder,
                    "loader threads: expected 1-256, got ", options_.threads);
   SPECTRAL_EXPECTS(options_.prefetch >= 1, "prefetch: expected >= 1 batch, got ",
                    options_.prefetch);
-  detail::expect_crop_params(options_.image_size, options_.scale_min, options_.scale_max,
-                             options_.ratio_min, options_.ratio_max);
-  SPECTRAL_EXPECTS(options_.views >= 1 && options_.views <= 16, "views: expected 1-16, got ",
-                   options_.views);
+  if (options_.crops.empty()) {
+    SPECTRAL_EXPECTS(options_.views >= 1 && options_.views <= 16, "views: expected 1-16, got ",
+                     options_.views);
+    crops_.assign(static_cast<std::size_t>(options_.views),
+                  view_crop{options_.image_size, options_.scale_min, options_.scale_max});
+  } else {
+    SPECTRAL_EXPECTS(options_.crops.size() <= 16, "crops: expected 1-16 views, got ",
+                     options_.crops.size());
+    crops_ = options_.crops;
+    options_.views = static_cast<int>(crops_.size());
+    options_.image_size = crops_.front().size;
+  }
+  for (const view_crop& crop : crops_) {
+    detail::expect_crop_params(crop.size, crop.scale_min, crop.scale_max, options_.ratio_min,
+                               options_.ratio_max);
+  }
   SPECTRAL_EXPECTS(options_.shard_count >= 1, "shard count: expected >= 1, got ",
                    options_.shard_count);
   SPECTRAL_EXPECTS(options_.shard_rank >= 0 && options_.shard_rank < options_.shard_count,
@@ -872,8 +882,10 @@ inline void image_folder_loader::start_epoch(std::int64_t epoch) {
 inline void image_folder_loader::worker_loop() {
   const auto n = static_cast<std::int64_t>(order_.size());
   const auto window = static_cast<std::int64_t>(slots_.size());
-  const std::int64_t s = options_.image_size;
-  const std::int64_t view_bytes = 3 * s * s;
+  std::int64_t sample_bytes = 0;  // every view of one image
+  for (const view_crop& crop : crops_) {
+    sample_bytes += 3 * crop.size * crop.size;
+  }
   std::int64_t position = 0;
   std::int64_t epoch = 0;
   while (true) {
@@ -893,7 +905,7 @@ inline void image_folder_loader::worker_loop() {
     const std::int64_t index = order_[static_cast<std::size_t>(position)];
     bool ok = false;
     try {
-      out.pixels.resize(static_cast<std::size_t>(options_.views * view_bytes));
+      out.pixels.resize(static_cast<std::size_t>(sample_bytes));
       const std::optional<std::vector<unsigned char>> bytes =
           detail::try_read_file(folder_.files[static_cast<std::size_t>(index)]);
       if (bytes) {
@@ -901,9 +913,8 @@ inline void image_folder_loader::worker_loop() {
         // it) and one decode for all views.
         std::mt19937_64 rng(detail::sample_seed(options_.seed, epoch, index));
         decoded_crop info;
-        ok = detail::decode_crop_into(*bytes, s, options_.scale_min, options_.scale_max,
-                                      options_.ratio_min, options_.ratio_max, rng,
-                                      options_.filter, out.pixels.data(), info, options_.views);
+        ok = detail::decode_crop_into(*bytes, crops_, options_.ratio_min, options_.ratio_max, rng,
+                                      options_.filter, out.pixels.data(), info);
       }
     } catch (...) {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -924,8 +935,7 @@ inline void image_folder_loader::worker_loop() {
   }
 }
 
-inline torch::Tensor image_folder_loader::new_images(std::int64_t n) const {
-  const std::int64_t s = options_.image_size;
+inline torch::Tensor image_folder_loader::new_images(std::int64_t n, std::int64_t s) const {
   auto opts = torch::TensorOptions().dtype(torch::kUInt8);
   if (options_.pin_memory && torch::cuda::is_available()) {
     opts = opts.pinned_memory(true);
@@ -937,14 +947,13 @@ inline void image_folder_loader::assembler_loop() {
   const auto n = static_cast<std::int64_t>(order_.size());
   const auto window = static_cast<std::int64_t>(slots_.size());
   const std::int64_t b = options_.batch_size;
-  const std::int64_t sample_bytes = 3 * options_.image_size * options_.image_size;
   try {
     image_folder_batch batch;
     std::int64_t filled = 0;
     const auto fresh = [&] {
       batch.views.clear();
-      for (int v = 0; v < options_.views; ++v) {
-        batch.views.push_back(new_images(b));
+      for (const view_crop& crop : crops_) {
+        batch.views.push_back(new_images(b, crop.size));
       }
       batch.images = batch.views.front();
       batch.labels = torch::empty({b}, torch::kInt64);
@@ -988,10 +997,12 @@ inline void image_folder_loader::assembler_loop() {
       }
       if (ok) {
         const std::int64_t index = order_[static_cast<std::size_t>(position)];
+        const std::uint8_t* from = in.pixels.data();
         for (std::size_t v = 0; v < batch.views.size(); ++v) {
-          std::memcpy(batch.views[v].data_ptr<std::uint8_t>() + filled * sample_bytes,
-                      in.pixels.data() + static_cast<std::int64_t>(v) * sample_bytes,
-                      static_cast<std::size_t>(sample_bytes));
+          const std::int64_t view_bytes = 3 * crops_[v].size * crops_[v].size;
+          std::memcpy(batch.views[v].data_ptr<std::uint8_t>() + filled * view_bytes, from,
+                      static_cast<std::size_t>(view_bytes));
+          from += view_bytes;
         }
         batch.labels.data_ptr<std::int64_t>()[filled] =
             folder_.labels[static_cast<std::size_t>(index)];

@@ -110,8 +110,6 @@ inline void validate(const train_config& c) {
     SPECTRAL_EXPECTS(c.image_size >= 8, "--image-size ", c.image_size, ": must be >= 8");
     SPECTRAL_EXPECTS(c.loader_threads >= 0 && c.loader_threads <= 256, "--loader-threads ",
                      c.loader_threads, ": must be in [0, 256]");
-    SPECTRAL_EXPECTS(!c.multi_crop, "--multi-crop: not available with --dataset imagefolder (the "
-                                    "loader decodes crops of one size)");
     SPECTRAL_EXPECTS(!c.eval_only, "--eval-only: not available with --dataset imagefolder "
                                    "(ImageNet is evaluated by its own program)");
   }
@@ -178,9 +176,28 @@ inline nlohmann::json evaluate_encoder(Encoder& encoder, const dataset_pair& dat
   return r;
 }
 
+/// Spec §5.4's six crops for images of `size`: 1, 1, 6/7, 5/7, 4/7 and 3/7 of it (224 → 224,
+/// 224, 192, 160, 128, 96; at least 8), each with its RandomResizedCrop area range.
+[[nodiscard]] inline std::vector<view_crop> multi_crops(std::int64_t size) {
+  struct crop_spec {
+    double fraction;
+    double scale_min;
+    double scale_max;
+  };
+  constexpr crop_spec specs[] = {{1.0, 0.2, 1.0},          {1.0, 0.2, 1.0},
+                                 {6.0 / 7.0, 0.171, 0.857}, {5.0 / 7.0, 0.143, 0.714},
+                                 {4.0 / 7.0, 0.114, 0.571}, {3.0 / 7.0, 0.086, 0.429}};
+  std::vector<view_crop> crops;
+  for (const crop_spec& spec : specs) {
+    const auto crop = std::max<std::int64_t>(
+        8, static_cast<std::int64_t>(std::lround(spec.fraction * static_cast<double>(size))));
+    crops.push_back({crop, spec.scale_min, spec.scale_max});
+  }
+  return crops;
+}
+
 /// The augmentation of every view: the reference's two views (spec §6.5), or with multi-crop
-/// six crops whose sizes and scale ranges follow spec §5.4 (224, 224, 192, 160, 128, 96 scaled
-/// to the image size), blur p = 0.5 and solarisation p = 0.1 on every crop.
+/// the six crops of multi_crops(), blur p = 0.5 and solarisation p = 0.1 on every crop.
 inline std::vector<augment_config> make_view_configs(const train_config& c,
                                                      const image_dataset& train_set) {
   const std::int64_t size = train_set.images.size(2);
@@ -193,21 +210,27 @@ inline std::vector<augment_config> make_view_configs(const train_config& c,
   if (!c.multi_crop) {
     return {base(0, size), base(1, size)};
   }
-  struct crop_spec {
-    double fraction;
-    double scale_min;
-    double scale_max;
-  };
-  constexpr crop_spec crops[] = {{1.0, 0.2, 1.0},          {1.0, 0.2, 1.0},
-                                 {6.0 / 7.0, 0.171, 0.857}, {5.0 / 7.0, 0.143, 0.714},
-                                 {4.0 / 7.0, 0.114, 0.571}, {3.0 / 7.0, 0.086, 0.429}};
   std::vector<augment_config> views;
-  for (std::size_t i = 0; i < std::size(crops); ++i) {
-    const auto crop = std::max<std::int64_t>(
-        8, static_cast<std::int64_t>(std::lround(crops[i].fraction * static_cast<double>(size))));
-    augment_config v = base(i == 0 ? 0 : 1, crop);
-    v.scale_min = crops[i].scale_min;
-    v.scale_max = crops[i].scale_max;
+  for (const view_crop& crop : multi_crops(size)) {
+    augment_config v = base(views.empty() ? 0 : 1, crop.size);
+    v.scale_min = crop.scale_min;
+    v.scale_max = crop.scale_max;
+    v.blur_p = 0.5;
+    v.solarize_p = 0.1;
+    views.push_back(v);
+  }
+  return views;
+}
+
+/// The views of ImageFolder training, whose crops the loader makes at decode time: spec §6.2's
+/// two views, or with multi-crop the six of multi_crops() (blur 0.5, solarisation 0.1 each).
+inline std::vector<augment_config> make_image_folder_view_configs(const train_config& c) {
+  if (!c.multi_crop) {
+    return {imagenet_view(0, c.image_size), imagenet_view(1, c.image_size)};
+  }
+  std::vector<augment_config> views;
+  for (const view_crop& crop : multi_crops(c.image_size)) {
+    augment_config v = imagenet_view(views.empty() ? 0 : 1, crop.size);
     v.blur_p = 0.5;
     v.solarize_p = 0.1;
     views.push_back(v);
@@ -259,8 +282,9 @@ namespace detail {
   return x;
 }
 
-/// This rank's ImageFolder loader over ROOT/train: two decode-time crops per image, sharded as
-/// the in-memory sampler (rank r decodes only its block of every global batch).
+/// This rank's ImageFolder loader over ROOT/train: two decode-time crops per image (six with
+/// --multi-crop), sharded as the in-memory sampler (rank r decodes only its block of every
+/// global batch).
 /// @throws invalid_input naming --data for a missing root or train/ folder, or no images
 [[nodiscard]] inline std::unique_ptr<image_folder_loader> make_image_folder_loader(
     const train_config& c, int cores) {
@@ -283,6 +307,9 @@ namespace detail {
   options.threads = c.loader_threads > 0 ? c.loader_threads : cores;
   options.seed = c.seed;
   options.views = 2;
+  if (c.multi_crop) {
+    options.crops = multi_crops(c.image_size);
+  }
   options.shard_rank = c.rank;
   options.shard_count = c.world_size;
   options.pin_memory = c.device != "cpu";  // so the copy to the GPU can overlap
@@ -395,9 +422,7 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
   // that any number of ranks draws the same random numbers.
   auto generator = at::make_generator<at::CPUGeneratorImpl>(c.seed + 4);
   const std::vector<augment_config> view_configs =
-      image_folder_input ? std::vector<augment_config>{imagenet_view(0, c.image_size),
-                                                       imagenet_view(1, c.image_size)}
-                         : make_view_configs(c, train_set);
+      image_folder_input ? make_image_folder_view_configs(c) : make_view_configs(c, train_set);
   if (lead) {
     std::filesystem::create_directories(c.out);
   }
