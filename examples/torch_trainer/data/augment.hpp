@@ -135,10 +135,11 @@ inline void expect_mean_std(const std::vector<double>& mean,
   }
 }
 
-/// A small host tensor (random parameters, indices, filter taps) on `device` without draining
-/// the GPU's queue: a blocking copy waits for every queued kernel (the previous training step)
-/// each time, a non-blocking one from pageable memory is staged at once and stays in stream
-/// order. A plain copy on the CPU.
+/// A small host tensor (random parameters, indices, filter taps) on `device` without asking for
+/// a stream synchronisation: LibTorch's blocking copy waits for every queued kernel (the
+/// previous training step) each time; a non-blocking one from pageable memory is staged before
+/// the call returns and stays in stream order (CUDA may still synchronise it; to be measured).
+/// A plain copy on the CPU.
 [[nodiscard]] inline torch::Tensor to_device(const torch::Tensor& host,
                                              const torch::Device& device, torch::ScalarType type) {
   return host.to(device, type, /*non_blocking=*/true);

@@ -21,6 +21,7 @@
 #endif
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -66,7 +67,10 @@ namespace spectral::trainer {
   if (name == "cuda" && world_size > 1) {
     std::int64_t index = rank % std::max<std::int64_t>(visible, 1);
     if (const char* local = std::getenv("LOCAL_RANK"); local != nullptr && *local != '\0') {
-      index = std::strtoll(local, nullptr, 10);
+      const std::string text(local);
+      const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), index);
+      SPECTRAL_EXPECTS(error == std::errc{} && end == text.data() + text.size() && index >= 0,
+                       "LOCAL_RANK: expected a GPU index >= 0, got '", text, "'");
     }
     device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
   }

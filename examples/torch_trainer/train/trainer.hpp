@@ -630,9 +630,8 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
     if (!lead) {
       continue;
     }
-    if (scaler.enabled()) {
-      state.loss_scale = scaler.state();
-    }
+    // Without --amp no scale is kept (a resumed AMP checkpoint's scale is not carried on).
+    state.loss_scale = scaler.enabled() ? scaler.state() : torch::Tensor();
     save_checkpoint(checkpoint_path, *encoder, teacher ? teacher->get() : nullptr, optimizer,
                     generator, state);
     const double seconds =
@@ -663,7 +662,8 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
   summary["last_step_loss"] = last_loss;
   summary["completed"] = state.epoch == c.epochs;
   if (scaler.enabled()) {
-    summary["amp_skipped_steps"] = scaler.skipped();  // overflowed fp16 gradients, this run
+    // Steps skipped for overflowed fp16 gradients since the run began (resumes continue it).
+    summary["amp_skipped_steps"] = scaler.skipped();
   }
   if (loader) {
     summary["skipped_files"] = skipped_files;
