@@ -157,6 +157,13 @@ void backend::symmetric_product(const matrix<T>& a, const matrix<T>& b, matrix<T
 
 template <class T>
 matrix<T> backend::rebuild(const matrix<T>& u, const vector<T>& values) {
+  if ((values.array() > T(0)).all()) {  // every whitening map: U g Uᵀ = (U √g)(U √g)ᵀ, a syrk
+    const matrix<T> root = u * values.cwiseSqrt().asDiagonal();
+    matrix<T> out = matrix<T>::Zero(u.rows(), u.rows());
+    out.template selfadjointView<Eigen::Lower>().rankUpdate(root);
+    detail::mirror_lower(out);
+    return out;
+  }
   const matrix<T> scaled = u * values.asDiagonal();
   matrix<T> out(u.rows(), u.rows());
 #if defined(EIGEN_USE_BLAS)
