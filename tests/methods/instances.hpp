@@ -107,14 +107,15 @@ template <class T>
   });
 }
 
-/// The transform matrix W of every group, as recorded in the forward context.
+/// The transform matrix W (K×K) of every group of a forward pass (spectral::transform_matrix).
 template <class T>
 [[nodiscard]] std::vector<spectral::matrix<T>> lib_transform_matrices(const config& c,
                                                                       const row_matrix<T>& z) {
   return with_transform<T>(c, [&](const auto& t) {
     std::vector<spectral::matrix<T>> out;
-    for (const auto& g : t.forward(z).context.groups) {
-      out.push_back(g.transform);
+    const auto context = t.forward(z).context;
+    for (std::size_t g = 0; g < context.groups.size(); ++g) {
+      out.push_back(spectral::transform_matrix(context, static_cast<spectral::index_t>(g)));
     }
     return out;
   });

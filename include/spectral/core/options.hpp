@@ -35,6 +35,10 @@ struct options {
   enum axis axis = axis::features;  ///< dimension whose covariance is transformed
   index_t groups = 1;                 ///< number of equal contiguous column blocks of Z
   double eps = 0.0;                 ///< shrinkage: Σ + eps·I before the method sees it
+  /// When M < K, let a matrix-function method (ZCA, power functions, IterNorm; see
+  /// spectral_transform) solve on the M×M Gram XᵀX instead of the K×K covariance XXᵀ: the same
+  /// Y, since F(XXᵀ)X = X F(XᵀX). false forces the K×K covariance. CPU backend only.
+  bool smaller_side = true;
 
   /// @throws invalid_input when groups < 1 or eps is negative or not finite.
   void validate() const {

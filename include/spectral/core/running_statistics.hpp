@@ -61,8 +61,8 @@ void running_statistics<T>::update(const transform_context<T, Method>& ctx) {
   SPECTRAL_EXPECTS(!ctx.groups.empty(), "ctx: the context is empty (forward was not called)");
   if (transforms_.empty()) {
     mean_ = ctx.feature_mean;
-    for (const auto& g : ctx.groups) {
-      transforms_.push_back(g.transform);
+    for (std::size_t g = 0; g < ctx.groups.size(); ++g) {
+      transforms_.push_back(transform_matrix(ctx, static_cast<index_t>(g)));
     }
     return;
   }
@@ -73,7 +73,7 @@ void running_statistics<T>::update(const transform_context<T, Method>& ctx) {
   const T take = static_cast<T>(momentum_);
   mean_ = keep * mean_ + take * ctx.feature_mean;
   for (std::size_t g = 0; g < transforms_.size(); ++g) {
-    transforms_[g] = keep * transforms_[g] + take * ctx.groups[g].transform;
+    transforms_[g] = keep * transforms_[g] + take * transform_matrix(ctx, static_cast<index_t>(g));
   }
 }
 

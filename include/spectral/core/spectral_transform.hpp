@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <limits>
+#include <optional>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -37,16 +38,20 @@ using method_state_t = typename detail::method_state<T, Method>::type;
 /**
  * @brief Everything forward saves for backward, per call. Owns its memory.
  *
- * Holds the centred input Z_c (N×D) and, per group, the transform matrix W (K×K) and the
- * method's state. Also the public record of what forward computed (W, the options).
+ * Holds the centred input Z_c (N×D) and, per group, the matrix forward applied and the
+ * method's state. Also the public record of what forward computed (the options, the method).
+ * A group solved on the smaller side (`gram_side`) holds the M×M W̃ = F(XᵀX/(M−1)) with
+ * Y = X W̃ instead of the K×K W = F(Σ) with Y = W X; transform_matrix() gives W either way.
  */
 template <class T, spectral_method Method>
 struct transform_context {
   struct group {
-    matrix<T> transform;              ///< W (K×K)
+    matrix<T> transform;              ///< W (K×K), or W̃ (M×M) when gram_side
     method_state_t<T, Method> state;  ///< the method's saved state
+    bool gram_side = false;           ///< solved on the M×M Gram (see options::smaller_side)
   };
   options opts;
+  std::optional<Method> method;  ///< the method that made it (rebuilds W for gram_side groups)
   row_matrix<T> centered;    ///< Z_c, N×D
   vector<T> feature_mean;    ///< batch mean of each of the D features (features axis only)
   std::vector<group> groups;
@@ -130,6 +135,15 @@ class spectral_transform {
 template <class T>
 [[nodiscard]] matrix<T> covariance(embedding_cref<T> z, const options& opts = {}, index_t group = 0);
 
+/**
+ * @brief W (K×K) of one group of a forward pass: the context's own matrix, or, for a group
+ *        solved on the smaller side, W recomputed from Σ (the cost of the K×K path, paid only
+ *        by callers that need W itself, e.g. running statistics).
+ * @throws invalid_input for an empty context or a group out of range
+ */
+template <class T, spectral_method Method>
+[[nodiscard]] matrix<T> transform_matrix(const transform_context<T, Method>& ctx, index_t group);
+
 // --- implementation -----------------------------------------------------------------------------
 
 namespace detail {
@@ -165,18 +179,54 @@ void center(embedding_cref<T> z, row_matrix<T>& centered, const options& opts,
 
 /// Throws numerical_error when Σ (before eps) is no larger than the rounding noise that
 /// centring leaves in a constant input (≈ K·(2ε·max|z|)²): every observation is the same, and a
-/// transform would only amplify that noise into an O(1) output.
+/// transform would only amplify that noise into an O(1) output. `sigma` may be the K×K
+/// covariance or the M×M Gram: both have the same trace.
 template <class T, class Block>
 void expect_not_constant(std::string_view method, const matrix<T>& sigma, double eps,
-                         const Block& z_block, index_t group) {
+                         const Block& z_block, index_t group, index_t covariance_size) {
   const double largest = static_cast<double>(z_block.cwiseAbs().maxCoeff());
   const double noise = 4.0 * std::numeric_limits<T>::epsilon() * largest;  // 2x the bound above
-  const double k = static_cast<double>(sigma.rows());
-  const double trace = static_cast<double>(sigma.trace()) - k * eps;
+  const double k = static_cast<double>(covariance_size);
+  const double trace = static_cast<double>(sigma.trace()) - static_cast<double>(sigma.rows()) * eps;
   if (!(trace > k * noise * noise)) {
     SPECTRAL_FAIL(method, ": z's covariance (group ", group, ") is zero up to rounding (trace ", trace,
                   ", input magnitude ", largest,
                   "); every observation is identical after centring, nothing to transform");
+  }
+}
+
+/// Whether forward solves this method on the M×M Gram G = XᵀX/(M−1) (+ eps·I) instead of the
+/// K×K Σ = XXᵀ/(M−1) (+ eps·I). Exact for W = F(Σ) with F a fixed matrix function, because
+/// F(XXᵀ + εI)X = X F(XᵀX + εI) (with X = U S Vᵀ both are U F(S² + ε) S Vᵀ), and cheaper
+/// whenever M < K: a rank-deficient Σ is then solved at (about) its rank's size.
+/// - spectral functions (ZCA, power): only when they can succeed on the K×K side too (eps > 0
+///   or no inverse), so a singular Σ still fails with the K×K message;
+/// - IterNorm: only without eps (its F depends on tr Σ, and eps adds K·eps to tr Σ but M·eps to
+///   tr G); a method opts in with `static constexpr bool gram_side_without_eps = true`;
+/// - PCA (output in Σ's eigenbasis) and Cholesky (not a function of the spectrum): never.
+template <class Method>
+[[nodiscard]] bool solves_on_gram_side(const Method& method, const options& opts,
+                                       group_shape shape) {
+  if (!opts.smaller_side || shape.observations >= shape.size) {
+    return false;
+  }
+  if constexpr (spectral_function_method<Method>) {
+    return opts.eps > 0.0 || !method.requires_positive_definite();
+  } else if constexpr (requires { Method::gram_side_without_eps; }) {
+    return Method::gram_side_without_eps && opts.eps == 0.0;
+  } else {
+    return false;
+  }
+}
+
+/// Σ → W (and the state backward needs) for any spectral_method.
+template <class Backend, class T, spectral_method Method>
+void solve(const Method& method, const matrix<T>& sigma, matrix<T>& w,
+           method_state_t<T, Method>& state) {
+  if constexpr (spectral_function_method<Method>) {
+    spectral_function_compute<Backend, T>(method, sigma, w, state);
+  } else {
+    method.compute(Backend{}, sigma, w, state);
   }
 }
 
@@ -216,14 +266,27 @@ matrix<T> covariance(embedding_cref<T> z, const options& opts, index_t group) {
                                      });
 }
 
+template <class T, spectral_method Method>
+matrix<T> transform_matrix(const transform_context<T, Method>& ctx, index_t group) {
+  SPECTRAL_EXPECTS(!ctx.groups.empty() && ctx.method.has_value(),
+                   "ctx: the context is empty (forward was not called)");
+  SPECTRAL_EXPECTS(group >= 0 && group < static_cast<index_t>(ctx.groups.size()),
+                   "group: must be in [0, ", ctx.groups.size(), "), got ", group);
+  const auto& g = ctx.groups[static_cast<std::size_t>(group)];
+  if (!g.gram_side) {
+    return g.transform;
+  }
+  const matrix<T> sigma = covariance<T>(ctx.centered, ctx.opts, group);
+  matrix<T> w;
+  method_state_t<T, Method> state;
+  detail::solve<cpu::backend, T>(*ctx.method, sigma, w, state);
+  return w;
+}
+
 template <real_scalar T, spectral_method Method, class Backend>
 void spectral_transform<T, Method, Backend>::compute(const matrix<T>& sigma,
                                                      typename context_type::group& g) const {
-  if constexpr (spectral_function_method<Method>) {
-    detail::spectral_function_compute<Backend, T>(method_, sigma, g.transform, g.state);
-  } else {
-    method_.compute(Backend{}, sigma, g.transform, g.state);
-  }
+  detail::solve<Backend, T>(method_, sigma, g.transform, g.state);
 }
 
 template <real_scalar T, spectral_method Method, class Backend>
@@ -245,6 +308,8 @@ auto spectral_transform<T, Method, Backend>::forward(embedding_cref<T> z,
 
   context_type ctx;
   ctx.opts = opts_;
+  ctx.method = method_;
+  const bool gram_side = detail::solves_on_gram_side(method_, opts_, shape);
   detail::center<T>(z, ctx.centered, opts_, &ctx.feature_mean);
   ctx.groups.resize(static_cast<std::size_t>(opts_.groups));
   const index_t width = z.cols() / opts_.groups;
@@ -254,20 +319,31 @@ auto spectral_transform<T, Method, Backend>::forward(embedding_cref<T> z,
     auto& group = ctx.groups[static_cast<std::size_t>(g)];
     auto x_block = ctx.centered.middleCols(g * width, width);
     auto y_block = out.middleCols(g * width, width);
+    group.gram_side = gram_side;
+    // The K×K Σ = XXᵀ/(M−1), or on the smaller side the M×M G = XᵀX/(M−1); + eps·I either way.
     const matrix<T> sigma = detail::as_whitening_layout(opts_.axis, x_block, [&](auto x) {
-      return Backend::gram(x, divisor, opts_.eps);
+      return gram_side ? Backend::gram(x.transpose(), divisor, opts_.eps)
+                       : Backend::gram(x, divisor, opts_.eps);
     });
-    detail::expect_not_constant<T>(Method::name(), sigma, opts_.eps, z.middleCols(g * width, width), g);
+    detail::expect_not_constant<T>(Method::name(), sigma, opts_.eps,
+                                   z.middleCols(g * width, width), g, shape.size);
     try {
       compute(sigma, group);
     } catch (const numerical_error& e) {
       SPECTRAL_FAIL(e.what(), " [group ", g, " of ", opts_.groups, ", ", to_string(opts_.axis),
                     " axis, K=", shape.size, ", M=", shape.observations, ", eps=", opts_.eps, "]");
     }
-    if (opts_.axis == axis::features) {
-      y_block.noalias() = x_block * group.transform.transpose();  // (W X)ᵀ with X = Z_cᵀ
+    const matrix<T>& w = group.transform;
+    if (opts_.axis == axis::features) {  // X = Z_cᵀ: Yᵀ = (W X)ᵀ = Z_c Wᵀ, or (X W̃)ᵀ = W̃ᵀ Z_c
+      if (gram_side) {
+        y_block.noalias() = w.transpose() * x_block;
+      } else {
+        y_block.noalias() = x_block * w.transpose();
+      }
+    } else if (gram_side) {  // X = Z_c
+      y_block.noalias() = x_block * w;
     } else {
-      y_block.noalias() = group.transform * x_block;
+      y_block.noalias() = w * x_block;
     }
   }
   detail::ensure_finite_result(out, std::string(Method::name()) + " output");
@@ -313,7 +389,23 @@ void spectral_transform<T, Method, Backend>::backward(const context_type& ctx,
     auto gy_block = grad_out.middleCols(g * width, width);
     auto gx_block = grad_in.middleCols(g * width, width);
     const matrix<T>& w = group.transform;
-    if (opts_.axis == axis::features) {
+    if (group.gram_side) {
+      // Y = X W̃ with G = XᵀX/(M−1): ∂L/∂W̃ = Xᵀ G_Y and ∂L/∂X = G_Y W̃ᵀ + X (2/(M−1)) sym ∂L/∂G.
+      const bool features = opts_.axis == axis::features;  // X = Z_cᵀ, G_Y = G_Zᵀ there
+      const matrix<T> grad_w = features ? matrix<T>(x_block * gy_block.transpose())
+                                        : matrix<T>(x_block.transpose() * gy_block);
+      const matrix<T> grad_gram = gradient(group, grad_w);
+      const matrix<T> sym = T(0.5) * coupling * (grad_gram + grad_gram.transpose());
+      if (features) {
+        gx_block.noalias() = w * gy_block;
+        gx_block.noalias() += sym * x_block;
+        gx_block.rowwise() -= gx_block.colwise().mean().eval();
+      } else {
+        gx_block.noalias() = gy_block * w.transpose();
+        gx_block.noalias() += x_block * sym;
+        gx_block.colwise() -= gx_block.rowwise().mean().eval();
+      }
+    } else if (opts_.axis == axis::features) {
       // Whitening layout X = Z_cᵀ, G_Y = G_Zᵀ: G_W = G_Y X_cᵀ = G_Zᵀ Z_c.
       const matrix<T> grad_w = gy_block.transpose() * x_block;
       const matrix<T> grad_sigma = gradient(group, grad_w);

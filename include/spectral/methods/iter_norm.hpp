@@ -27,6 +27,9 @@ namespace spectral {
  */
 struct iter_norm {
   int iterations = 4;
+  /// W = P_T(Σ/tr Σ)/√tr Σ is a matrix function of Σ, and tr(XXᵀ) = tr(XᵀX): forward may solve
+  /// on the smaller M×M Gram when there is no eps (see spectral_transform).
+  static constexpr bool gram_side_without_eps = true;
 
   /// @throws invalid_input when iterations < 1.
   explicit iter_norm(int t = 4) : iterations(t) {
