@@ -15,7 +15,10 @@
 #include <catch2/matchers/catch_matchers_exception.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
+#include <Eigen/Eigenvalues>
+
 #include <limits>
+#include <string_view>
 #include <vector>
 
 using namespace spectral_test;
@@ -52,6 +55,16 @@ bool all_groups_on_gram_side(const config& c, const row_matrix<T>& z) {
     return all;
   });
 }
+
+/// g(λ) = λ − c: a user-defined spectral function with values of both signs (W = Σ − c·I), so
+/// the rebuild cannot take the syrk form and no inverse is needed (M < K goes to the Gram).
+struct shifted_identity {
+  double shift = 1.0;
+  [[nodiscard]] static constexpr std::string_view name() noexcept { return "shifted_identity"; }
+  [[nodiscard]] double value(double lambda) const { return lambda - shift; }
+  [[nodiscard]] double derivative(double /*lambda*/) const { return 1.0; }
+  [[nodiscard]] bool requires_positive_definite() const { return false; }
+};
 
 }  // namespace
 
@@ -172,4 +185,50 @@ TEST_CASE("smaller side: cases that keep the K×K covariance", "[gram_side]") {
     const spectral::iter_norm_transform<double> t{spectral::iter_norm{4}, {}};
     CHECK_FALSE(t.forward(tall).context.groups[0].gram_side);
   }
+}
+
+TEST_CASE("smaller side: positive definiteness is judged as for the K×K covariance",
+          "[gram_side]") {
+  // eps = 12·ε·λ_max clears the M×M floor (M·ε·λ_max, M = 9) but not the K×K one (K = 24): the
+  // Gram side must refuse it exactly as the K×K path does.
+  const problem_size p = wide_problem(axis::features, 1);
+  const Eigen::MatrixXd z = make_embedding(p.n, p.d, axis::features, 1, 10.0, 7501);
+  const Eigen::MatrixXd sigma = reference::covariance(z, axis::features, 1, 0, 0.0);
+  const double largest = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(sigma).eigenvalues().maxCoeff();
+  REQUIRE(largest > 0.0);
+  spectral::options opts{.eps = 12.0 * std::numeric_limits<double>::epsilon() * largest};
+  const bool smaller_side = GENERATE(true, false);
+  opts.smaller_side = smaller_side;
+  CAPTURE(smaller_side, opts.eps);
+  const spectral::zca_transform<double> t{spectral::zca_whitening{}, opts};
+  const spectral::row_matrix<double> zd = z;
+  CHECK_THROWS_MATCHES(t.forward(zd), spectral::numerical_error,
+                       Catch::Matchers::MessageMatches(
+                           Catch::Matchers::ContainsSubstring("not positive definite")));
+}
+
+TEST_CASE("a spectral function with values of both signs: W = g(Σ) on both sides",
+          "[gram_side]") {
+  const auto ax = GENERATE(axis::features, axis::samples);
+  const bool wide = GENERATE(false, true);  // M < K: the Gram side; else K×K
+  const problem_size p = wide ? wide_problem(ax, 1)
+                              : (ax == axis::features ? problem_size{40, 12} : problem_size{12, 40});
+  CAPTURE(ax == axis::features, wide, p.n, p.d);
+  const Eigen::MatrixXd z = make_embedding(p.n, p.d, ax, 1, 10.0, 7601);
+  const Eigen::MatrixXd sigma = reference::covariance(z, ax, 1, 0, 0.0);
+  const double shift = sigma.trace() / static_cast<double>(sigma.rows());  // between λ_min and λ_max
+  const spectral::options opts{.axis = ax == axis::features ? spectral::axis::features
+                                                            : spectral::axis::samples};
+  const spectral::spectral_transform<double, shifted_identity> t{shifted_identity{shift}, opts};
+  const spectral::row_matrix<double> zd = z;
+  const auto r = t.forward(zd);
+  CHECK(r.context.groups[0].gram_side == wide);
+  const Eigen::MatrixXd expected_w =
+      sigma - shift * Eigen::MatrixXd::Identity(sigma.rows(), sigma.rows());
+  CHECK(rel_error(spectral::transform_matrix(r.context, 0), expected_w) <= 1e-10);
+  // Y = (Σ − cI) X_c in the K×M layout, mapped back to N×D.
+  const Eigen::MatrixXd x = reference::center_rows(layout_of(z, ax, 1, 0));
+  const Eigen::MatrixXd y = from_layouts({Eigen::MatrixXd(expected_w * x)}, ax);
+  REQUIRE(y.norm() > 0.0);
+  CHECK(rel_error(r.output, y) <= 1e-10);
 }

@@ -59,11 +59,15 @@ void running_statistics<T>::update(const transform_context<T, Method>& ctx) {
                    "ctx: running statistics need the features axis, got the samples axis (its "
                    "N×N transform depends on the batch)");
   SPECTRAL_EXPECTS(!ctx.groups.empty(), "ctx: the context is empty (forward was not called)");
+  // Every W first (transform_matrix may recompute one, and may throw), then the update, so a
+  // failure leaves the statistics as they were.
+  std::vector<matrix<T>> batch;
+  for (std::size_t g = 0; g < ctx.groups.size(); ++g) {
+    batch.push_back(transform_matrix(ctx, static_cast<index_t>(g)));
+  }
   if (transforms_.empty()) {
     mean_ = ctx.feature_mean;
-    for (std::size_t g = 0; g < ctx.groups.size(); ++g) {
-      transforms_.push_back(transform_matrix(ctx, static_cast<index_t>(g)));
-    }
+    transforms_ = std::move(batch);
     return;
   }
   SPECTRAL_EXPECTS(ctx.feature_mean.size() == mean_.size() && ctx.groups.size() == transforms_.size(),
@@ -73,7 +77,7 @@ void running_statistics<T>::update(const transform_context<T, Method>& ctx) {
   const T take = static_cast<T>(momentum_);
   mean_ = keep * mean_ + take * ctx.feature_mean;
   for (std::size_t g = 0; g < transforms_.size(); ++g) {
-    transforms_[g] = keep * transforms_[g] + take * transform_matrix(ctx, static_cast<index_t>(g));
+    transforms_[g] = keep * transforms_[g] + take * batch[g];
   }
 }
 

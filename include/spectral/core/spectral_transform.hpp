@@ -120,7 +120,8 @@ class spectral_transform {
   [[nodiscard]] const options& opts() const noexcept { return opts_; }
 
  private:
-  void compute(const matrix<T>& sigma, typename context_type::group& g) const;
+  void compute(const matrix<T>& sigma, typename context_type::group& g,
+               index_t covariance_size) const;
   [[nodiscard]] matrix<T> gradient(const typename context_type::group& g,
                                    const matrix<T>& grad_w) const;
 
@@ -219,12 +220,13 @@ template <class Method>
   }
 }
 
-/// Σ → W (and the state backward needs) for any spectral_method.
+/// Σ → W (and the state backward needs) for any spectral_method. `covariance_size` is K when
+/// `sigma` is the M×M Gram, so that positive-definiteness is judged as for the K×K Σ.
 template <class Backend, class T, spectral_method Method>
 void solve(const Method& method, const matrix<T>& sigma, matrix<T>& w,
-           method_state_t<T, Method>& state) {
+           method_state_t<T, Method>& state, index_t covariance_size = 0) {
   if constexpr (spectral_function_method<Method>) {
-    spectral_function_compute<Backend, T>(method, sigma, w, state);
+    spectral_function_compute<Backend, T>(method, sigma, w, state, covariance_size);
   } else {
     method.compute(Backend{}, sigma, w, state);
   }
@@ -285,8 +287,9 @@ matrix<T> transform_matrix(const transform_context<T, Method>& ctx, index_t grou
 
 template <real_scalar T, spectral_method Method, class Backend>
 void spectral_transform<T, Method, Backend>::compute(const matrix<T>& sigma,
-                                                     typename context_type::group& g) const {
-  detail::solve<Backend, T>(method_, sigma, g.transform, g.state);
+                                                     typename context_type::group& g,
+                                                     index_t covariance_size) const {
+  detail::solve<Backend, T>(method_, sigma, g.transform, g.state, covariance_size);
 }
 
 template <real_scalar T, spectral_method Method, class Backend>
@@ -308,7 +311,7 @@ auto spectral_transform<T, Method, Backend>::forward(embedding_cref<T> z,
 
   context_type ctx;
   ctx.opts = opts_;
-  ctx.method = method_;
+  ctx.method.emplace(method_);  // copy-constructible is all a method needs to be
   const bool gram_side = detail::solves_on_gram_side(method_, opts_, shape);
   detail::center<T>(z, ctx.centered, opts_, &ctx.feature_mean);
   ctx.groups.resize(static_cast<std::size_t>(opts_.groups));
@@ -328,7 +331,7 @@ auto spectral_transform<T, Method, Backend>::forward(embedding_cref<T> z,
     detail::expect_not_constant<T>(Method::name(), sigma, opts_.eps,
                                    z.middleCols(g * width, width), g, shape.size);
     try {
-      compute(sigma, group);
+      compute(sigma, group, shape.size);
     } catch (const numerical_error& e) {
       SPECTRAL_FAIL(e.what(), " [group ", g, " of ", opts_.groups, ", ", to_string(opts_.axis),
                     " axis, K=", shape.size, ", M=", shape.observations, ", eps=", opts_.eps, "]");

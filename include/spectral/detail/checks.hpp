@@ -5,17 +5,46 @@
 #include <spectral/core/error.hpp>
 #include <spectral/core/types.hpp>
 
+#include <bit>
+#include <cmath>
+#include <cstdint>
 #include <string_view>
+#include <type_traits>
 
 namespace spectral::detail {
 
 /// Whether every entry is finite. x − x is 0 for a finite x and NaN for ±Inf or NaN, so the sum
 /// is 0 exactly when all are finite: one vectorised reduction. (Eigen's allFinite() is a scalar
 /// loop: 1.7 ms against 0.12 ms here on 256×2048 floats, and forward + backward check 4 such.)
+/// -ffinite-math-only (part of -ffast-math) lets the compiler fold x − x to 0 and std::isfinite
+/// to true, so under it both checks read the exponent bits instead.
+template <class S>
+[[nodiscard]] bool is_finite_value(S v) {
+#if defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__
+  if constexpr (std::is_same_v<S, float>) {
+    return (std::bit_cast<std::uint32_t>(v) & 0x7f800000u) != 0x7f800000u;
+  } else if constexpr (std::is_same_v<S, double>) {
+    return (std::bit_cast<std::uint64_t>(v) & 0x7ff0000000000000ull) != 0x7ff0000000000000ull;
+  }
+#endif
+  return std::isfinite(static_cast<double>(v));
+}
+
 template <class Derived>
 [[nodiscard]] bool all_finite(const Eigen::DenseBase<Derived>& m) {
+#if defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__
+  for (index_t c = 0; c < m.cols(); ++c) {
+    for (index_t r = 0; r < m.rows(); ++r) {
+      if (!is_finite_value(m(r, c))) {
+        return false;
+      }
+    }
+  }
+  return true;
+#else
   using scalar = typename Derived::Scalar;
   return (m.derived().array() - m.derived().array()).sum() == scalar(0);
+#endif
 }
 
 /// Throws invalid_input naming the first non-finite entry; O(size), always on, because a single
@@ -28,7 +57,7 @@ void expect_finite(const Eigen::DenseBase<Derived>& m, std::string_view name) {
   for (index_t r = 0; r < m.rows(); ++r) {
     for (index_t c = 0; c < m.cols(); ++c) {
       const auto v = m(r, c);
-      SPECTRAL_EXPECTS(std::isfinite(static_cast<double>(v)), name, ": entry (", r, ", ", c,
+      SPECTRAL_EXPECTS(is_finite_value(v), name, ": entry (", r, ", ", c,
                        ") is ", v, "; inputs must be finite");
     }
   }

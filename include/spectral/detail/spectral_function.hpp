@@ -26,12 +26,16 @@ constexpr double loewner_tie_tolerance() {
 }
 
 /// Throws numerical_error unless the smallest eigenvalue is clearly positive relative to the
-/// largest (K·ε relative), i.e. Σ is numerically positive definite.
+/// largest (K·ε relative), i.e. Σ is numerically positive definite. `covariance_size` is K
+/// (default: the number of eigenvalues); the M×M Gram passes K so that it accepts exactly what
+/// the K×K Σ would.
 template <class T>
-void expect_positive_definite(const vector<T>& ascending, std::string_view method) {
+void expect_positive_definite(const vector<T>& ascending, std::string_view method,
+                              index_t covariance_size = 0) {
   const double smallest = static_cast<double>(ascending(0));
   const double largest = static_cast<double>(ascending(ascending.size() - 1));
-  const double floor = static_cast<double>(ascending.size()) *
+  const index_t k = covariance_size > 0 ? covariance_size : ascending.size();
+  const double floor = static_cast<double>(k) *
                        std::numeric_limits<T>::epsilon() * std::max(largest, 0.0);
   if (!(largest > 0.0) || !(smallest > floor)) {
     SPECTRAL_FAIL(method, ": the covariance is singular or not positive definite (eigenvalues in [",
@@ -42,10 +46,10 @@ void expect_positive_definite(const vector<T>& ascending, std::string_view metho
 
 template <class Backend, class T, class Method>
 void spectral_function_compute(const Method& method, const matrix<T>& sigma, matrix<T>& w,
-                               spectral_function_state<T>& st) {
+                               spectral_function_state<T>& st, index_t covariance_size = 0) {
   auto eig = Backend::template eigh<T>(sigma);
   if (method.requires_positive_definite()) {
-    expect_positive_definite<T>(eig.values, Method::name());
+    expect_positive_definite<T>(eig.values, Method::name(), covariance_size);
   }
   vector<T> mapped(eig.values.size());
   for (index_t i = 0; i < mapped.size(); ++i) {
