@@ -124,6 +124,13 @@ class spectral_transform {
                index_t covariance_size) const;
   [[nodiscard]] matrix<T> gradient(const typename context_type::group& g,
                                    const matrix<T>& grad_w) const;
+  /// Whether W multiplies a group's N×w block Z_b of Z_c from the left (Y_b = W Z_b) or from the
+  /// right (Y_b = Z_b Wᵀ). Samples axis: X = Z_b, Y = W X, so left. Features axis: X = Z_bᵀ,
+  /// Y_bᵀ = W X, so right. The Gram side (Y = X W̃) swaps the two, using that W̃ = F(G) is
+  /// symmetric (W̃ᵀ = W̃, exactly: every solve mirrors its triangle).
+  [[nodiscard]] bool applies_from_left(const typename context_type::group& g) const {
+    return (opts_.axis == axis::samples) != g.gram_side;
+  }
 
   Method method_;
   options opts_;
@@ -337,16 +344,10 @@ auto spectral_transform<T, Method, Backend>::forward(embedding_cref<T> z,
                     " axis, K=", shape.size, ", M=", shape.observations, ", eps=", opts_.eps, "]");
     }
     const matrix<T>& w = group.transform;
-    if (opts_.axis == axis::features) {  // X = Z_cᵀ: Yᵀ = (W X)ᵀ = Z_c Wᵀ, or (X W̃)ᵀ = W̃ᵀ Z_c
-      if (gram_side) {
-        y_block.noalias() = w.transpose() * x_block;
-      } else {
-        y_block.noalias() = x_block * w.transpose();
-      }
-    } else if (gram_side) {  // X = Z_c
-      y_block.noalias() = x_block * w;
-    } else {
+    if (applies_from_left(group)) {
       y_block.noalias() = w * x_block;
+    } else {
+      y_block.noalias() = x_block * w.transpose();
     }
   }
   detail::ensure_finite_result(out, std::string(Method::name()) + " output");
@@ -392,36 +393,22 @@ void spectral_transform<T, Method, Backend>::backward(const context_type& ctx,
     auto gy_block = grad_out.middleCols(g * width, width);
     auto gx_block = grad_in.middleCols(g * width, width);
     const matrix<T>& w = group.transform;
-    if (group.gram_side) {
-      // Y = X W̃ with G = XᵀX/(M−1): ∂L/∂W̃ = Xᵀ G_Y and ∂L/∂X = G_Y W̃ᵀ + X (2/(M−1)) sym ∂L/∂G.
-      const bool features = opts_.axis == axis::features;  // X = Z_cᵀ, G_Y = G_Zᵀ there
-      const matrix<T> grad_w = features ? matrix<T>(x_block * gy_block.transpose())
-                                        : matrix<T>(x_block.transpose() * gy_block);
-      const matrix<T> grad_gram = gradient(group, grad_w);
-      const matrix<T> sym = T(0.5) * coupling * (grad_gram + grad_gram.transpose());
-      if (features) {
-        gx_block.noalias() = w * gy_block;
-        gx_block.noalias() += sym * x_block;
-        gx_block.rowwise() -= gx_block.colwise().mean().eval();
-      } else {
-        gx_block.noalias() = gy_block * w.transpose();
-        gx_block.noalias() += x_block * sym;
-        gx_block.colwise() -= gx_block.rowwise().mean().eval();
-      }
-    } else if (opts_.axis == axis::features) {
-      // Whitening layout X = Z_cᵀ, G_Y = G_Zᵀ: G_W = G_Y X_cᵀ = G_Zᵀ Z_c.
-      const matrix<T> grad_w = gy_block.transpose() * x_block;
-      const matrix<T> grad_sigma = gradient(group, grad_w);
-      const matrix<T> sym = T(0.5) * coupling * (grad_sigma + grad_sigma.transpose());
-      gx_block.noalias() = gy_block * w;
-      gx_block.noalias() += x_block * sym;
-      gx_block.rowwise() -= gx_block.colwise().mean().eval();
-    } else {
-      const matrix<T> grad_w = gy_block * x_block.transpose();
-      const matrix<T> grad_sigma = gradient(group, grad_w);
-      const matrix<T> sym = T(0.5) * coupling * (grad_sigma + grad_sigma.transpose());
+    // Y_b = W Z_b (from the left) or Z_b Wᵀ, with Σ (or G) = Z_b Z_bᵀ or Z_bᵀ Z_b over (M−1).
+    const bool left = applies_from_left(group);
+    const matrix<T> grad_w = left ? matrix<T>(gy_block * x_block.transpose())
+                                  : matrix<T>(gy_block.transpose() * x_block);
+    const matrix<T> grad_sigma = gradient(group, grad_w);
+    const matrix<T> sym = T(0.5) * coupling * (grad_sigma + grad_sigma.transpose());
+    if (left) {
       gx_block.noalias() = w.transpose() * gy_block;
       gx_block.noalias() += sym * x_block;
+    } else {
+      gx_block.noalias() = gy_block * w;
+      gx_block.noalias() += x_block * sym;
+    }
+    if (opts_.axis == axis::features) {  // the centring's Jacobian: each feature over the batch
+      gx_block.rowwise() -= gx_block.colwise().mean().eval();
+    } else {  // each sample over its features
       gx_block.colwise() -= gx_block.rowwise().mean().eval();
     }
   }
