@@ -108,7 +108,8 @@ inline void expect_center_crop_options(const center_crop_options& o) {
 
     // The smallest DCT-scaled decode that is still at least as large as the resized image.
     const int denom = dct_scale_denominator(w, h, resized_w, resized_h);
-    std::vector<std::uint8_t> decoded;
+    thread_decode_buffer buffer;
+    std::vector<std::uint8_t>& decoded = buffer.get();
     int scaled_w = 0;
     int scaled_h = 0;
     if (!decode_scaled_rgb(tj, bytes, header, denom, decoded, scaled_w, scaled_h)) {
@@ -120,7 +121,8 @@ inline void expect_center_crop_options(const center_crop_options& o) {
     const double fy = static_cast<double>(scaled_h) / static_cast<double>(resized_h);
     resample_box(decoded.data(), scaled_w, scaled_h, static_cast<double>(left) * fx,
                  static_cast<double>(top) * fy, static_cast<double>(left + o.crop_size) * fx,
-                 static_cast<double>(top + o.crop_size) * fy, o.crop_size, o.filter, chw);
+                 static_cast<double>(top + o.crop_size) * fy, o.crop_size, o.filter,
+                 box_edges::image, chw);
     return true;
   } catch (...) {  // std::bad_alloc for a huge image: undecodable, never a crash
     return false;

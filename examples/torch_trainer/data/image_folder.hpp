@@ -7,7 +7,8 @@
 /// TurboJPEG API (link with -lturbojpeg). Each sample is decoded straight into a
 /// RandomResizedCrop (torchvision's box sampling), using the decoder's DCT-domain scaling when the
 /// crop is at least twice the output size, then resampled PIL-style (antialiased, bicubic by
-/// default as spec §6.2) to out_size × out_size. The remaining augmentations run batched on the
+/// default as spec §6.2; data/resample.hpp) from the box's own pixels, as torchvision crops and
+/// then resizes, to out_size × out_size. The remaining augmentations run batched on the
 /// device (augment.hpp). A worker pool prefetches uint8 batches into a bounded queue.
 ///
 /// Every random number of a sample comes from a generator seeded by (seed, epoch, file index),
@@ -16,8 +17,12 @@
 /// .JPEG) are skipped and counted; the batch is filled with the next files of the permutation.
 ///
 /// Deliberate differences from PIL/torchvision: a DCT-scaled decode (1/2, 1/4, 1/8) replaces the
-/// first part of the downscale; CMYK/YCCK JPEGs are converted as Pillow does (Adobe-marked files
-/// are taken as inverted CMYK) without colour management.
+/// first part of the downscale (its box edges fall between scaled pixels, so the edge pixels
+/// there come from the scaled pixels the box touches); the resampler keeps float between its two
+/// passes where PIL rounds to uint8; CMYK/YCCK JPEGs are converted as Pillow does (Adobe-marked
+/// files are taken as inverted CMYK) without colour management.
+
+#include "data/resample.hpp"
 
 #include <spectral/core/error.hpp>
 
@@ -65,9 +70,6 @@ struct image_folder {
  *         root without class folders, or class folders without any JPEG file
  */
 [[nodiscard]] image_folder scan_image_folder(const std::filesystem::path& root);
-
-/// Which PIL filter resamples the crop to the output size (both antialiased when shrinking).
-enum class crop_filter { bilinear, bicubic };
 
 /// One decoded RandomResizedCrop.
 struct decoded_crop {
@@ -308,137 +310,6 @@ struct crop_box {
   return {(height - h) / 2, (width - w) / 2, h, w};
 }
 
-/// PIL's filters (Imaging/Resample.c): support and kernel.
-[[nodiscard]] inline double filter_support(crop_filter f) {
-  return f == crop_filter::bicubic ? 2.0 : 1.0;
-}
-
-[[nodiscard]] inline double filter_kernel(crop_filter f, double x) {
-  x = std::abs(x);
-  if (f == crop_filter::bilinear) {
-    return x < 1.0 ? 1.0 - x : 0.0;
-  }
-  constexpr double a = -0.5;
-  if (x < 1.0) {
-    return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0;
-  }
-  if (x < 2.0) {
-    return (((x - 5.0) * x + 8.0) * x - 4.0) * a;
-  }
-  return 0.0;
-}
-
-/// Per output pixel: first input pixel and normalised weights (PIL's precompute_coeffs).
-struct resample_weights {
-  std::vector<std::int64_t> first, count;
-  std::vector<float> weights;  ///< out × taps
-  std::int64_t taps = 0;
-};
-
-[[nodiscard]] inline resample_weights make_weights(double in_lo,
-                                                   double in_hi,
-                                                   std::int64_t in_size,
-                                                   std::int64_t out_size,
-                                                   crop_filter f) {
-  const double scale = (in_hi - in_lo) / static_cast<double>(out_size);
-  const double filter_scale = std::max(scale, 1.0);
-  const double support = filter_support(f) * filter_scale;
-  resample_weights r;
-  r.taps = static_cast<std::int64_t>(std::ceil(support)) * 2 + 1;
-  r.first.resize(static_cast<std::size_t>(out_size));
-  r.count.resize(static_cast<std::size_t>(out_size));
-  r.weights.assign(static_cast<std::size_t>(out_size * r.taps), 0.0F);
-  for (std::int64_t o = 0; o < out_size; ++o) {
-    const double center = in_lo + (static_cast<double>(o) + 0.5) * scale;
-    const std::int64_t lo =
-        std::max<std::int64_t>(static_cast<std::int64_t>(center - support + 0.5), 0);
-    const std::int64_t hi =
-        std::min<std::int64_t>(static_cast<std::int64_t>(center + support + 0.5), in_size);
-    const std::int64_t n = std::min(std::max<std::int64_t>(hi - lo, 0), r.taps);
-    double total = 0.0;
-    std::vector<double> w(static_cast<std::size_t>(n));
-    for (std::int64_t k = 0; k < n; ++k) {
-      w[static_cast<std::size_t>(k)] =
-          filter_kernel(f, (static_cast<double>(lo + k) - center + 0.5) / filter_scale);
-      total += w[static_cast<std::size_t>(k)];
-    }
-    for (std::int64_t k = 0; k < n; ++k) {
-      r.weights[static_cast<std::size_t>(o * r.taps + k)] =
-          static_cast<float>(total != 0.0 ? w[static_cast<std::size_t>(k)] / total : 0.0);
-    }
-    r.first[static_cast<std::size_t>(o)] = lo;
-    r.count[static_cast<std::size_t>(o)] = n;
-  }
-  return r;
-}
-
-/**
- * Resamples the box [x0, x1) × [y0, y1) of a packed RGB image (3 bytes a pixel) to
- * out × out, channel-planar, separably (rows first, only the rows the columns pass needs).
- */
-inline void resample_box(const std::uint8_t* rgb,
-                         std::int64_t width,
-                         std::int64_t height,
-                         double x0,
-                         double y0,
-                         double x1,
-                         double y1,
-                         std::int64_t out,
-                         crop_filter f,
-                         std::uint8_t* chw) {
-  const resample_weights wx = make_weights(x0, x1, width, out, f);
-  const resample_weights wy = make_weights(y0, y1, height, out, f);
-  std::int64_t row_lo = height;
-  std::int64_t row_hi = 0;
-  for (std::int64_t o = 0; o < out; ++o) {
-    const auto i = static_cast<std::size_t>(o);
-    if (wy.count[i] > 0) {
-      row_lo = std::min(row_lo, wy.first[i]);
-      row_hi = std::max(row_hi, wy.first[i] + wy.count[i]);
-    }
-  }
-  row_hi = std::max(row_hi, row_lo);
-  const std::int64_t rows = row_hi - row_lo;
-  // Horizontal pass: rows × out × 3 floats.
-  std::vector<float> tmp(static_cast<std::size_t>(rows * out * 3), 0.0F);
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const std::uint8_t* src = rgb + (row_lo + r) * width * 3;
-    float* dst = tmp.data() + r * out * 3;
-    for (std::int64_t o = 0; o < out; ++o) {
-      const auto i = static_cast<std::size_t>(o);
-      const float* w = wx.weights.data() + o * wx.taps;
-      const std::uint8_t* p = src + wx.first[i] * 3;
-      float acc[3] = {0.0F, 0.0F, 0.0F};
-      for (std::int64_t k = 0; k < wx.count[i]; ++k) {
-        for (std::int64_t c = 0; c < 3; ++c) {
-          acc[c] += w[k] * static_cast<float>(p[k * 3 + c]);
-        }
-      }
-      for (std::int64_t c = 0; c < 3; ++c) {
-        dst[o * 3 + c] = acc[c];
-      }
-    }
-  }
-  // Vertical pass into CHW, rounded and clamped as PIL's uint8 output (bicubic overshoots).
-  for (std::int64_t oy = 0; oy < out; ++oy) {
-    const auto i = static_cast<std::size_t>(oy);
-    const float* w = wy.weights.data() + oy * wy.taps;
-    for (std::int64_t ox = 0; ox < out; ++ox) {
-      float acc[3] = {0.0F, 0.0F, 0.0F};
-      for (std::int64_t k = 0; k < wy.count[i]; ++k) {
-        const float* p = tmp.data() + ((wy.first[i] - row_lo + k) * out + ox) * 3;
-        for (std::int64_t c = 0; c < 3; ++c) {
-          acc[c] += w[k] * p[c];
-        }
-      }
-      for (std::int64_t c = 0; c < 3; ++c) {
-        const float v = std::clamp(std::nearbyint(acc[c]), 0.0F, 255.0F);
-        chw[(c * out + oy) * out + ox] = static_cast<std::uint8_t>(v);
-      }
-    }
-  }
-}
-
 /// One TurboJPEG decompressor per thread (a handle must not be shared between threads).
 class thread_decompressor {
  public:
@@ -571,19 +442,43 @@ struct jpeg_header {
   }
   const bool cmyk = header.colorspace == TJCS_CMYK || header.colorspace == TJCS_YCCK;
   const int channels = cmyk ? 4 : 3;
-  std::vector<std::uint8_t> decoded(static_cast<std::size_t>(pixels * channels));
+  // RGB goes straight into `rgb`, whose capacity a caller's reused buffer keeps across images.
+  std::vector<std::uint8_t> cmyk_pixels;
+  std::vector<std::uint8_t>& decoded = cmyk ? cmyk_pixels : rgb;
+  decoded.resize(static_cast<std::size_t>(pixels * channels));
   if (tjDecompress2(tj, bytes.data(), static_cast<unsigned long>(bytes.size()), decoded.data(),
                     scaled_w, scaled_w * channels, scaled_h, cmyk ? TJPF_CMYK : TJPF_RGB, 0) != 0 &&
       !(tjGetErrorCode(tj) == TJERR_WARNING && is_libjpeg_warning(tjGetErrorStr2(tj)))) {
     return false;
   }
   if (cmyk) {
-    cmyk_to_rgb(decoded, has_adobe_marker(bytes), rgb);
-  } else {
-    rgb.swap(decoded);
+    cmyk_to_rgb(cmyk_pixels, has_adobe_marker(bytes), rgb);
   }
   return true;
 }
+
+/// A worker thread's decode buffer, reused across images so that a 500×375 decode does not map
+/// and fault in fresh pages each time; returned to the system after an unusually large image.
+class thread_decode_buffer {
+ public:
+  thread_decode_buffer() : buffer_(storage()) {}
+  ~thread_decode_buffer() {
+    if (buffer_.capacity() > keep_bytes) {
+      std::vector<std::uint8_t>().swap(buffer_);
+    }
+  }
+  thread_decode_buffer(const thread_decode_buffer&) = delete;
+  thread_decode_buffer& operator=(const thread_decode_buffer&) = delete;
+  [[nodiscard]] std::vector<std::uint8_t>& get() { return buffer_; }
+
+ private:
+  static constexpr std::size_t keep_bytes = std::size_t{32} << 20;
+  static std::vector<std::uint8_t>& storage() {
+    thread_local std::vector<std::uint8_t> buffer;
+    return buffer;
+  }
+  std::vector<std::uint8_t>& buffer_;
+};
 
 /**
  * The decoder proper, writing view v into `chw` at offset Σ_{u<v} 3·size_u² (3 × size_v ×
@@ -618,7 +513,8 @@ struct jpeg_header {
       denom = std::min(denom, dct_scale_denominator(boxes.back().width, boxes.back().height,
                                                     crop.size, crop.size));
     }
-    std::vector<std::uint8_t> decoded;
+    thread_decode_buffer buffer;
+    std::vector<std::uint8_t>& decoded = buffer.get();
     int scaled_w = 0;
     int scaled_h = 0;
     if (!decode_scaled_rgb(tj, bytes, header, denom, decoded, scaled_w, scaled_h)) {
@@ -634,7 +530,8 @@ struct jpeg_header {
       resample_box(decoded.data(), scaled_w, scaled_h, static_cast<double>(box.left) * fx,
                    static_cast<double>(box.top) * fy,
                    static_cast<double>(box.left + box.width) * fx,
-                   static_cast<double>(box.top + box.height) * fy, out, f, view_chw);
+                   static_cast<double>(box.top + box.height) * fy, out, f, box_edges::box,
+                   view_chw);
       view_chw += 3 * out * out;
     }
     return true;
