@@ -124,6 +124,27 @@ def case_synthetic(exe, tmp):
     expect_error(bad, 2, "--synthetic-size")
 
 
+def case_loader_only(exe, tmp):
+    root = os.path.join(tmp, "imagenet")
+    writer = os.path.join(os.path.dirname(exe), "make_image_folder")
+    made = subprocess.run([writer, "--out", root, "--classes", "2", "--per-class", "24",
+                           "--width", "160", "--height", "120", "--threads", "1"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert made.returncode == 0, made.stderr
+    common = ["--dataset", "imagefolder", "--data", root, "--loader-only", "--batch", "8",
+              "--synthetic-steps", "3", "--loader-threads", "2", "--image-size", "64"]
+    for extra, crops in (([], "2 crops of 64x64 each"),
+                         (["--multi-crop"], "6 crops, the largest 64x64")):
+        result = run(exe, *common, *extra)
+        assert result.returncode == 0, result.stderr
+        line = [l for l in result.stdout.splitlines() if l.startswith("loader: 3 batches")]
+        assert len(line) == 1 and crops in line[0] and "0 files skipped" in line[0], result.stdout
+        assert float(line[0].split(" images/s")[0].split()[-1]) > 0.0, line[0]
+    # The step timers run two views: --multi-crop is refused there, not silently ignored.
+    expect_error(run(exe, "--synthetic", "--multi-crop", "--synthetic-size", "32"), 2,
+                 "--multi-crop")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--exe", required=True)

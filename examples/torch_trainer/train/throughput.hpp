@@ -14,6 +14,7 @@
 #include "bridge/intl_loss.hpp"
 #include "data/augment.hpp"
 #include "data/image_folder.hpp"
+#include "data/multi_crop.hpp"
 #include "models/projector.hpp"
 #include "models/resnet.hpp"
 #include "train/config.hpp"
@@ -186,6 +187,9 @@ inline void validate_throughput(const train_config& c) {
   SPECTRAL_EXPECTS(c.batch >= 4, "--batch: must be >= 4, got ", c.batch);
   SPECTRAL_EXPECTS(!c.amp || c.device != "cpu",
                    "--amp: fp16 autocast needs --device cuda (got --device cpu)");
+  SPECTRAL_EXPECTS(!c.multi_crop || c.loader_only,
+                   "--multi-crop: --synthetic and --pipeline time the two-view step; only "
+                   "--loader-only times the six-crop loader");
 }
 
 inline image_folder_loader_options loader_options(const train_config& c) {
@@ -194,6 +198,9 @@ inline image_folder_loader_options loader_options(const train_config& c) {
   o.image_size = c.image_size;
   o.scale_min = 0.08;
   o.views = 2;
+  if (c.multi_crop) {
+    o.crops = multi_crops(c.image_size);
+  }
   const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
   o.threads = c.loader_threads > 0 ? c.loader_threads : static_cast<int>(cores);
   o.prefetch = 6;
@@ -260,8 +267,8 @@ inline nlohmann::json synthetic_throughput(const train_config& c, std::ostream& 
   return {{"synthetic", result}};
 }
 
-/// --loader-only: batches of 2 crops per image from <data>/train, as fast as the loader gives
-/// them; one untimed batch first.
+/// --loader-only: batches of 2 crops per image (6 with --multi-crop) from <data>/train, as fast
+/// as the loader gives them; one untimed batch first.
 inline nlohmann::json loader_throughput(const train_config& c, std::ostream& log) {
   detail::validate_throughput(c);
   image_folder_loader loader(scan_image_folder(c.data / "train"), detail::loader_options(c));
@@ -281,14 +288,15 @@ inline nlohmann::json loader_throughput(const train_config& c, std::ostream& log
   SPECTRAL_EXPECTS(batches >= 1, "--data: ", (c.data / "train").string(),
                    " ran out of images after one batch; use more images or a smaller --batch");
   const double images_per_s = static_cast<double>(batches * c.batch) / seconds;
-  log << "loader: " << batches << " batches of " << c.batch << " images (2 crops of "
-      << c.image_size << "x" << c.image_size << " each) in " << seconds << " s, " << images_per_s
-      << " images/s with " << loader.options().threads << " threads, " << loader.skipped()
-      << " files skipped\n";
+  log << "loader: " << batches << " batches of " << c.batch << " images ("
+      << (c.multi_crop ? "6 crops, the largest " : "2 crops of ") << c.image_size << "x"
+      << c.image_size << (c.multi_crop ? "" : " each") << ") in " << seconds << " s, "
+      << images_per_s << " images/s with " << loader.options().threads << " threads, "
+      << loader.skipped() << " files skipped\n";
   return {{"loader",
            {{"images_per_s", images_per_s}, {"batches", batches}, {"batch", c.batch},
             {"threads", loader.options().threads}, {"skipped", loader.skipped()},
-            {"image_size", c.image_size}}}};
+            {"image_size", c.image_size}, {"crops", c.multi_crop ? 6 : 2}}}};
 }
 
 /// --pipeline: loader → device → augmentation (batched, on the device) → training step.

@@ -23,6 +23,7 @@
 #include "data/augment.hpp"
 #include "data/datasets.hpp"
 #include "data/image_folder.hpp"
+#include "data/multi_crop.hpp"
 #include "distributed/data_parallel.hpp"
 #include "distributed/gather.hpp"
 #include "distributed/process_group.hpp"
@@ -174,26 +175,6 @@ inline nlohmann::json evaluate_encoder(Encoder& encoder, const dataset_pair& dat
     r["linear_top5"] = linear.top5;
   }
   return r;
-}
-
-/// Spec §5.4's six crops for images of `size`: 1, 1, 6/7, 5/7, 4/7 and 3/7 of it (224 → 224,
-/// 224, 192, 160, 128, 96; at least 8), each with its RandomResizedCrop area range.
-[[nodiscard]] inline std::vector<view_crop> multi_crops(std::int64_t size) {
-  struct crop_spec {
-    double fraction;
-    double scale_min;
-    double scale_max;
-  };
-  constexpr crop_spec specs[] = {{1.0, 0.2, 1.0},          {1.0, 0.2, 1.0},
-                                 {6.0 / 7.0, 0.171, 0.857}, {5.0 / 7.0, 0.143, 0.714},
-                                 {4.0 / 7.0, 0.114, 0.571}, {3.0 / 7.0, 0.086, 0.429}};
-  std::vector<view_crop> crops;
-  for (const crop_spec& spec : specs) {
-    const auto crop = std::max<std::int64_t>(
-        8, static_cast<std::int64_t>(std::lround(spec.fraction * static_cast<double>(size))));
-    crops.push_back({crop, spec.scale_min, spec.scale_max});
-  }
-  return crops;
 }
 
 /// The augmentation of every view: the reference's two views (spec §6.5), or with multi-crop
