@@ -145,8 +145,9 @@ template <class T>
 
 /**
  * @brief W (K×K) of one group of a forward pass: the context's own matrix, or, for a group
- *        solved on the smaller side, W recomputed from Σ (the cost of the K×K path, paid only
- *        by callers that need W itself, e.g. running statistics).
+ *        solved on the smaller side, W built from the Gram's solution (spectral functions:
+ *        g(ε) I + C diag(δ) Cᵀ from its eigenpairs; IterNorm: 1.5ᵀ I + B R Bᵀ from its
+ *        iterates) at K·M² + K²·M, exact; a user method with neither recomputes W from Σ.
  * @throws invalid_input for an empty context or a group out of range
  */
 template <class T, spectral_method Method>
@@ -285,11 +286,26 @@ matrix<T> transform_matrix(const transform_context<T, Method>& ctx, index_t grou
   if (!g.gram_side) {
     return g.transform;
   }
-  const matrix<T> sigma = covariance<T>(ctx.centered, ctx.opts, group);
-  matrix<T> w;
-  method_state_t<T, Method> state;
-  detail::solve<cpu::backend, T>(*ctx.method, sigma, w, state);
-  return w;
+  // W from the Gram side's solution (K·M² + K²·M) where the method knows how, else from Σ.
+  const group_shape shape = checked_group_shape(ctx.rows(), ctx.cols(), ctx.opts);
+  const double divisor = static_cast<double>(shape.observations - 1);
+  const index_t width = ctx.cols() / ctx.opts.groups;
+  const auto x = [&] {  // K×M, the whitening layout
+    return detail::as_whitening_layout(ctx.opts.axis, ctx.centered.middleCols(group * width, width),
+                                       [](auto block) { return matrix<T>(block); });
+  };
+  const Method& method = *ctx.method;
+  if constexpr (spectral_function_method<Method>) {
+    return detail::spectral_function_from_gram<T>(method, g.state, x(), divisor, ctx.opts.eps);
+  } else if constexpr (requires { method.transform_from_gram(g.state, matrix<T>{}, divisor); }) {
+    return method.transform_from_gram(g.state, x(), divisor);
+  } else {
+    const matrix<T> sigma = covariance<T>(ctx.centered, ctx.opts, group);
+    matrix<T> w;
+    method_state_t<T, Method> state;
+    detail::solve<cpu::backend, T>(method, sigma, w, state);
+    return w;
+  }
 }
 
 template <real_scalar T, spectral_method Method, class Backend>

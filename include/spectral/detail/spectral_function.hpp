@@ -6,6 +6,7 @@
 #include <spectral/core/error.hpp>
 #include <spectral/core/types.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -58,6 +59,34 @@ void spectral_function_compute(const Method& method, const matrix<T>& sigma, mat
   w = Backend::template rebuild<T>(eig.vectors, mapped);
   st.eigenvalues = std::move(eig.values);
   st.eigenvectors = std::move(eig.vectors);
+}
+
+/// W = g(Σ) (K×K) from a Gram-side solve, without a K×K eigendecomposition. With
+/// G = XᵀX/d + εI = V Λ Vᵀ and Σ = XXᵀ/d + εI (X is K×M, d = M − 1), Σ has the eigenvalues Λ
+/// on the columns of X V and ε on their complement, so
+///   g(Σ) = g(ε) I + C diag(δ) Cᵀ,  C = X V/√d,  δ_i = (g(λ_i) − g(ε))/(λ_i − ε),
+/// a divided difference (the derivative at the midpoint for a tie, as in the backward; the
+/// column of C is then ~0 anyway). Costs K·M² + K²·M instead of K²·M + eigh(K).
+template <class T, class Method>
+[[nodiscard]] matrix<T> spectral_function_from_gram(const Method& method,
+                                                    const spectral_function_state<T>& st,
+                                                    const matrix<T>& x, double divisor,
+                                                    double eps) {
+  const double g_eps = method.value(eps);
+  const double tie = loewner_tie_tolerance<T>();
+  vector<T> delta(st.eigenvalues.size());
+  for (index_t i = 0; i < delta.size(); ++i) {
+    const double li = static_cast<double>(st.eigenvalues(i));
+    const double gap = li - eps;
+    delta(i) = static_cast<T>(std::abs(gap) > tie * std::max(std::abs(li), std::abs(eps))
+                                  ? (method.value(li) - g_eps) / gap
+                                  : method.derivative(0.5 * (li + eps)));
+  }
+  const matrix<T> c = (x * st.eigenvectors) * static_cast<T>(1.0 / std::sqrt(divisor));
+  matrix<T> w = (c * delta.asDiagonal()) * c.transpose();
+  w.diagonal().array() += static_cast<T>(g_eps);
+  w.template triangularView<Eigen::StrictlyUpper>() = w.transpose();  // exactly symmetric
+  return w;
 }
 
 /// Daleckii–Krein: ∂L/∂Σ = U (Γ ∘ Uᵀ sym(∂L/∂W) U) Uᵀ with Γ the Loewner matrix of g; never divides

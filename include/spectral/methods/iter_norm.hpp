@@ -73,6 +73,11 @@ struct iter_norm {
   template <class Backend, class T>
   [[nodiscard]] matrix<T> gradient(Backend /*tag*/, const state<T>& st, const matrix<T>& w,
                                    const matrix<T>& grad_w) const;
+  /// The K×K W from a solve on the Gram G = XᵀX/d (`st`, X the K×M centred block, d = M − 1),
+  /// without K×K iterations: see the implementation.
+  template <class T>
+  [[nodiscard]] matrix<T> transform_from_gram(const state<T>& st, const matrix<T>& x,
+                                              double divisor) const;
 };
 
 // --- implementation -----------------------------------------------------------------------------
@@ -137,6 +142,26 @@ matrix<T> iter_norm::gradient(Backend /*tag*/, const state<T>& st, const matrix<
   matrix<T> grad_sigma = grad_s / tau;
   grad_sigma.diagonal().array() += grad_tau;
   return grad_sigma;
+}
+
+/// S = XXᵀ/(dτ) = B Bᵀ with B = X/√(dτ), and the Gram side iterated on BᵀB = G/τ, giving
+/// P̃_k = p_k(BᵀB). Since P_k(S) B = B P̃_k, every iterate is P_k(S) = 1.5ᵏ I + B R_k Bᵀ with
+/// R_0 = 0 and R_{k+1} = 1.5 R_k − 0.5 P̃_k³ (P_k³ S = B P̃_k³ Bᵀ); W = P_T(S)/√τ.
+template <class T>
+matrix<T> iter_norm::transform_from_gram(const state<T>& st, const matrix<T>& x,
+                                         double divisor) const {
+  const index_t m = st.normalized.rows();
+  matrix<T> r = matrix<T>::Identity(m, m) * T(-0.5);  // R_1: P̃_0³ = I
+  for (const auto& it : st.iterates) {                // P̃_1³ … P̃_{T−1}³
+    r = T(1.5) * r - T(0.5) * it.cube;
+  }
+  const double tau = static_cast<double>(st.trace);
+  const matrix<T> xr = x * r;
+  matrix<T> w = (xr * x.transpose()) * static_cast<T>(1.0 / (divisor * tau));
+  w.diagonal().array() += static_cast<T>(std::pow(1.5, iterations));
+  w *= static_cast<T>(1.0 / std::sqrt(tau));
+  w.template triangularView<Eigen::StrictlyUpper>() = w.transpose();  // exactly symmetric
+  return w;
 }
 
 }  // namespace spectral
