@@ -134,6 +134,9 @@ if [[ -x $train ]] && want throughput; then
       --synthetic-steps 12 > "$OUT/loader.txt" 2>&1
     loader_rc=$?
     grep -E "loader|error" "$OUT/loader.txt" | tee -a "$summary"
+    say "== loader only, multi-crop (16 threads, 224, 224, 192, 160, 128, 96 per image)"
+    timeout "$(cap 30 50)" "$train" --loader-only --multi-crop "${imagenet[@]}" --data "$folder" \
+      --synthetic-steps 12 2>&1 | grep -E "loader|error" | tee -a "$summary"
     say "== pipeline: loader + augmentation on the GPU + step (AMP, channels_last)"
     timeout "$(cap 90 30)" "$train" --pipeline "${imagenet[@]}" --amp --channels-last --data "$folder" \
       --loader-threads 14 --synthetic-steps 12 > "$OUT/pipeline.txt" 2>&1
