@@ -5,7 +5,8 @@
 
 Pairs BM_spectral/<tail> with BM_torch/<tail> (same binary, same run, same GPU) and prints the
 time of each (CUDA-event manual time), the speed-up torch/spectral, the issue's target for the
-row, both sides' peak device memory and the peer's difference from the library.
+row, both sides' peak device memory and the peer's difference from the library. The pairing is
+pair_table.collect's (the best repetition of each side).
 
     scripts/gpu_bench_table.py bench.json [-o table.md]
 """
@@ -13,7 +14,7 @@ import argparse
 import json
 import sys
 
-TO_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
+from pair_table import collect
 
 
 def target(tail):
@@ -38,16 +39,16 @@ def main():
     with open(args.json_file, encoding="utf-8") as f:
         data = json.load(f)
     rows = {}
-    for b in data.get("benchmarks", []):
-        name = b.get("run_name", b["name"]).removesuffix("/manual_time")
-        side, _, tail = name.partition("/")
-        side = side.removeprefix("BM_")
+    for tail, sides in collect(data.get("benchmarks", [])).items():  # best repetition per side
         entry = rows.setdefault(tail, {})
-        if b.get("error_occurred"):
-            entry[side] = {"error": b.get("error_message", "error")}
-            continue
-        entry[side] = {"ms": b["real_time"] * TO_MS[b.get("time_unit", "ns")],
-                       "peak": b.get("peak_MiB"), "diff": b.get("rel_diff_vs_spectral")}
+        for side, run in sides.items():
+            key = side.removeprefix("BM_")
+            if not run["times"]:
+                entry[key] = {"error": run.get("error", "error")}
+                continue
+            entry[key] = {"ms": min(run["times"]) * 1e-3,
+                          "peak": run["counters"].get("peak_MiB"),
+                          "diff": run["counters"].get("rel_diff_vs_spectral")}
     ctx = data.get("context", {})
     lines = [f"Machine: {ctx.get('host_name', '?')}, {ctx.get('num_cpus', '?')} CPUs; "
              f"run {ctx.get('date', '?')}. Times are CUDA-event times of one call.", "",

@@ -20,9 +20,12 @@ NOT_COUNTERS = {"name", "run_name", "run_type", "family_index", "per_family_inst
 
 
 def collect(benchmarks):
+    """{tail: {"BM_spectral"|"BM_torch": {"times": [µs per repetition], "counters": {...}
+    [, "error": message]}}} in the order the rows first appear; aggregates are skipped, and a
+    manual-time suffix is not part of the tail."""
     rows = {}
     for b in benchmarks:
-        name = b.get("run_name", b["name"])
+        name = b.get("run_name", b["name"]).removesuffix("/manual_time")
         side, _, tail = name.partition("/")
         if side not in ("BM_spectral", "BM_torch") or b.get("run_type") == "aggregate":
             continue
