@@ -51,4 +51,15 @@ template <class T>
   return Eigen::Map<row_matrix<T>>(data, rows, cols);
 }
 
+namespace detail {
+
+/// Copies the lower triangle over the upper one: the symmetric results of products whose two
+/// triangles may round differently are made exactly symmetric.
+template <class T>
+void mirror_lower(matrix<T>& a) {
+  a.template triangularView<Eigen::StrictlyUpper>() = a.transpose();
+}
+
+}  // namespace detail
+
 }  // namespace spectral

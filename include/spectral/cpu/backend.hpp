@@ -85,11 +85,6 @@ void fix_eigenvector_signs(matrix<T>& u) {
   }
 }
 
-template <class T>
-void mirror_lower(matrix<T>& a) {
-  a.template triangularView<Eigen::StrictlyUpper>() = a.transpose();
-}
-
 }  // namespace detail
 
 template <class T>
@@ -128,7 +123,7 @@ matrix<typename Derived::Scalar> backend::gram(const Eigen::MatrixBase<Derived>&
   using T = typename Derived::Scalar;
   matrix<T> sigma = matrix<T>::Zero(x.rows(), x.rows());
   sigma.template selfadjointView<Eigen::Lower>().rankUpdate(x, static_cast<T>(1.0 / divisor));
-  detail::mirror_lower(sigma);
+  spectral::detail::mirror_lower(sigma);
   if (shift != 0.0) {
     sigma.diagonal().array() += static_cast<T>(shift);
   }
@@ -152,7 +147,7 @@ void backend::symmetric_product(const matrix<T>& a, const matrix<T>& b, matrix<T
     c.template triangularView<Eigen::Lower>() = a * b;
 #endif
   }
-  detail::mirror_lower(c);
+  spectral::detail::mirror_lower(c);
 }
 
 template <class T>
@@ -161,7 +156,7 @@ matrix<T> backend::rebuild(const matrix<T>& u, const vector<T>& values) {
     const matrix<T> root = u * values.cwiseSqrt().asDiagonal();
     matrix<T> out = matrix<T>::Zero(u.rows(), u.rows());
     out.template selfadjointView<Eigen::Lower>().rankUpdate(root);
-    detail::mirror_lower(out);
+    spectral::detail::mirror_lower(out);
     return out;
   }
   const matrix<T> scaled = u * values.asDiagonal();
@@ -171,7 +166,7 @@ matrix<T> backend::rebuild(const matrix<T>& u, const vector<T>& values) {
 #else
   out.template triangularView<Eigen::Lower>() = scaled * u.transpose();
 #endif
-  detail::mirror_lower(out);
+  spectral::detail::mirror_lower(out);
   return out;
 }
 

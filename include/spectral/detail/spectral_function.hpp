@@ -26,6 +26,16 @@ constexpr double loewner_tie_tolerance() {
   return std::is_same_v<T, float> ? 1e-3 : 1e-6;
 }
 
+/// (g(a) − g(b))/(a − b), or g'((a + b)/2) when a and b tie within `tie` (relative).
+template <class Method>
+[[nodiscard]] double divided_difference(const Method& method, double a, double b, double g_b,
+                                        double tie) {
+  const double gap = a - b;
+  return std::abs(gap) > tie * std::max(std::abs(a), std::abs(b))
+             ? (method.value(a) - g_b) / gap
+             : method.derivative(0.5 * (a + b));
+}
+
 /// Throws numerical_error unless the smallest eigenvalue is clearly positive relative to the
 /// largest (K·ε relative), i.e. Σ is numerically positive definite. `covariance_size` is K
 /// (default: the number of eigenvalues); the M×M Gram passes K so that it accepts exactly what
@@ -76,16 +86,13 @@ template <class T, class Method>
   const double tie = loewner_tie_tolerance<T>();
   vector<T> delta(st.eigenvalues.size());
   for (index_t i = 0; i < delta.size(); ++i) {
-    const double li = static_cast<double>(st.eigenvalues(i));
-    const double gap = li - eps;
-    delta(i) = static_cast<T>(std::abs(gap) > tie * std::max(std::abs(li), std::abs(eps))
-                                  ? (method.value(li) - g_eps) / gap
-                                  : method.derivative(0.5 * (li + eps)));
+    delta(i) = static_cast<T>(
+        divided_difference(method, static_cast<double>(st.eigenvalues(i)), eps, g_eps, tie));
   }
   const matrix<T> c = (x * st.eigenvectors) * static_cast<T>(1.0 / std::sqrt(divisor));
   matrix<T> w = (c * delta.asDiagonal()) * c.transpose();
   w.diagonal().array() += static_cast<T>(g_eps);
-  w.template triangularView<Eigen::StrictlyUpper>() = w.transpose();  // exactly symmetric
+  mirror_lower(w);
   return w;
 }
 
@@ -103,11 +110,7 @@ template <class Backend, class T, class Method>
     const double lj = static_cast<double>(lambda(j));
     const double gj = method.value(lj);
     for (index_t i = j; i < k; ++i) {
-      const double li = static_cast<double>(lambda(i));
-      const double gap = li - lj;
-      const double entry = std::abs(gap) > tie * std::max(std::abs(li), std::abs(lj))
-                               ? (method.value(li) - gj) / gap
-                               : method.derivative(0.5 * (li + lj));
+      const double entry = divided_difference(method, static_cast<double>(lambda(i)), lj, gj, tie);
       gamma(i, j) = gamma(j, i) = static_cast<T>(entry);
     }
   }

@@ -160,7 +160,7 @@ matrix<T> iter_norm::transform_from_gram(const state<T>& st, const matrix<T>& x,
   matrix<T> w = (xr * x.transpose()) * static_cast<T>(1.0 / (divisor * tau));
   w.diagonal().array() += static_cast<T>(std::pow(1.5, iterations));
   w *= static_cast<T>(1.0 / std::sqrt(tau));
-  w.template triangularView<Eigen::StrictlyUpper>() = w.transpose();  // exactly symmetric
+  detail::mirror_lower(w);
   return w;
 }
 
