@@ -39,6 +39,9 @@ struct config {
   method kind = method::zca;
   double power = 0.5;  ///< exponent p of the power-function ST (W = Σ^{-p}); method::power only
   int iterations = 4;  ///< T of IterNorm; method::iter_norm only
+  /// Library side only: run IterNorm's eigen route (iter_norm_solver::eigen) instead of its
+  /// Newton iterations. The reference has a single route and ignores this.
+  bool eigen_route = false;
   axis ax = axis::features;
   int groups = 1;
   double eps = 0.0;

@@ -30,6 +30,11 @@ std::vector<config> gram_side_configs(axis ax, int groups) {
   return {
       config{.kind = method::iter_norm, .iterations = 4, .ax = ax, .groups = groups},
       config{.kind = method::iter_norm, .iterations = 1, .ax = ax, .groups = groups},
+      config{.kind = method::iter_norm,
+             .iterations = 4,
+             .eigen_route = true,
+             .ax = ax,
+             .groups = groups},
       config{.kind = method::zca, .ax = ax, .groups = groups, .eps = 0.05},
       config{.kind = method::power, .power = 0.25, .ax = ax, .groups = groups, .eps = 0.05},
       config{.kind = method::power, .power = 0.0, .ax = ax, .groups = groups},
@@ -124,6 +129,9 @@ TEST_CASE("smaller side: finite differences of the Gram-side gradient", "[gram_s
 TEST_CASE("smaller side: the same output, gradient and running statistics as the K×K path",
           "[gram_side]") {
   const auto ax = GENERATE(axis::features, axis::samples);
+  const auto solver =
+      GENERATE(spectral::iter_norm_solver::newton, spectral::iter_norm_solver::eigen);
+  CAPTURE(spectral::to_string(solver));
   const problem_size p = wide_problem(ax, 2);
   const Eigen::MatrixXd z = make_embedding(p.n, p.d, ax, 2, 10.0, 7301);
   const spectral::row_matrix<double> zd = z;
@@ -133,8 +141,8 @@ TEST_CASE("smaller side: the same output, gradient and running statistics as the
                          .groups = 2};
   spectral::options full = gram;
   full.smaller_side = false;
-  const spectral::iter_norm_transform<double> small_side{spectral::iter_norm{4}, gram};
-  const spectral::iter_norm_transform<double> covariance_side{spectral::iter_norm{4}, full};
+  const spectral::iter_norm_transform<double> small_side{spectral::iter_norm{4, solver}, gram};
+  const spectral::iter_norm_transform<double> covariance_side{spectral::iter_norm{4, solver}, full};
   const auto a = small_side.forward(zd);
   const auto b = covariance_side.forward(zd);
   REQUIRE(a.context.groups[0].gram_side);

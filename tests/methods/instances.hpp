@@ -56,7 +56,7 @@ using reference::method;
       out << "power p=" << c.power;
       break;
     case method::iter_norm:
-      out << "iter_norm T=" << c.iterations;
+      out << "iter_norm T=" << c.iterations << (c.eigen_route ? " (eigen route)" : " (newton)");
       break;
   }
   out << ", " << (c.ax == axis::features ? "features" : "samples") << " axis, groups=" << c.groups
@@ -78,7 +78,10 @@ decltype(auto) with_transform(const config& c, Fn&& fn) {
     case method::power:
       return fn(spectral::power_transform<T>{spectral::power_function{c.power}, opts});
     case method::iter_norm:
-      return fn(spectral::iter_norm_transform<T>{spectral::iter_norm{c.iterations}, opts});
+      return fn(spectral::iter_norm_transform<T>{
+          spectral::iter_norm{c.iterations, c.eigen_route ? spectral::iter_norm_solver::eigen
+                                                          : spectral::iter_norm_solver::newton},
+          opts});
   }
   throw std::logic_error("with_transform: unknown method");
 }

@@ -21,8 +21,17 @@ using Catch::Matchers::WithinRel;
 
 namespace {
 
-config iter_norm(int t, axis ax = axis::features, int groups = 1) {
-  return config{.kind = method::iter_norm, .iterations = t, .ax = ax, .groups = groups};
+config iter_norm(int t, axis ax = axis::features, int groups = 1, bool eigen_route = false) {
+  return config{.kind = method::iter_norm,
+                .iterations = t,
+                .eigen_route = eigen_route,
+                .ax = ax,
+                .groups = groups};
+}
+
+spectral::iter_norm library_method(const config& c) {
+  return spectral::iter_norm{c.iterations, c.eigen_route ? spectral::iter_norm_solver::eigen
+                                                         : spectral::iter_norm_solver::newton};
 }
 
 std::uint64_t seed_of(int t, axis ax, int groups) {
@@ -63,7 +72,8 @@ TEMPLATE_TEST_CASE("iter_norm matches the double reference",
   const int t = GENERATE(1, 2, 4, 6);
   const axis ax = GENERATE(axis::features, axis::samples);
   const int groups = GENERATE(1, 2, 3);
-  check_reference_parity<TestType>(iter_norm(t, ax, groups), seed_of(t, ax, groups));
+  const bool eigen_route = GENERATE(false, true);
+  check_reference_parity<TestType>(iter_norm(t, ax, groups, eigen_route), seed_of(t, ax, groups));
 }
 
 // --- (b) spec §8.2
@@ -103,7 +113,8 @@ TEMPLATE_TEST_CASE(
   const int t = GENERATE(1, 2, 4, 6);
   const axis ax = GENERATE(axis::features, axis::samples);
   const int groups = GENERATE(1, 2);
-  const config c = iter_norm(t, ax, groups);
+  const bool eigen_route = GENERATE(false, true);
+  const config c = iter_norm(t, ax, groups, eigen_route);
   const problem_size p = small_problem(ax);
   const std::uint64_t seed = seed_of(t, ax, groups) + 3;
   CAPTURE(describe(c), seed);
@@ -114,7 +125,7 @@ TEMPLATE_TEST_CASE(
       rounded_to<TestType>(make_embedding(p.n, p.d, ax, groups, is_double ? 100.0 : 10.0, seed));
   require_non_degenerate(z, c, is_double ? 1e4 : 1e2);
   const double tol = std::is_same_v<TestType, double> ? 1e-10 : 1e-5;
-  const spectral::iter_norm_transform<TestType> tr{spectral::iter_norm{t}, options_of(c)};
+  const spectral::iter_norm_transform<TestType> tr{library_method(c), options_of(c)};
   const auto r = tr.forward(row_matrix<TestType>(z.cast<TestType>()));
   const Eigen::MatrixXd y = r.output.template cast<double>();
   for (int g = 0; g < groups; ++g) {
@@ -154,8 +165,10 @@ TEMPLATE_TEST_CASE("iter_norm is scale and shift invariant (spec 8.2 test 8)",
   const axis ax = GENERATE(axis::features, axis::samples);
   const int groups = GENERATE(1, 2);
   const double scale = GENERATE(1e-3, 3.7, 1e3);
+  const bool eigen_route = GENERATE(false, true);
   // f64 1e-12, f32 1e-5 (spec §8.2 test 8)
-  check_scale_and_shift<TestType>(iter_norm(t, ax, groups), seed_of(t, ax, groups) + 5, scale, 0.0,
+  check_scale_and_shift<TestType>(iter_norm(t, ax, groups, eigen_route),
+                                  seed_of(t, ax, groups) + 5, scale, 0.0,
                                   std::is_same_v<TestType, double> ? 1e-12 : 1e-5);
 }
 
@@ -166,8 +179,9 @@ TEMPLATE_TEST_CASE("iter_norm is permutation equivariant (spec 8.2 test 9)",
   const int t = GENERATE(1, 4);
   const axis ax = GENERATE(axis::features, axis::samples);
   const int groups = GENERATE(1, 2);
-  check_permutations<TestType>(iter_norm(t, ax, groups), seed_of(t, ax, groups) + 7,
-                               row_permutation::equivariant);
+  const bool eigen_route = GENERATE(false, true);
+  check_permutations<TestType>(iter_norm(t, ax, groups, eigen_route),
+                               seed_of(t, ax, groups) + 7, row_permutation::equivariant);
 }
 
 TEMPLATE_TEST_CASE(
@@ -252,7 +266,8 @@ TEMPLATE_TEST_CASE(
   // K = 12 > M − 1 = 7: rank 7.
   const Eigen::Index n = ax == axis::features ? 8 : 12;
   const Eigen::Index d = ax == axis::features ? 12 : 8;
-  const config c = iter_norm(t, ax);
+  const bool eigen_route = GENERATE(false, true);
+  const config c = iter_norm(t, ax, 1, eigen_route);
   const std::uint64_t seed = 3701;
   CAPTURE(describe(c), seed);
   const Eigen::MatrixXd z = rounded_to<TestType>(make_embedding(n, d, ax, 1, 10.0, seed));
@@ -306,7 +321,8 @@ TEST_CASE(
   const int t = GENERATE(1, 2, 4, 6);
   const axis ax = GENERATE(axis::features, axis::samples);
   const int groups = GENERATE(1, 2);
-  const config c = iter_norm(t, ax, groups);
+  const bool eigen_route = GENERATE(false, true);
+  const config c = iter_norm(t, ax, groups, eigen_route);
   const problem_size p = tiny_problem(ax);
   const std::uint64_t seed = seed_of(t, ax, groups) + 9;
   const double beta = 0.3;
@@ -337,21 +353,26 @@ TEMPLATE_TEST_CASE(
   const int t = GENERATE(1, 4, 6);
   const axis ax = GENERATE(axis::features, axis::samples);
   const int groups = GENERATE(1, 2);
-  check_gradient_identities<TestType>(iter_norm(t, ax, groups), seed_of(t, ax, groups) + 11);
+  const bool eigen_route = GENERATE(false, true);
+  check_gradient_identities<TestType>(iter_norm(t, ax, groups, eigen_route),
+                                      seed_of(t, ax, groups) + 11);
 }
 
 TEST_CASE("iter_norm float gradients agree with double gradients", "[iter_norm][cpu][gradient]") {
   const int t = GENERATE(1, 4, 6);
   const axis ax = GENERATE(axis::features, axis::samples);
   const int groups = GENERATE(1, 2);
-  check_float_matches_double_gradient(iter_norm(t, ax, groups), seed_of(t, ax, groups) + 13);
+  const bool eigen_route = GENERATE(false, true);
+  check_float_matches_double_gradient(iter_norm(t, ax, groups, eigen_route),
+                                      seed_of(t, ax, groups) + 13);
 }
 
 TEST_CASE("iter_norm gradient is finite on exactly isotropic and rank-deficient input",
           "[iter_norm][cpu][gradient]") {
   const int t = GENERATE(1, 4);
   const axis ax = GENERATE(axis::features, axis::samples);
-  const config c = iter_norm(t, ax);
+  const bool eigen_route = GENERATE(false, true);
+  const config c = iter_norm(t, ax, 1, eigen_route);
   const std::uint64_t seed = 3901;
   CAPTURE(describe(c), seed);
   const problem_size p = tiny_problem(ax);
@@ -370,4 +391,122 @@ TEST_CASE("iter_norm gradient is finite on exactly isotropic and rank-deficient 
         z, g);
     CHECK(rel_error(analytic, numeric) <= finite_difference_tolerance);
   }
+}
+
+// --- (d) the eigen route
+// ----------------------------------------------------------------------------------
+
+TEST_CASE("iter_norm divided differences of p_T, unrolled through the recurrence",
+          "[iter_norm][cpu][eigen_route]") {
+  const int t = GENERATE(1, 2, 4, 7);
+  const spectral::iter_norm m{t};
+  CAPTURE(t);
+  const Eigen::ArrayXd a{{0.0, 1e-4, 0.05, 0.3, 0.61, 1.0}};
+  for (const double b : {0.0, 0.2, 0.9}) {
+    CAPTURE(b);
+    const Eigen::ArrayXd d = m.divided_differences(a, b);
+    for (Eigen::Index i = 0; i < a.size(); ++i) {
+      CAPTURE(a(i));
+      if (std::abs(a(i) - b) >= 0.05) {  // a plain difference quotient is accurate here
+        const double quotient = (reference::iter_norm_poly(a(i), t) -
+                                 reference::iter_norm_poly(b, t)) / (a(i) - b);
+        CHECK_THAT(d(i), WithinRel(quotient, 1e-11));
+      } else if (a(i) == b) {  // a tie gives the derivative, with no threshold
+        CHECK_THAT(d(i), WithinRel(reference::iter_norm_poly_derivative(b, t), 1e-13));
+      }
+    }
+  }
+  // Near a tie the difference quotient loses ~ε/gap digits; the recurrence loses none and sits
+  // between the derivatives at the two ends (p_T' is monotone on this interval for T ≥ 2).
+  const double x = 0.37;
+  const double gap = 1e-9;
+  const double near = m.divided_differences(Eigen::ArrayXd::Constant(1, x + gap), x)(0);
+  CHECK_THAT(near, WithinRel(reference::iter_norm_poly_derivative(x + 0.5 * gap, t), 1e-12));
+  if (t == 1) {  // p_1 = 1.5 − 0.5 x: every divided difference is exactly −1/2
+    CHECK(m.divided_differences(a, 0.2).isApprox(Eigen::ArrayXd::Constant(a.size(), -0.5), 0.0));
+  }
+}
+
+TEST_CASE("iter_norm chooses its route: automatic takes eigen from K = 512 when T >= 3",
+          "[iter_norm][cpu][eigen_route]") {
+  using spectral::iter_norm_solver;
+  const spectral::iter_norm automatic{4};
+  CHECK(automatic.solver == iter_norm_solver::automatic);
+  CHECK_FALSE(automatic.uses_eigen_route(spectral::iter_norm::eigen_route_min_size - 1));
+  CHECK(automatic.uses_eigen_route(spectral::iter_norm::eigen_route_min_size));
+  CHECK_FALSE(spectral::iter_norm{2}.uses_eigen_route(4096));  // at most 3 products: iterate
+  CHECK(spectral::iter_norm{3}.uses_eigen_route(4096));
+  CHECK_FALSE(spectral::iter_norm(8, iter_norm_solver::newton).uses_eigen_route(4096));
+  CHECK(spectral::iter_norm(1, iter_norm_solver::eigen).uses_eigen_route(2));
+  CHECK(spectral::to_string(iter_norm_solver::eigen) == "eigen");
+  CHECK(spectral::to_string(iter_norm_solver::newton) == "newton");
+  CHECK(spectral::to_string(iter_norm_solver::automatic) == "automatic");
+}
+
+TEST_CASE("iter_norm at K = 512: the automatic (eigen) route equals the Newton iterations",
+          "[iter_norm][cpu][eigen_route][large]") {
+  // Samples axis, K = N = 512 < M = D = 640: the K×K covariance, where automatic switches.
+  const Eigen::Index n = 512;
+  const Eigen::Index d = 640;
+  const std::uint64_t seed = 3951;
+  CAPTURE(n, d, seed);
+  const config c = iter_norm(4, axis::samples);
+  const Eigen::MatrixXd z = make_embedding(n, d, axis::samples, 1, 50.0, seed);
+  require_non_degenerate(z, c, 1e4);
+  const row_matrix<double> zd = z;
+  const row_matrix<double> gd = randn(n, d, seed + 1);
+  const spectral::options opts{.axis = spectral::axis::samples};
+  const spectral::iter_norm_transform<double> automatic{spectral::iter_norm{4}, opts};
+  const spectral::iter_norm_transform<double> newton{
+      spectral::iter_norm{4, spectral::iter_norm_solver::newton}, opts};
+  const auto a = automatic.forward(zd);
+  const auto b = newton.forward(zd);
+  REQUIRE(a.context.groups[0].state.eigen_route);
+  REQUIRE_FALSE(b.context.groups[0].state.eigen_route);
+  REQUIRE(b.output.norm() > 0.0);
+  CHECK(rel_error(a.context.groups[0].transform, b.context.groups[0].transform) <= 1e-12);
+  CHECK(rel_error(a.output, b.output) <= 1e-12);
+  const row_matrix<double> grad_a = automatic.backward(a.context, gd);
+  const row_matrix<double> grad_b = newton.backward(b.context, gd);
+  REQUIRE(grad_b.norm() > 0.0);
+  CHECK(rel_error(grad_a, grad_b) <= 1e-11);
+  // float on the eigen route against the double Newton iterations
+  const spectral::iter_norm_transform<float> automatic_float{spectral::iter_norm{4}, opts};
+  const auto f = automatic_float.forward(row_matrix<float>(zd.cast<float>()));
+  REQUIRE(f.context.groups[0].state.eigen_route);
+  CHECK(rel_error(f.output, b.output) <= 1e-5);
+  CHECK(rel_error(automatic_float.backward(f.context, row_matrix<float>(gd.cast<float>())),
+                  grad_b) <= 1e-4);
+}
+
+TEST_CASE("iter_norm eigen-route gradient is exact at near-equal and equal eigenvalues",
+          "[iter_norm][cpu][eigen_route][gradient]") {
+  const double gap = GENERATE(1e-2, 1e-5, 1e-8, 0.0);
+  const axis ax = GENERATE(axis::features, axis::samples);
+  const config c = iter_norm(4, ax, 1, true);
+  const problem_size p = tiny_problem(ax);
+  const layout_shape s = shape_of(p.n, p.d, ax);
+  const std::uint64_t seed = 3961;
+  CAPTURE(describe(c), gap, seed);
+  const Eigen::MatrixXd z =
+      make_embedding_with_spectrum(p.n, p.d, ax, 1, eigenvalues_with_gap(s.size, gap), seed);
+  require_non_degenerate(z, c, 10.0);
+  const Eigen::VectorXd ev = symmetric_eigenvalues(reference::covariance(z, ax));
+  CHECK(ev(1) - ev(0) <= gap + 1e-12);
+  const Eigen::MatrixXd g = randn(p.n, p.d, seed + 1);
+  const Eigen::MatrixXd analytic = lib_backward<double>(c, z, g);
+  REQUIRE(analytic.allFinite());
+  const Eigen::MatrixXd numeric = finite_difference_vjp(
+      [&](const Eigen::MatrixXd& probe) -> Eigen::MatrixXd {
+        return lib_forward<double>(c, probe);
+      },
+      z, g, 1e-7);
+  CHECK(rel_error(analytic, numeric) <= 1e-5);
+  CHECK(rel_error(analytic, reference::backward(z, g, c)) <= tolerance<double>::backward);
+  config newton = c;
+  newton.eigen_route = false;
+  CHECK(rel_error(analytic, lib_backward<double>(newton, z, g)) <= 1e-12);
+  const row_matrix<float> grad_float = lib_backward<float>(c, z.cast<float>(), g.cast<float>());
+  REQUIRE(grad_float.allFinite());
+  CHECK(rel_error(grad_float, analytic) <= 1e-4);
 }

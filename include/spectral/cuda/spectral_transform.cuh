@@ -79,11 +79,15 @@ class spectral_transform<T, Method, cuda::backend> {
   using method_type = Method;
   using context_type = cuda::transform_context<T, Method>;
 
-  /// @throws invalid_input for invalid options.
+  /// @throws invalid_input for invalid options, or method settings this backend does not
+  ///         support (IterNorm's eigen route).
   explicit spectral_transform(Method method = Method{}, options opts = {},
                               cuda::settings config = {})
       : method_(std::move(method)), opts_(opts), config_(config), backend_(config.memory) {
     opts_.validate();
+    if constexpr (requires { cuda::method_ops<Method>::validate(method_); }) {
+      cuda::method_ops<Method>::validate(method_);
+    }
   }
 
   /**

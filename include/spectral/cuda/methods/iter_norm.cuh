@@ -27,6 +27,14 @@ struct method_ops<iter_norm> {
     device_buffer<T> iterates;    ///< per iteration 2…T: P, P², P³ (each count×K×K)
   };
 
+  /// Batched eigensolvers are the slow path on a GPU: `automatic` always iterates here, and
+  /// an explicit eigen route is refused when the transform is made.
+  static void validate(const iter_norm& method) {
+    SPECTRAL_EXPECTS(method.solver != iter_norm_solver::eigen,
+                     "solver: the CUDA backend computes IterNorm by Newton iterations only, got ",
+                     to_string(method.solver), " (use newton or automatic)");
+  }
+
   template <class T>
   static void compute(const iter_norm& method, backend& be, const settings& config,
                       device_buffer<T> sigma, T* w, state<T>& st, std::int64_t k,

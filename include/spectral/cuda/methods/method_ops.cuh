@@ -15,7 +15,9 @@ namespace spectral::cuda {
  *        - `state<T>`: what forward keeps for backward, in device memory;
  *        - `compute(method, backend&, settings, sigma, w, state, k, count, status)`: Σ → W for
  *          `count` K×K groups at once (sigma's buffer may be consumed);
- *        - `gradient(method, backend&, settings, state, w, grad_w, grad_sigma, k, count)`.
+ *        - `gradient(method, backend&, settings, state, w, grad_w, grad_sigma, k, count)`;
+ *        - optionally `validate(method)`: throws invalid_input, when the transform is made, for
+ *          method settings this backend does not support.
  * A spectral-function method (value/derivative) gets the generic eigen path for free; a hook
  * method needs its own specialisation.
  */
