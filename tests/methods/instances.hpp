@@ -218,6 +218,47 @@ inline void check_finite_differences(const config& c, std::uint64_t seed, double
   CHECK(rel_error(analytic, numeric) <= finite_difference_tolerance);
 }
 
+/// The input, upstream gradient and double gradient of check_near_equal_eigenvalues.
+struct near_equal_case {
+  Eigen::MatrixXd z;
+  Eigen::MatrixXd grad_out;
+  Eigen::MatrixXd gradient;
+};
+
+/**
+ * @brief (d) Spec §8.4 test 20: with the two smallest eigenvalues of Σ `gap` apart (0: equal),
+ *        the double gradient is finite and matches central finite differences (1e-5) and the
+ *        reference, and the float gradient is finite and within 1e-4 of it.
+ * @return the case, for checks of the caller's own
+ */
+inline near_equal_case check_near_equal_eigenvalues(const config& c, double gap,
+                                                    std::uint64_t seed) {
+  const problem_size p = tiny_problem(c.ax);
+  const layout_shape s = shape_of(p.n, p.d, c.ax);
+  CAPTURE(describe(c), gap, seed);
+  const Eigen::MatrixXd z =
+      make_embedding_with_spectrum(p.n, p.d, c.ax, 1, eigenvalues_with_gap(s.size, gap), seed);
+  require_non_degenerate(z, c, 10.0);
+  const Eigen::VectorXd ev = symmetric_eigenvalues(reference::covariance(z, c.ax));
+  CHECK(ev(1) - ev(0) <= gap + 1e-12);
+  const Eigen::MatrixXd g = randn(p.n, p.d, seed + 1);
+
+  const Eigen::MatrixXd analytic = lib_backward<double>(c, z, g);
+  REQUIRE(analytic.allFinite());
+  const Eigen::MatrixXd numeric = finite_difference_vjp(
+      [&](const Eigen::MatrixXd& probe) -> Eigen::MatrixXd {
+        return lib_forward<double>(c, probe);
+      },
+      z, g, 1e-7);
+  CHECK(rel_error(analytic, numeric) <= 1e-5);
+  CHECK(rel_error(analytic, reference::backward(z, g, c)) <= tolerance<double>::backward);
+
+  const row_matrix<float> grad_float = lib_backward<float>(c, z.cast<float>(), g.cast<float>());
+  REQUIRE(grad_float.allFinite());
+  CHECK(rel_error(grad_float, analytic) <= 1e-4);
+  return {z, g, analytic};
+}
+
 /// (e) the float gradient agrees with the double gradient on the same (float-rounded) input.
 inline void check_float_matches_double_gradient(const config& c, std::uint64_t seed) {
   const problem_size p = small_problem(c.ax);

@@ -254,31 +254,7 @@ TEST_CASE("zca gradient stays finite and exact at near-equal eigenvalues (spec 8
           "[zca][cpu][gradient]") {
   const double gap = GENERATE(1e-2, 1e-5, 1e-8, 0.0);
   const axis ax = GENERATE(axis::features, axis::samples);
-  const config c = with(zca, ax, 1);
-  const problem_size p = tiny_problem(ax);
-  const layout_shape s = shape_of(p.n, p.d, ax);
-  const std::uint64_t seed = 1301;
-  CAPTURE(describe(c), gap, seed);
-  const Eigen::MatrixXd z =
-      make_embedding_with_spectrum(p.n, p.d, ax, 1, eigenvalues_with_gap(s.size, gap), seed);
-  require_non_degenerate(z, c, 10.0);
-  const Eigen::VectorXd ev = symmetric_eigenvalues(reference::covariance(z, ax));
-  CHECK(ev(1) - ev(0) <= gap + 1e-12);
-  const Eigen::MatrixXd g = randn(p.n, p.d, seed + 1);
-
-  const Eigen::MatrixXd analytic = lib_backward<double>(c, z, g);
-  REQUIRE(analytic.allFinite());
-  const Eigen::MatrixXd numeric = finite_difference_vjp(
-      [&](const Eigen::MatrixXd& probe) -> Eigen::MatrixXd {
-        return lib_forward<double>(c, probe);
-      },
-      z, g, 1e-7);
-  CHECK(rel_error(analytic, numeric) <= 1e-5);
-  CHECK(rel_error(analytic, reference::backward(z, g, c)) <= tolerance<double>::backward);
-
-  const row_matrix<float> grad_float = lib_backward<float>(c, z.cast<float>(), g.cast<float>());
-  REQUIRE(grad_float.allFinite());
-  CHECK(rel_error(grad_float, analytic) <= 1e-4);
+  check_near_equal_eigenvalues(with(zca, ax, 1), gap, 1301);
 }
 
 TEST_CASE("zca gradient on exactly isotropic input is finite and exact", "[zca][cpu][gradient]") {
