@@ -188,8 +188,11 @@ TEST_CASE("oracle: iter_norm forward and backward equal torch autograd", "[oracl
   const axis a = GENERATE(axis::samples, axis::features);
   const spectral::index_t groups = GENERATE(1, 2);
   const int t = groups == 1 ? 4 : 6;
-  CAPTURE(t);
-  check_transform(spectral::iter_norm_transform<double>{spectral::iter_norm{t}, {.axis = a, .groups = groups}},
+  const auto solver =
+      GENERATE(spectral::iter_norm_solver::newton, spectral::iter_norm_solver::eigen);
+  CAPTURE(t, spectral::to_string(solver));
+  check_transform(spectral::iter_norm_transform<double>{spectral::iter_norm{t, solver},
+                                                        {.axis = a, .groups = groups}},
                   "\"method\": \"iternorm\", \"iters\": " + std::to_string(t),
                   5000 + static_cast<std::uint64_t>(groups));
 }
