@@ -64,6 +64,12 @@ using reference::method;
   return out.str();
 }
 
+/// The library's IterNorm for `c`: its T, on the route c.eigen_route names.
+[[nodiscard]] inline spectral::iter_norm library_iter_norm(const config& c) {
+  return spectral::iter_norm{c.iterations, c.eigen_route ? spectral::iter_norm_solver::eigen
+                                                         : spectral::iter_norm_solver::newton};
+}
+
 /// Calls fn with the library transform that `c` describes (scalar T, CPU backend).
 template <class T, class Fn>
 decltype(auto) with_transform(const config& c, Fn&& fn) {
@@ -78,10 +84,7 @@ decltype(auto) with_transform(const config& c, Fn&& fn) {
     case method::power:
       return fn(spectral::power_transform<T>{spectral::power_function{c.power}, opts});
     case method::iter_norm:
-      return fn(spectral::iter_norm_transform<T>{
-          spectral::iter_norm{c.iterations, c.eigen_route ? spectral::iter_norm_solver::eigen
-                                                          : spectral::iter_norm_solver::newton},
-          opts});
+      return fn(spectral::iter_norm_transform<T>{library_iter_norm(c), opts});
   }
   throw std::logic_error("with_transform: unknown method");
 }

@@ -29,10 +29,6 @@ config iter_norm(int t, axis ax = axis::features, int groups = 1, bool eigen_rou
                 .groups = groups};
 }
 
-spectral::iter_norm library_method(const config& c) {
-  return spectral::iter_norm{c.iterations, c.eigen_route ? spectral::iter_norm_solver::eigen
-                                                         : spectral::iter_norm_solver::newton};
-}
 
 std::uint64_t seed_of(int t, axis ax, int groups) {
   return 3000 + 100 * static_cast<std::uint64_t>(t) + 10 * static_cast<std::uint64_t>(groups) +
@@ -125,7 +121,7 @@ TEMPLATE_TEST_CASE(
       rounded_to<TestType>(make_embedding(p.n, p.d, ax, groups, is_double ? 100.0 : 10.0, seed));
   require_non_degenerate(z, c, is_double ? 1e4 : 1e2);
   const double tol = std::is_same_v<TestType, double> ? 1e-10 : 1e-5;
-  const spectral::iter_norm_transform<TestType> tr{library_method(c), options_of(c)};
+  const spectral::iter_norm_transform<TestType> tr{library_iter_norm(c), options_of(c)};
   const auto r = tr.forward(row_matrix<TestType>(z.cast<TestType>()));
   const Eigen::MatrixXd y = r.output.template cast<double>();
   for (int g = 0; g < groups; ++g) {

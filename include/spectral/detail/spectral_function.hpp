@@ -71,6 +71,20 @@ void spectral_function_compute(const Method& method, const matrix<T>& sigma, mat
   st.eigenvectors = std::move(eig.vectors);
 }
 
+/// W = shift·I + C diag(δ) Cᵀ with C = X V/√divisor (K×K, exactly symmetric): the K×K matrix
+/// function of Σ = XXᵀ/divisor that a Gram-side solve with eigenvectors V describes (see below
+/// and iter_norm::transform_from_gram).
+template <class T>
+[[nodiscard]] matrix<T> gram_side_transform(const matrix<T>& x, const matrix<T>& eigenvectors,
+                                            const vector<T>& delta, double shift,
+                                            double divisor) {
+  const matrix<T> c = (x * eigenvectors) * static_cast<T>(1.0 / std::sqrt(divisor));
+  matrix<T> w = (c * delta.asDiagonal()) * c.transpose();
+  w.diagonal().array() += static_cast<T>(shift);
+  mirror_lower(w);
+  return w;
+}
+
 /// W = g(Σ) (K×K) from a Gram-side solve, without a K×K eigendecomposition. With
 /// G = XᵀX/d + εI = V Λ Vᵀ and Σ = XXᵀ/d + εI (X is K×M, d = M − 1), Σ has the eigenvalues Λ
 /// on the columns of X V and ε on their complement, so
@@ -89,11 +103,7 @@ template <class T, class Method>
     delta(i) = static_cast<T>(
         divided_difference(method, static_cast<double>(st.eigenvalues(i)), eps, g_eps, tie));
   }
-  const matrix<T> c = (x * st.eigenvectors) * static_cast<T>(1.0 / std::sqrt(divisor));
-  matrix<T> w = (c * delta.asDiagonal()) * c.transpose();
-  w.diagonal().array() += static_cast<T>(g_eps);
-  mirror_lower(w);
-  return w;
+  return gram_side_transform<T>(x, st.eigenvectors, delta, g_eps, divisor);
 }
 
 /// Daleckii–Krein: ∂L/∂Σ = U (Γ ∘ Uᵀ sym(∂L/∂W) U) Uᵀ with Γ the Loewner matrix of g; never divides

@@ -5,6 +5,7 @@
 #include <spectral/core/config.hpp>
 #include <spectral/core/error.hpp>
 #include <spectral/core/types.hpp>
+#include <spectral/detail/spectral_function.hpp>
 
 #include <cmath>
 #include <cstdint>
@@ -274,14 +275,13 @@ matrix<T> iter_norm::transform_from_gram(const state<T>& st, const matrix<T>& x,
                                          double divisor) const {
   if (st.eigen_route) {
     const double tau = static_cast<double>(st.trace);
-    const Eigen::ArrayXd delta =
-        divided_differences(st.eigenvalues.template cast<double>().array(), 0.0) /
-        (tau * std::sqrt(tau));
-    const matrix<T> c = (x * st.eigenvectors) * static_cast<T>(1.0 / std::sqrt(divisor));
-    matrix<T> w = (c * delta.template cast<T>().matrix().asDiagonal()) * c.transpose();
-    w.diagonal().array() += static_cast<T>(polynomial(0.0) / std::sqrt(tau));
-    detail::mirror_lower(w);
-    return w;
+    const vector<T> delta =
+        (divided_differences(st.eigenvalues.template cast<double>().array(), 0.0) /
+         (tau * std::sqrt(tau)))
+            .template cast<T>()
+            .matrix();
+    return detail::gram_side_transform<T>(x, st.eigenvectors, delta,
+                                          polynomial(0.0) / std::sqrt(tau), divisor);
   }
   const index_t m = st.normalized.rows();
   matrix<T> r = matrix<T>::Identity(m, m) * T(-0.5);  // R_1: P̃_0³ = I
