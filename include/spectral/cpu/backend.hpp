@@ -12,6 +12,14 @@
 
 #if defined(SPECTRAL_USE_LAPACKE)
 #include <lapacke.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+#include <utility>
+#include <vector>
 #endif
 
 namespace spectral::cpu {
@@ -85,6 +93,55 @@ void fix_eigenvector_signs(matrix<T>& u) {
   }
 }
 
+#if defined(SPECTRAL_USE_LAPACKE)
+/// ?syevd with an explicit workspace: `lwork` or `liwork` -1 is a workspace query.
+template <class T>
+lapack_int syevd(lapack_int n, T* a, T* w, T* work, lapack_int lwork, lapack_int* iwork,
+                 lapack_int liwork) {
+  const lapack_int lda = std::max<lapack_int>(n, 1);
+  if constexpr (std::is_same_v<T, double>) {
+    return LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'L', n, a, lda, w, work, lwork, iwork,
+                               liwork);
+  } else {
+    return LAPACKE_ssyevd_work(LAPACK_COL_MAJOR, 'V', 'L', n, a, lda, w, work, lwork, iwork,
+                               liwork);
+  }
+}
+
+/// Workspace lengths of ?syevd with eigenvectors for an n×n matrix: LAPACK's documented
+/// minimums (lwork = 1 + 6n + 2n², liwork = 3 + 5n), or the query's answer when it is larger.
+/// The query alone is not enough: it returns lwork as a T, and a float holds integers exactly
+/// only up to 2²⁴, so from n ≈ 2900 the answer can be rounded below the minimum (info = -9).
+/// @throws invalid_input when the workspace does not fit in a lapack_int
+template <class T>
+std::pair<lapack_int, lapack_int> syevd_workspace(index_t rows, T* a, T* w) {
+  constexpr auto largest = static_cast<std::int64_t>(std::numeric_limits<lapack_int>::max());
+  const auto n = static_cast<std::int64_t>(rows);
+  // Judged in double first: 2n² of an absurd n would overflow even 64 bits.
+  const double needed = 1.0 + 6.0 * static_cast<double>(n) + 2.0 * static_cast<double>(n) *
+                                                                   static_cast<double>(n);
+  SPECTRAL_EXPECTS(needed <= static_cast<double>(largest) && 1 + 6 * n + 2 * n * n <= largest,
+                   "eigh: a ", rows, "x", rows, " matrix needs a LAPACK syevd workspace of ",
+                   needed, " elements, more than lapack_int holds (", largest, ")");
+  const std::int64_t work_min = 1 + 6 * n + 2 * n * n;
+  const std::int64_t iwork_min = 3 + 5 * n;
+  T work_query{};
+  lapack_int iwork_query = 0;
+  const lapack_int info =
+      syevd<T>(static_cast<lapack_int>(n), a, w, &work_query, -1, &iwork_query, -1);
+  if (info != 0) {
+    SPECTRAL_FAIL("eigh: LAPACK syevd's workspace query failed with info=", info, " on a ", n,
+                  "x", n, " matrix");
+  }
+  // Rounded up, and capped: an answer beyond lapack_int is only a float's rounding of one inside.
+  const double queried = std::min(std::ceil(static_cast<double>(work_query)),
+                                  static_cast<double>(largest));
+  const std::int64_t work = std::max(work_min, static_cast<std::int64_t>(queried));
+  const std::int64_t iwork = std::max(iwork_min, static_cast<std::int64_t>(iwork_query));
+  return {static_cast<lapack_int>(work), static_cast<lapack_int>(iwork)};
+}
+#endif
+
 }  // namespace detail
 
 template <class T>
@@ -92,15 +149,17 @@ backend::eigen_pair<T> backend::eigh(const matrix<T>& a) {
   eigen_pair<T> out;
 #if defined(SPECTRAL_USE_LAPACKE)
   // Divide and conquer (syevd) is several times faster than Eigen's QL iteration for n >= 256.
+  // The workspace is sized here rather than by LAPACKE_?syevd, which trusts the query's
+  // rounded answer (see detail::syevd_workspace).
   out.vectors = a;
   out.values.resize(a.rows());
+  const auto [lwork, liwork] = detail::syevd_workspace<T>(a.rows(), out.vectors.data(),
+                                                          out.values.data());
   const auto n = static_cast<lapack_int>(a.rows());
-  lapack_int info = 0;
-  if constexpr (std::is_same_v<T, double>) {
-    info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', n, out.vectors.data(), n, out.values.data());
-  } else {
-    info = LAPACKE_ssyevd(LAPACK_COL_MAJOR, 'V', 'L', n, out.vectors.data(), n, out.values.data());
-  }
+  std::vector<T> work(static_cast<std::size_t>(lwork));
+  std::vector<lapack_int> iwork(static_cast<std::size_t>(liwork));
+  const lapack_int info = detail::syevd<T>(n, out.vectors.data(), out.values.data(), work.data(),
+                                           lwork, iwork.data(), liwork);
   if (info != 0) {
     SPECTRAL_FAIL("eigh: LAPACK syevd failed with info=", info, " on a ", n, "x", n, " matrix");
   }
