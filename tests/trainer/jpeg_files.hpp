@@ -9,6 +9,7 @@
 
 #include <catch2/catch_test_macros.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -34,6 +35,25 @@ namespace spectral_test {
   tjDestroy(tj);
   REQUIRE(rc == 0);
   return bytes;
+}
+
+/// `jpeg` with the image size in its baseline frame header (SOF0) replaced: the header then
+/// announces width × height while the data stay those of the small image.
+[[nodiscard]] inline std::vector<unsigned char> with_announced_size(std::vector<unsigned char> jpeg,
+                                                                    int width, int height) {
+  // Marker segments after SOI: FF, type, big-endian length (counting itself), payload.
+  for (std::size_t i = 2; i + 9 <= jpeg.size() && jpeg[i] == 0xFF;
+       i += 2 + (std::size_t{jpeg[i + 2]} << 8U) + jpeg[i + 3]) {
+    if (jpeg[i + 1] == 0xC0) {  // SOF0: length, precision, height, width
+      jpeg[i + 5] = static_cast<unsigned char>(height >> 8);
+      jpeg[i + 6] = static_cast<unsigned char>(height & 0xFF);
+      jpeg[i + 7] = static_cast<unsigned char>(width >> 8);
+      jpeg[i + 8] = static_cast<unsigned char>(width & 0xFF);
+      return jpeg;
+    }
+  }
+  FAIL("no SOF0 marker in the JPEG");
+  return jpeg;
 }
 
 /// Writes `bytes` to `path`, creating its folder.

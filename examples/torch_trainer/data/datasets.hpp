@@ -53,11 +53,16 @@ struct image_dataset {
  * @param classes 10 or 100
  * @return images 3×32×32 per sample
  * @throws invalid_input for classes other than 10 or 100, a missing folder or file, a file that
- *         is empty or not a whole number of records, or a label ≥ classes
+ *         is empty, not a whole number of records or larger than max_cifar_file_records records
+ *         (checked before it is read), or a label ≥ classes
  */
 [[nodiscard]] image_dataset load_cifar(const std::filesystem::path& folder,
                                        int classes,
                                        bool train);
+
+/// The most records one CIFAR file may hold: the whole data set has 60000 images (its files hold
+/// 10000 or 50000), so a larger file is refused before it is read.
+inline constexpr std::size_t max_cifar_file_records = 60000;
 
 // --- implementation -----------------------------------------------------------------------------
 
@@ -68,14 +73,18 @@ inline void expect_folder(const std::filesystem::path& folder, const char* what)
                    " does not exist or is not a directory");
 }
 
-/// Whole file as bytes; reading it in one go keeps the size check exact.
-[[nodiscard]] inline std::vector<char> read_binary_file(const std::filesystem::path& path) {
+/// Whole file as bytes; reading it in one go keeps the size check exact. The size is checked
+/// against `max_bytes` before anything is allocated or read.
+[[nodiscard]] inline std::vector<char> read_binary_file(const std::filesystem::path& path,
+                                                        std::size_t max_bytes) {
   SPECTRAL_EXPECTS(std::filesystem::is_regular_file(path), path.string(), ": no such file");
   std::ifstream in(path, std::ios::binary);
   SPECTRAL_EXPECTS(in.good(), path.string(), ": cannot open");
   in.seekg(0, std::ios::end);
   const std::streamoff size = in.tellg();
   SPECTRAL_EXPECTS(size >= 0, path.string(), ": cannot determine its size");
+  SPECTRAL_EXPECTS(static_cast<std::uintmax_t>(size) <= max_bytes, path.string(), ": ", size,
+                   " bytes is more than the limit of ", max_bytes, " bytes");
   in.seekg(0, std::ios::beg);
   std::vector<char> bytes(static_cast<std::size_t>(size));
   in.read(bytes.data(), size);
@@ -150,7 +159,7 @@ inline image_dataset load_cifar(const std::filesystem::path& folder, int classes
     const std::filesystem::path path = root / file;
     SPECTRAL_EXPECTS(std::filesystem::is_regular_file(path), name, ": no file ", path.string(),
                      " (expected the binary version of ", name, " in ", folder.string(), ")");
-    contents.push_back(detail::read_binary_file(path));
+    contents.push_back(detail::read_binary_file(path, max_cifar_file_records * record));
     const std::size_t size = contents.back().size();
     SPECTRAL_EXPECTS(size > 0 && size % record == 0, path.string(), ": ", size,
                      " bytes is not a whole number of ", record, "-byte ", name,

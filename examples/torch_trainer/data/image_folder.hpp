@@ -16,6 +16,12 @@
 /// threads or their timing. Files that do not decode (corrupt, truncated headers, a PNG named
 /// .JPEG) are skipped and counted; the batch is filled with the next files of the permutation.
 ///
+/// Input limits, so that a small hostile file cannot cost gigabytes: a file larger than
+/// max_image_file_bytes (64 MiB) is not read, and an image whose header announces a width or
+/// height above max_image_side (16384) or more than max_image_pixels (2^27) pixels is not
+/// decoded; both are skipped and counted like a corrupt file. The limits sit far above the
+/// photographs of ImageNet-like data sets and far below what would exhaust a machine's memory.
+///
 /// Deliberate differences from PIL/torchvision: a DCT-scaled decode (1/2, 1/4, 1/8) replaces the
 /// first part of the downscale (its box edges fall between scaled pixels, so the edge pixels
 /// there come from the scaled pixels the box touches); the resampler keeps float between its two
@@ -52,6 +58,14 @@
 
 namespace spectral::trainer {
 
+/// The largest image file read (larger ones are skipped as undecodable).
+inline constexpr std::uintmax_t max_image_file_bytes = std::uintmax_t{64} << 20;
+/// The largest width or height decoded (larger images are skipped as undecodable).
+inline constexpr int max_image_side = 16384;
+/// The most pixels decoded (larger images are skipped): a 3-channel decode of this many pixels
+/// takes 384 MiB, which a decoding thread may hold.
+inline constexpr std::int64_t max_image_pixels = std::int64_t{1} << 27;
+
 /// The files of an ImageFolder tree with torchvision's class ids.
 struct image_folder {
   std::vector<std::filesystem::path> files;
@@ -65,9 +79,12 @@ struct image_folder {
  *
  * Class ids follow the sorted class-folder names (torchvision's ImageFolder order); files are
  * sorted by name within a class. Only regular files (symlinks followed) ending in .jpg or .jpeg,
- * in any letter case, are taken; other files and nested folders are ignored.
- * @throws invalid_input naming the path for a missing root, a root that is not a directory, a
- *         root without class folders, or class folders without any JPEG file
+ * in any letter case, are taken; other files and nested folders are ignored. The scan goes two
+ * levels deep and no further, so a link that loops back up cannot make it run forever. An entry
+ * that cannot be examined (a link loop, a dangling link, a vanished or unreadable entry) is
+ * skipped, and a class folder that cannot be listed keeps its class id but gives no files.
+ * @throws invalid_input naming the path for a missing root, a root that is not a directory or
+ *         cannot be listed, a root without class folders, or class folders without any JPEG file
  */
 [[nodiscard]] image_folder scan_image_folder(const std::filesystem::path& root);
 
@@ -398,14 +415,21 @@ struct jpeg_header {
   int colorspace = 0;
 };
 
-/// false for an empty buffer or data whose header TurboJPEG cannot read.
+/// Whether an image of this size may be decoded (max_image_side, max_image_pixels).
+[[nodiscard]] inline bool image_size_within_limits(int width, int height) {
+  return width >= 1 && height >= 1 && width <= max_image_side && height <= max_image_side &&
+         std::int64_t{width} * std::int64_t{height} <= max_image_pixels;
+}
+
+/// false for an empty buffer, data whose header TurboJPEG cannot read, or an image whose header
+/// announces a size over the limits: checked here, before any decoding buffer exists.
 [[nodiscard]] inline bool read_jpeg_header(tjhandle tj, const std::vector<unsigned char>& bytes,
                                            jpeg_header& header) {
   int subsamp = 0;
   return !bytes.empty() &&
          tjDecompressHeader3(tj, bytes.data(), static_cast<unsigned long>(bytes.size()),
                              &header.width, &header.height, &subsamp, &header.colorspace) == 0 &&
-         header.width >= 1 && header.height >= 1;
+         image_size_within_limits(header.width, header.height);
 }
 
 /// The largest DCT-domain downscale 1/d (d ∈ {1, 2, 4, 8}, as far as TurboJPEG offers it) that
@@ -435,9 +459,8 @@ struct jpeg_header {
   const tjscalingfactor chosen{1, denom};
   scaled_w = TJSCALED(header.width, chosen);
   scaled_h = TJSCALED(header.height, chosen);
-  // ImageNet's largest image decodes to ~10^8 bytes.
   const auto pixels = static_cast<std::int64_t>(scaled_w) * scaled_h;
-  if (pixels > (std::int64_t{1} << 28)) {
+  if (!image_size_within_limits(scaled_w, scaled_h)) {
     return false;
   }
   const bool cmyk = header.colorspace == TJCS_CMYK || header.colorspace == TJCS_YCCK;
@@ -571,16 +594,17 @@ inline void expect_crop_params(std::int64_t out_size,
                    "crop ratio: expected 0 < min <= max, got (", ratio_min, ", ", ratio_max, ")");
 }
 
-/// Whole file; std::nullopt when it cannot be read (counted as undecodable by the loader).
+/// Whole file; std::nullopt when it cannot be read or is larger than `max_bytes`, checked
+/// before anything is allocated (counted as undecodable by the loader).
 [[nodiscard]] inline std::optional<std::vector<unsigned char>> try_read_file(
-    const std::filesystem::path& path) {
+    const std::filesystem::path& path, std::uintmax_t max_bytes = max_image_file_bytes) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return std::nullopt;
   }
   in.seekg(0, std::ios::end);
   const std::streamoff size = in.tellg();
-  if (size < 0) {
+  if (size < 0 || static_cast<std::uintmax_t>(size) > max_bytes) {
     return std::nullopt;
   }
   in.seekg(0, std::ios::beg);
@@ -594,6 +618,29 @@ inline void expect_crop_params(std::int64_t out_size,
 
 }  // namespace detail
 
+namespace detail {
+
+/// The entries of `folder` that `keep` accepts. An entry that cannot be examined (a link loop, a
+/// dangling link, an entry removed meanwhile) is passed over, and an error while listing ends the
+/// listing: std::filesystem's throwing calls would abort the whole scan for one bad entry.
+template <class Keep>
+[[nodiscard]] std::vector<std::filesystem::path> list_folder(const std::filesystem::path& folder,
+                                                             Keep keep,
+                                                             std::error_code& ec) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> out;
+  fs::directory_iterator it(folder, ec);
+  for (const fs::directory_iterator end; !ec && it != end; it.increment(ec)) {
+    std::error_code entry_ec;
+    if (keep(*it, entry_ec) && !entry_ec) {
+      out.push_back(it->path());
+    }
+  }
+  return out;
+}
+
+}  // namespace detail
+
 inline image_folder scan_image_folder(const std::filesystem::path& root) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -602,27 +649,28 @@ inline image_folder scan_image_folder(const std::filesystem::path& root) {
                    " is not a directory");
   image_folder out;
   out.root = root;
-  fs::directory_iterator classes(root, ec);
+  const std::vector<fs::path> class_folders = detail::list_folder(
+      root,
+      [](const fs::directory_entry& entry, std::error_code& entry_ec) {
+        return entry.is_directory(entry_ec);
+      },
+      ec);
   SPECTRAL_EXPECTS(!ec, "image folder ", root.string(), ": cannot list it (", ec.message(), ")");
-  for (const fs::directory_entry& entry : classes) {
-    if (entry.is_directory()) {
-      out.classes.push_back(entry.path().filename().string());
-    }
+  for (const fs::path& folder : class_folders) {
+    out.classes.push_back(folder.filename().string());
   }
   SPECTRAL_EXPECTS(!out.classes.empty(), "image folder ", root.string(),
                    " has no class folders (expected root/<class>/<image>.JPEG)");
   std::sort(out.classes.begin(), out.classes.end());
   for (std::size_t c = 0; c < out.classes.size(); ++c) {
-    std::vector<fs::path> files;
-    const fs::path folder = root / out.classes[c];
-    fs::directory_iterator entries(folder, ec);
-    SPECTRAL_EXPECTS(!ec, "image folder ", folder.string(), ": cannot list it (", ec.message(),
-                     ")");
-    for (const fs::directory_entry& entry : entries) {
-      if (entry.is_regular_file() && detail::has_jpeg_extension(entry.path())) {
-        files.push_back(entry.path());
-      }
-    }
+    // An unlistable class folder keeps its id (the others' ids do not shift) and gives no files.
+    std::error_code list_ec;
+    std::vector<fs::path> files = detail::list_folder(
+        root / out.classes[c],
+        [](const fs::directory_entry& entry, std::error_code& entry_ec) {
+          return detail::has_jpeg_extension(entry.path()) && entry.is_regular_file(entry_ec);
+        },
+        list_ec);
     std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) {
       return a.filename().string() < b.filename().string();
     });

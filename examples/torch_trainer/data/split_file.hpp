@@ -12,23 +12,32 @@
 
 #include <spectral/core/error.hpp>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <system_error>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 namespace spectral::trainer {
 
+/// The largest split file read; a list of every ImageNet training file (1.28 million names of
+/// about 21 bytes a line) takes less than half of it.
+inline constexpr std::uintmax_t max_split_file_bytes = std::uintmax_t{64} << 20;
+
 /**
  * @brief The file names of a split file, in file order, each once.
  *
  * Leading and trailing white space (a Windows `\r` included) is dropped and blank lines are
  * skipped. A line holding a path (`n01440764/n01440764_10026.JPEG`) stands for its base name.
- * @throws invalid_input naming the file when it cannot be read or names no file
+ * @throws invalid_input naming the file when it cannot be read, is larger than
+ *         max_split_file_bytes (checked before reading where the size is known, and while
+ *         reading otherwise), or names no file
  */
 [[nodiscard]] std::vector<std::string> read_split_file(const std::filesystem::path& path);
 
@@ -44,8 +53,22 @@ namespace spectral::trainer {
 // --- implementation
 
 inline std::vector<std::string> read_split_file(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  SPECTRAL_EXPECTS(static_cast<bool>(in), "split file ", path.string(), " cannot be read");
+  std::error_code ec;
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  SPECTRAL_EXPECTS(ec || size <= max_split_file_bytes, "split file ", path.string(), ": ", size,
+                   " bytes is more than the limit of ", max_split_file_bytes, " bytes");
+  std::ifstream file(path, std::ios::binary);
+  SPECTRAL_EXPECTS(static_cast<bool>(file), "split file ", path.string(), " cannot be read");
+  // Bounded while reading too: a pipe or a device has no size to check beforehand.
+  std::string text;
+  std::array<char, 1 << 16> chunk{};
+  while (file.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || file.gcount() > 0) {
+    text.append(chunk.data(), static_cast<std::size_t>(file.gcount()));
+    SPECTRAL_EXPECTS(text.size() <= max_split_file_bytes, "split file ", path.string(),
+                     ": more than the limit of ", max_split_file_bytes, " bytes");
+  }
+  SPECTRAL_EXPECTS(!file.bad(), "split file ", path.string(), " cannot be read");
+  std::istringstream in(text);
   std::vector<std::string> names;
   std::unordered_set<std::string> seen;
   std::string line;
