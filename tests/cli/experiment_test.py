@@ -277,6 +277,24 @@ def errors_case(cli, scratch):
     check(not (scratch / "noplot" / "intl_dynamics.png").exists(), "a PNG without gnuplot?")
 
 
+@case("hostile_out")
+def hostile_out_case(cli, scratch):
+    """An --out with quotes, a command substitution, gnuplot's pipe and command prefixes and a
+    newline: the plots are drawn and nothing runs (gnuplot never sees the path)."""
+    import subprocess
+    out = scratch / "m'$(touch INJECTED_SHELL)';system('touch INJECTED_GP')'\n|<x"
+    result = subprocess.run([str(cli), "experiment", "maps", "--tiny", "--seed", "3", "--out",
+                             str(out)], capture_output=True, text=True, timeout=120, check=False,
+                            cwd=scratch)
+    check(result.returncode == 0, f"hostile --out: exit {result.returncode}: {result.stderr}")
+    injected = [p for p in scratch.rglob("*") if p.name in ("INJECTED_SHELL", "INJECTED_GP")]
+    check(not injected, f"a command ran: {injected}")
+    check(not [p for p in out.iterdir() if p.name.endswith(".partial") or
+               p.name.startswith(".plots-")], f"leftovers: {list(out.iterdir())}")
+    check("INJECTED" not in (out / "maps.gp").read_text(), "the path reached the script")
+    check_plots(out, ["maps.png"])
+
+
 def main():
     args = parse_args({"--case": {"required": True, "choices": sorted(CASES)}})
 

@@ -3,14 +3,14 @@
 #pragma once
 
 /// @file
-/// CSV tables written atomically (a temporary sibling renamed into place, as io/npy.hpp does),
-/// so an interrupted experiment never leaves a half-written table behind.
+/// CSV tables written atomically (io/staged_file.hpp: a new private file renamed into place), so
+/// an interrupted experiment never leaves a half-written table behind.
 
 #include <spectral/core/error.hpp>
+#include <spectral/io/staged_file.hpp>
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -18,7 +18,6 @@
 #include <variant>
 #include <vector>
 
-#include <unistd.h>
 
 namespace spectral::cli {
 
@@ -53,26 +52,9 @@ class csv_table {
     write_file_atomically(path, text);
   }
 
-  /// Writes `text` to `path` through a temporary sibling and a rename.
+  /// Writes `text` to `path`: exclusively created, then renamed into place.
   static void write_file_atomically(const std::filesystem::path& path, std::string_view text) {
-    const std::filesystem::path temporary = path.string() + ".tmp-" + std::to_string(::getpid());
-    {
-      std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-      out.write(text.data(), static_cast<std::streamsize>(text.size()));
-      out.close();
-      if (!out) {
-        std::error_code ignored;
-        std::filesystem::remove(temporary, ignored);
-        throw invalid_input(path.string() +
-                            ": cannot write (missing directory, no permission or disk full)");
-      }
-    }
-    std::error_code ec;
-    std::filesystem::rename(temporary, path, ec);
-    if (ec) {
-      std::filesystem::remove(temporary, ec);
-      throw invalid_input(path.string() + ": cannot move the written file into place");
-    }
+    io::write_file_atomically(path, text);
   }
 
  private:
@@ -112,7 +94,7 @@ inline std::filesystem::path prepare_output_folder(const std::string& out) {
   std::filesystem::create_directories(folder, ec);
   SPECTRAL_EXPECTS(!ec && std::filesystem::is_directory(folder), "--out: cannot create folder '",
                    out, "'", ec ? " (" + ec.message() + ")" : std::string());
-  // Absolute, so the gnuplot scripts written there work from any directory.
+  // Absolute, so every message names the folder unambiguously.
   return std::filesystem::absolute(folder);
 }
 

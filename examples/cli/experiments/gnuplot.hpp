@@ -3,79 +3,64 @@
 #pragma once
 
 /// @file
-/// Renders a PNG by writing a gnuplot script next to it and running gnuplot on it. The script
-/// stays in the output folder so a plot can be restyled and re-rendered by hand. Without gnuplot
-/// (or when it fails) the experiment still succeeds: the CSV is the result, the plot a view of it.
+/// Renders an experiment's PNG with gnuplot (common/gnuplot.hpp: gnuplot runs in the output
+/// folder, the script names its CSV files by plain names and never holds a path). The script stays
+/// beside the CSV so a plot can be restyled and re-rendered by hand. Without gnuplot (or when it
+/// fails) the experiment still succeeds: the CSV is the result, the plot a view of it.
 
-#include "csv_writer.hpp"
+#include "common/gnuplot.hpp"
 
-#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <string_view>
 
 namespace spectral::cli {
 
-/// The gnuplot command: $SPECTRAL_GNUPLOT when set (tests point it at a missing program),
-/// otherwise `gnuplot` from PATH.
-[[nodiscard]] inline std::string gnuplot_program() {
-  const char* configured = std::getenv("SPECTRAL_GNUPLOT");
-  return configured != nullptr && *configured != '\0' ? configured : "gnuplot";
-}
+using tools::gnuplot_file;
 
-/// A path quoted for the shell and for gnuplot strings: single quotes, inner ones escaped.
-[[nodiscard]] inline std::string quoted(const std::filesystem::path& path, bool for_shell) {
+/// Program text (titles, labels) as a single-quoted gnuplot string: quotes doubled, control
+/// characters dropped, so no text can end the string or the command.
+[[nodiscard]] inline std::string gnuplot_text(std::string_view text) {
   std::string out = "'";
-  for (const char c : path.string()) {
-    out += c == '\'' ? (for_shell ? std::string("'\\''") : std::string("''")) : std::string(1, c);
+  for (const char c : text) {
+    if (c == '\'') {
+      out += "''";
+    } else if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) {
+      out += c;
+    }
   }
   return out + "'";
 }
 
 /**
- * @brief Writes `<png without extension>.gp` = terminal settings + `body`, runs gnuplot on it
- *        and moves the image into place.
- * @param body gnuplot commands that draw one (multi)plot; `set output` is handled here
+ * @brief Writes `<png without extension>.gp` = terminal settings + `body` next to the PNG, runs
+ *        gnuplot on it and moves the image into place.
+ * @param body gnuplot commands that draw one (multi)plot, naming data files with gnuplot_file();
+ *        `set output` is handled here
  * @return whether the PNG was written; otherwise a one-line warning went to stderr
  */
 inline bool render_plot(const std::filesystem::path& png,
                         const std::string& body,
                         int width = 800,
                         int height = 500) {
-  const std::filesystem::path script = std::filesystem::path(png).replace_extension(".gp");
-  const std::filesystem::path partial = png.string() + ".partial";
-  std::string text = "# Rendered by `spectral experiment`; re-run with: gnuplot " +
-                     script.filename().string() + "\n";
+  const std::filesystem::path folder = png.has_parent_path() ? png.parent_path() : ".";
+  const std::string image = png.filename().string();
+  const std::string script = std::filesystem::path(png).replace_extension(".gp").filename().string();
+  std::string text = "# Rendered by `spectral experiment`; re-run with: gnuplot " + script + "\n";
+  text += tools::gnuplot_preamble;
   text += "set terminal pngcairo size " + std::to_string(width) + "," + std::to_string(height) +
           " font ',10'\n";
-  text += "set output " + quoted(partial, false) + "\n";
+  text += tools::gnuplot_output(image);
   text += "set datafile separator ','\n";
   text += body;
   text += "\nunset output\n";
-  csv_table::write_file_atomically(script, text);
-
-  const std::string program = gnuplot_program();
-  const std::string probe = "command -v " + quoted(program, true) + " >/dev/null 2>&1";
-  if (std::system(probe.c_str()) != 0) {
-    std::cerr << "spectral: warning: gnuplot not found (" << program << "); wrote the CSV, skipped "
-              << png.filename().string() << "\n";
-    return false;
+  const tools::plot_outcome outcome = tools::render_gnuplot(folder, script, text, {image});
+  if (!outcome.drawn) {
+    std::cerr << "spectral: warning: " << outcome.problem << "; wrote the CSV, skipped " << image
+              << "\n";
   }
-  // gnuplot's own messages would break the one-line contract; they are kept in a log instead.
-  const std::filesystem::path log = std::filesystem::path(png).replace_extension(".gnuplot.log");
-  const std::string command =
-      quoted(program, true) + " " + quoted(script, true) + " >" + quoted(log, true) + " 2>&1";
-  const int status = std::system(command.c_str());
-  std::error_code ec;
-  if (status != 0 || !std::filesystem::exists(partial)) {
-    std::filesystem::remove(partial, ec);
-    std::cerr << "spectral: warning: gnuplot failed on " << script.filename().string() << " (see "
-              << log.string() << "); wrote the CSV, skipped " << png.filename().string() << "\n";
-    return false;
-  }
-  std::filesystem::remove(log, ec);
-  std::filesystem::rename(partial, png, ec);
-  return !ec;
+  return outcome.drawn;
 }
 
 }  // namespace spectral::cli

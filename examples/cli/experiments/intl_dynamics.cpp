@@ -267,9 +267,9 @@ void run_intl_dynamics(const intl_dynamics_args& args) {
   for (const int t : args.iterations) {
     iterations_list += (iterations_list.empty() ? "" : " ") + std::to_string(t);
   }
-  const std::string eigen_data = quoted(folder / "eigenvalues.csv", false);
-  const std::string dynamics_data = quoted(folder / "dynamics.csv", false);
-  const std::string prediction_data = quoted(folder / "prediction.csv", false);
+  const std::string eigen_data = gnuplot_file("eigenvalues.csv");
+  const std::string dynamics_data = gnuplot_file("dynamics.csv");
+  const std::string prediction_data = gnuplot_file("prediction.csv");
   std::string body = plot_colors;
   body +=
       "set multiplot layout 1,3 title 'Gradient descent on the trace loss through IterNorm "

@@ -123,7 +123,7 @@ void run_maps(const maps_args& args) {
   maps.write(folder / "maps.csv");
   summary.write(folder / "summary.csv");
 
-  const std::string data = quoted(folder / "maps.csv", false);
+  const std::string data = gnuplot_file("maps.csv");
   std::string body = plot_colors;
   body +=
       "set multiplot layout 1,2 title 'Output spectrum map ψ(λ): lines = output\\_spectrum(), "
