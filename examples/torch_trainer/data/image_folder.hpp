@@ -616,10 +616,6 @@ inline void expect_crop_params(std::int64_t out_size,
   return bytes;
 }
 
-}  // namespace detail
-
-namespace detail {
-
 /// The entries of `folder` that `keep` accepts. An entry that cannot be examined (a link loop, a
 /// dangling link, an entry removed meanwhile) is passed over, and an error while listing ends the
 /// listing: std::filesystem's throwing calls would abort the whole scan for one bad entry.
