@@ -3,19 +3,34 @@
 
 // intl_train: INTL pretraining and evaluation with the spectral library's IterNorm (or any other
 // instance) inside a LibTorch model. Defaults follow the reference CIFAR recipe (spec §6.5) on
-// Fashion-MNIST from Debian's dataset-fashion-mnist package.
+// Fashion-MNIST from Debian's dataset-fashion-mnist package. Every setting is range-checked
+// before any work; failures are one line on stderr with the exit codes of cli_exit.hpp.
 
+#include "cli_exit.hpp"
 #include "train/trainer.hpp"
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <cstdio>
-#include <exception>
 #include <iostream>
 #include <map>
+#include <optional>
+#include <sstream>
 #include <string>
 
-int main(int argc, char** argv) {
+namespace {
+
+/// " (lo-hi)" for a flag's help: the range validate_settings() enforces.
+template <class T>
+std::string range(T lo, T hi) {
+  std::ostringstream text;
+  text << " (" << lo << "-" << hi << ")";
+  return text.str();
+}
+
+int run(int argc, char** argv) {
+  namespace limits = spectral::trainer::limits;
   using spectral::trainer::ssl_method;
   using spectral::trainer::transform_kind;
   spectral::trainer::train_config c;
@@ -26,6 +41,7 @@ int main(int argc, char** argv) {
   std::string engine = "library";
 
   CLI::App app{"INTL self-supervised pretraining with the spectral library (LibTorch, CPU)"};
+  app.footer(spectral::trainer::exit_codes_help);
   app.add_option("--dataset", c.dataset, "fashion-mnist | cifar10 | cifar100 | imagefolder")
       ->check(CLI::IsMember({"fashion-mnist", "cifar10", "cifar100", "imagefolder"}))
       ->capture_default_str();
@@ -35,51 +51,80 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--out", c.out, "output folder: checkpoint, metrics.jsonl, summary.json, plots")
       ->capture_default_str();
-  app.add_option("--epochs", c.epochs, "pretraining epochs")->capture_default_str();
-  app.add_option("--batch", c.batch, "batch size (global)")->capture_default_str();
-  app.add_option("--lr", c.lr, "learning rate; base_lr = lr * batch / 256")->capture_default_str();
-  app.add_option("--wd", c.weight_decay, "weight decay")->capture_default_str();
+  app.add_option("--epochs", c.epochs, "pretraining epochs" + range<std::int64_t>(1, limits::epochs))
+      ->capture_default_str();
+  app.add_option("--batch", c.batch,
+                 "batch size (global)" + range<std::int64_t>(4, limits::batch) +
+                     "; with the automatic --beta and --axis samples at least 8")
+      ->capture_default_str();
+  app.add_option("--lr", c.lr,
+                 "learning rate; base_lr = lr * batch / 256 (> 0, at most " +
+                     std::to_string(static_cast<int>(limits::lr)) + ")")
+      ->capture_default_str();
+  app.add_option("--wd", c.weight_decay, "weight decay" + range(0.0, limits::weight_decay))
+      ->capture_default_str();
   app.add_flag("!--no-decay-1d", c.decay_1d,
                "no weight decay on biases and BN parameters (ImageNet recipe)");
-  app.add_option("--warmup-epochs", c.warmup_epochs, "linear warm-up epochs")->capture_default_str();
+  app.add_option("--warmup-epochs", c.warmup_epochs,
+                 "linear warm-up epochs" + range<std::int64_t>(0, limits::epochs))
+      ->capture_default_str();
   app.add_option("--arch", arch, "resnet18 | resnet50")
       ->check(CLI::IsMember({"resnet18", "resnet50"}))
       ->capture_default_str();
-  app.add_option("--width", c.width, "channels of the first ResNet stage (64 = torchvision)")
+  app.add_option("--width", c.width,
+                 "channels of the first ResNet stage (64 = torchvision)" +
+                     range<std::int64_t>(4, limits::width))
       ->capture_default_str();
   app.add_flag("!--imagenet-stem", c.cifar_stem, "7x7 stride-2 stem with max-pool instead of CIFAR's 3x3");
-  app.add_option("--projector", c.projector, "hidden and output size of the 3-layer projector")
+  app.add_option("--projector", c.projector,
+                 "hidden and output size of the 3-layer projector" +
+                     range<std::int64_t>(2, limits::projector))
       ->capture_default_str();
   app.add_option("--method", method, "intl | intl_m (momentum encoder)")
       ->check(CLI::IsMember({"intl", "intl_m"}))
       ->capture_default_str();
   app.add_flag("--multi-crop", c.multi_crop,
                "6 crops (1, 1, 6/7, 5/7, 4/7, 3/7 of the image size) instead of 2 (spec 5.4)");
-  app.add_option("--momentum", c.momentum0, "INTL-M EMA momentum at step 0")->capture_default_str();
+  app.add_option("--momentum", c.momentum0, "INTL-M EMA momentum at step 0" + range(0, 1))
+      ->capture_default_str();
   app.add_option("--transform", transform, "zca | pca | cholesky | power | iternorm")
       ->check(CLI::IsMember({"zca", "pca", "cholesky", "power", "iternorm"}))
       ->capture_default_str();
-  app.add_option("--iters", c.transform.iterations, "IterNorm iterations T")->capture_default_str();
-  app.add_option("--power", c.transform.power, "p of the power-function transform")
+  app.add_option("--iters", c.transform.iterations,
+                 "IterNorm iterations T" + range(1, limits::iterations))
+      ->capture_default_str();
+  app.add_option("--power", c.transform.power,
+                 "p of the power-function transform" + range(0.0, limits::power))
       ->capture_default_str();
   app.add_option("--axis", axis, "samples (reference axis 0) | features")
       ->check(CLI::IsMember({"samples", "features"}))
       ->capture_default_str();
-  app.add_option("--eps", c.transform.opts.eps, "covariance shrinkage")->capture_default_str();
-  app.add_option("--beta", c.beta, "trace-loss weight; default 0.01 (log2 K - 3)");
-  app.add_option("--train-subset", c.train_subset, "pretrain on this many images (0: all)")
+  app.add_option("--eps", c.transform.opts.eps, "covariance shrinkage" + range(0.0, limits::eps))
+      ->capture_default_str();
+  app.add_option("--beta", c.beta,
+                 "trace-loss weight" + range(0.0, limits::beta) +
+                     "; default (unset): 0.01 (log2 K - 3), K the covariance size");
+  app.add_option("--train-subset", c.train_subset,
+                 "pretrain on this many images (0: all)" + range<std::int64_t>(0, limits::images))
       ->capture_default_str();
   app.add_option("--eval-train-subset", c.eval_train_subset,
-                 "k-NN bank / linear-probe training images (0: all)")
+                 "k-NN bank / linear-probe training images (0: all)" +
+                     range<std::int64_t>(0, limits::images))
       ->capture_default_str();
-  app.add_option("--eval-test-subset", c.eval_test_subset, "test images evaluated (0: all)")
+  app.add_option("--eval-test-subset", c.eval_test_subset,
+                 "test images evaluated (0: all)" + range<std::int64_t>(0, limits::images))
       ->capture_default_str();
-  app.add_option("--knn-every", c.knn_every, "epochs between 5-NN evaluations (0: only at the end)")
+  app.add_option("--knn-every", c.knn_every,
+                 "epochs between 5-NN evaluations (0: only at the end)" +
+                     range<std::int64_t>(0, limits::epochs))
       ->capture_default_str();
-  app.add_option("--linear-epochs", c.linear_epochs, "linear-probe epochs")->capture_default_str();
+  app.add_option("--linear-epochs", c.linear_epochs,
+                 "linear-probe epochs" + range<std::int64_t>(1, limits::linear_epochs))
+      ->capture_default_str();
   app.add_flag("!--no-random-baseline", c.evaluate_random_init,
                "skip evaluating the untrained encoder");
-  app.add_option("--seed", c.seed, "seed of data order, augmentations and initialisation")
+  app.add_option("--seed", c.seed, "seed of data order, augmentations and initialisation (0-2^64-1)")
+      ->check(spectral::trainer::unsigned_text())
       ->capture_default_str();
   app.add_flag("--resume", c.resume, "continue from <out>/checkpoint.pt");
   app.add_flag("--eval-only", c.eval_only,
@@ -87,18 +132,25 @@ int main(int argc, char** argv) {
   app.add_option("--device", c.device,
                  "cpu | cuda | cuda:N (a bare cuda with --world-size: one GPU per rank)")
       ->capture_default_str();
-  app.add_option("--threads", c.threads, "intra-op threads (0: every core)")
+  app.add_option("--threads", c.threads,
+                 "intra-op threads (0: every core)" + range(0, limits::threads))
       ->capture_default_str();
-  app.add_option("--max-steps", c.max_steps, "stop after this many optimisation steps (0: none)")
+  app.add_option("--max-steps", c.max_steps,
+                 "stop after this many optimisation steps (0: none)" +
+                     range<std::int64_t>(0, limits::steps))
       ->capture_default_str();
   app.add_flag("!--no-progress", c.progress, "no progress bar");
   app.add_flag("--synthetic", c.synthetic,
                "throughput of the training step on random views (no data, no evaluation)");
-  app.add_option("--synthetic-steps", c.synthetic_steps, "timed steps in --synthetic mode")
+  app.add_option("--synthetic-steps", c.synthetic_steps,
+                 "timed steps in --synthetic mode (batches in --loader-only, steps in --pipeline)" +
+                     range<std::int64_t>(1, limits::synthetic_steps))
       ->capture_default_str();
-  app.add_option("--synthetic-size", c.synthetic_size, "image size in --synthetic mode")
+  app.add_option("--synthetic-size", c.synthetic_size,
+                 "image size in --synthetic mode" + range<std::int64_t>(8, limits::image_size))
       ->capture_default_str();
-  app.add_option("--synthetic-channels", c.synthetic_channels, "image channels in --synthetic mode")
+  app.add_option("--synthetic-channels", c.synthetic_channels,
+                 "image channels in --synthetic mode (1 or 3)")
       ->capture_default_str();
   app.add_option("--engine", engine,
                  "who computes the transform: library (exact backward) | reference (LibTorch ops "
@@ -117,11 +169,15 @@ int main(int argc, char** argv) {
                "throughput of the ImageFolder loader alone (decode + crop, 2 views per image)");
   app.add_flag("--pipeline", c.pipeline,
                "throughput of loader + augmentation + training step on ImageFolder (no checkpoints)");
-  app.add_option("--image-size", c.image_size, "ImageFolder crop size")->capture_default_str();
-  app.add_option("--loader-threads", c.loader_threads, "ImageFolder decoding threads (0: every core)")
+  app.add_option("--image-size", c.image_size,
+                 "ImageFolder crop size" + range<std::int64_t>(8, limits::image_size))
+      ->capture_default_str();
+  app.add_option("--loader-threads", c.loader_threads,
+                 "ImageFolder decoding threads (0: every core)" + range(0, limits::loader_threads))
       ->capture_default_str();
   // Distributed training: one process per device; torchrun's variables give the defaults.
-  app.add_option("--world-size", c.world_size, "processes in the job (1: no process group)")
+  app.add_option("--world-size", c.world_size,
+                 "processes in the job (1: no process group)" + range(1, limits::world_size))
       ->envname("WORLD_SIZE")
       ->capture_default_str();
   app.add_option("--rank", c.rank, "this process's rank in [0, world size)")
@@ -130,8 +186,12 @@ int main(int argc, char** argv) {
   app.add_option("--master-addr", c.master_addr, "rank 0's host (serves the rendezvous store)")
       ->envname("MASTER_ADDR")
       ->capture_default_str();
-  app.add_option("--master-port", c.master_port, "rank 0's rendezvous port")
+  app.add_option("--master-port", c.master_port, "rank 0's rendezvous port" + range(1, 65535))
       ->envname("MASTER_PORT")
+      ->capture_default_str();
+  app.add_option("--rendezvous-timeout", c.rendezvous_timeout,
+                 "seconds every rank waits at start-up for the others to join, then fails" +
+                     range(1, limits::rendezvous_timeout))
       ->capture_default_str();
   app.add_flag("--float64", c.float64,
                "model and transform in float64 (slow; for comparing runs, e.g. 1 vs N processes)");
@@ -141,8 +201,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "intl_train: error: %s\n", e.what());
-    return 2;
+    return spectral::trainer::detail::report_error(e.what(), spectral::trainer::exit_input);
   }
   static const std::map<std::string, transform_kind> kinds = {
       {"zca", transform_kind::zca}, {"pca", transform_kind::pca},
@@ -154,47 +213,44 @@ int main(int argc, char** argv) {
   c.depth = arch == "resnet18" ? 18 : 50;
   c.transform.engine = engine == "library" ? spectral::trainer::transform_engine::library
                                            : spectral::trainer::transform_engine::reference;
+  // Every range before any thread pool, data or file is touched (train() checks again).
+  spectral::trainer::validate_settings(c);
 
-  try {
-    const auto summary = spectral::trainer::train(c, std::cout);
-    for (const char* mode : {"loader", "pipeline"}) {
-      if (summary.contains(mode)) {
-        const auto& m = summary[mode];
-        std::printf("%s: %.1f images/s\n", mode,
-                    (m.contains("library") ? m["library"] : m)["images_per_s"].get<double>());
-      }
+  const auto summary = spectral::trainer::train(c, std::cout);
+  for (const char* mode : {"loader", "pipeline"}) {
+    if (summary.contains(mode)) {
+      const auto& m = summary[mode];
+      std::printf("%s: %.1f images/s\n", mode,
+                  (m.contains("library") ? m["library"] : m)["images_per_s"].get<double>());
     }
-    if (summary.contains("synthetic")) {
-      std::printf("%.1f images/s (%.1f ms/step)\n", summary["synthetic"]["images_per_s"].get<double>(),
-                  summary["synthetic"]["ms_per_step"].get<double>());
-    }
-    if (summary.contains("evaluation")) {
-      const auto& e = summary["evaluation"];
-      std::printf("5-NN top-1 %.2f%%, linear top-1 %.2f%% (top-5 %.2f%%), effective rank %.1f\n",
-                  e["knn_top1"].get<double>(), e["linear_top1"].get<double>(),
-                  e["linear_top5"].get<double>(), e["effective_rank"].get<double>());
-    }
-    if (summary.contains("final")) {
-      const auto& f = summary["final"];
-      std::printf("\n%-22s %10s %10s %12s\n", "encoder", "5-NN top1", "linear top1", "eff. rank");
-      if (summary.contains("random_init")) {
-        const auto& r = summary["random_init"];
-        std::printf("%-22s %9.2f%% %9.2f%% %12.1f\n", "random init", r["knn_top1"].get<double>(),
-                    r["linear_top1"].get<double>(), r["effective_rank"].get<double>());
-      }
-      std::printf("%-22s %9.2f%% %9.2f%% %12.1f\n", "INTL pretrained", f["knn_top1"].get<double>(),
-                  f["linear_top1"].get<double>(), f["effective_rank"].get<double>());
-      std::printf("(%s; results in %s)\n", c.dataset.c_str(), c.out.string().c_str());
-    }
-    return 0;
-  } catch (const spectral::invalid_input& e) {
-    std::fprintf(stderr, "intl_train: error: %s\n", e.what());
-    return 2;
-  } catch (const spectral::numerical_error& e) {
-    std::fprintf(stderr, "intl_train: error: %s\n", e.what());
-    return 3;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "intl_train: error: %s\n", e.what());
-    return 2;
   }
+  if (summary.contains("synthetic")) {
+    std::printf("%.1f images/s (%.1f ms/step)\n", summary["synthetic"]["images_per_s"].get<double>(),
+                summary["synthetic"]["ms_per_step"].get<double>());
+  }
+  if (summary.contains("evaluation")) {
+    const auto& e = summary["evaluation"];
+    std::printf("5-NN top-1 %.2f%%, linear top-1 %.2f%% (top-5 %.2f%%), effective rank %.1f\n",
+                e["knn_top1"].get<double>(), e["linear_top1"].get<double>(),
+                e["linear_top5"].get<double>(), e["effective_rank"].get<double>());
+  }
+  if (summary.contains("final")) {
+    const auto& f = summary["final"];
+    std::printf("\n%-22s %10s %10s %12s\n", "encoder", "5-NN top1", "linear top1", "eff. rank");
+    if (summary.contains("random_init")) {
+      const auto& r = summary["random_init"];
+      std::printf("%-22s %9.2f%% %9.2f%% %12.1f\n", "random init", r["knn_top1"].get<double>(),
+                  r["linear_top1"].get<double>(), r["effective_rank"].get<double>());
+    }
+    std::printf("%-22s %9.2f%% %9.2f%% %12.1f\n", "INTL pretrained", f["knn_top1"].get<double>(),
+                f["linear_top1"].get<double>(), f["effective_rank"].get<double>());
+    std::printf("(%s; results in %s)\n", c.dataset.c_str(), c.out.string().c_str());
+  }
+  return spectral::trainer::exit_ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return spectral::trainer::guarded_main("intl_train", [&] { return run(argc, argv); });
 }

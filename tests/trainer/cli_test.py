@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 FASHION = "/usr/share/datasets/fashion-mnist"
 TINY = ["--train-subset", "128", "--eval-train-subset", "256", "--eval-test-subset", "128",
@@ -27,6 +28,82 @@ def expect_error(result, code, fragment):
     assert result.returncode == code, (result.returncode, result.stderr)
     assert len(lines) == 1 and lines[0].startswith("intl_train: error:"), result.stderr
     assert fragment in lines[0], (fragment, lines[0])
+
+
+# Out-of-range values, one row per check: (arguments, fragment the one-line error must hold).
+# Each must fail with exit 2 before any work: no data is read (--data names no folder) and no
+# output folder appears.
+OUT_OF_RANGE = [
+    (["--epochs", "0"], "--epochs"), (["--epochs", "10001"], "--epochs"),
+    (["--batch", "3"], "--batch"), (["--batch", "8193"], "--batch"),
+    # the automatic beta 0.01 (log2 K - 3) is negative below K = 8 samples
+    (["--batch", "4"], "--batch 4"), (["--batch", "7"], "--batch 7"),
+    (["--axis", "features", "--projector", "4"], "--projector 4"),
+    (["--lr", "0"], "--lr"), (["--lr", "nan"], "--lr"), (["--lr", "inf"], "--lr"),
+    (["--lr", "101"], "--lr"),
+    (["--wd", "-1"], "--wd"), (["--wd", "nan"], "--wd"), (["--wd", "2"], "--wd"),
+    (["--warmup-epochs", "-1"], "--warmup-epochs"), (["--warmup-epochs", "10001"], "--warmup-epochs"),
+    (["--width", "3"], "--width"), (["--width", "257"], "--width"),
+    (["--projector", "1"], "--projector"), (["--projector", "16385"], "--projector"),
+    (["--momentum", "-0.1"], "--momentum"), (["--momentum", "1.5"], "--momentum"),
+    (["--momentum", "nan"], "--momentum"),
+    (["--iters", "0"], "--iters"), (["--iters", "-1"], "--iters"), (["--iters", "65"], "--iters"),
+    (["--power", "-1"], "--power"), (["--power", "nan"], "--power"), (["--power", "3"], "--power"),
+    (["--eps", "-1"], "--eps"), (["--eps", "nan"], "--eps"), (["--eps", "inf"], "--eps"),
+    (["--eps", "101"], "--eps"),
+    (["--beta", "-1"], "--beta"), (["--beta", "nan"], "--beta"), (["--beta", "11"], "--beta"),
+    (["--train-subset", "-1"], "--train-subset"),
+    (["--train-subset", "100000001"], "--train-subset"),
+    (["--eval-train-subset", "-1"], "--eval-train-subset"),
+    (["--eval-test-subset", "-1"], "--eval-test-subset"),
+    (["--knn-every", "-1"], "--knn-every"),
+    (["--linear-epochs", "0"], "--linear-epochs"), (["--linear-epochs", "-1"], "--linear-epochs"),
+    (["--linear-epochs", "1001"], "--linear-epochs"),
+    (["--threads", "-1"], "--threads"), (["--threads", "1025"], "--threads"),
+    (["--max-steps", "-1"], "--max-steps"),
+    (["--image-size", "7"], "--image-size"), (["--image-size", "1025"], "--image-size"),
+    (["--loader-threads", "-1"], "--loader-threads"), (["--loader-threads", "257"], "--loader-threads"),
+    (["--world-size", "0"], "--world-size"), (["--world-size", "1025"], "--world-size"),
+    (["--master-port", "0"], "--master-port"), (["--master-port", "65536"], "--master-port"),
+    (["--rendezvous-timeout", "0"], "--rendezvous-timeout"),
+    (["--rendezvous-timeout", "3601"], "--rendezvous-timeout"),
+    (["--seed", "-1"], "--seed"),
+    # the throughput modes check the same ranges, and their own
+    (["--synthetic", "--synthetic-steps", "0"], "--synthetic-steps"),
+    (["--synthetic", "--synthetic-steps", "100001"], "--synthetic-steps"),
+    (["--synthetic", "--synthetic-size", "1025"], "--synthetic-size"),
+    (["--synthetic", "--synthetic-channels", "2"], "--synthetic-channels"),
+    (["--synthetic", "--batch", "3"], "--batch"), (["--synthetic", "--iters", "0"], "--iters"),
+    (["--synthetic", "--width", "257"], "--width"), (["--synthetic", "--threads", "-1"], "--threads"),
+    (["--loader-only", "--dataset", "imagefolder", "--image-size", "1025"], "--image-size"),
+    (["--loader-only", "--dataset", "imagefolder", "--batch", "8193"], "--batch"),
+    (["--pipeline", "--dataset", "imagefolder", "--beta", "nan"], "--beta"),
+    (["--pipeline", "--dataset", "imagefolder", "--synthetic-steps", "-1"], "--synthetic-steps"),
+]
+
+
+def case_out_of_range(exe, tmp):
+    data = os.path.join(tmp, "no-data")
+    out = os.path.join(tmp, "out")
+    failures = []
+    for args, fragment in OUT_OF_RANGE:
+        start = time.monotonic()
+        result = subprocess.run([exe, "--data", data, "--out", out, *args], capture_output=True,
+                                text=True, timeout=60, check=False)
+        seconds = time.monotonic() - start
+        lines = [l for l in result.stderr.splitlines() if l.strip()]
+        if (result.returncode != 2 or len(lines) != 1 or
+                not lines[0].startswith("intl_train: error:") or fragment not in lines[0]):
+            failures.append(f"{args}: exit {result.returncode}, stderr {result.stderr!r}")
+        elif args[-1] not in lines[0]:  # the value is named too
+            failures.append(f"{args}: the value is not in {lines[0]!r}")
+        elif seconds > 20:
+            failures.append(f"{args}: took {seconds:.1f} s")
+        if os.path.exists(out):
+            failures.append(f"{args}: created {out}")
+            shutil.rmtree(out)
+    assert not failures, "\n".join(failures)
+    print(f"{len(OUT_OF_RANGE)} out-of-range values refused")
 
 
 def case_unknown_flag(exe, tmp):

@@ -8,9 +8,11 @@ import argparse
 import base64
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 # A 16x16 baseline JPEG (written with TurboJPEG): enough for the pipeline, the accuracy is moot.
 JPEG = base64.b64decode(
@@ -48,6 +50,78 @@ def make_tree(root):
                     f.write(JPEG)
     with open(os.path.join(root, "val", "n00000000", "broken.JPEG"), "wb") as f:
         f.write(b"not a jpeg")
+
+
+# Out-of-range values: (arguments, fragment of the one-line error). Each fails with exit 2
+# before any work: --data names no folder and no output folder appears.
+OUT_OF_RANGE = [
+    (["--epochs", "-1"], "--epochs"), (["--epochs", "1001"], "--epochs"),
+    (["--batch", "0"], "--batch"), (["--batch", "8193"], "--batch"),
+    (["--mode", "finetune", "--batch", "1"], "--batch"),
+    (["--lr-classifier", "0"], "--lr-classifier"), (["--lr-classifier", "nan"], "--lr-classifier"),
+    (["--lr-classifier", "101"], "--lr-classifier"),
+    (["--lr-backbone", "-1"], "--lr-backbone"), (["--lr-backbone", "nan"], "--lr-backbone"),
+    (["--lr-backbone", "inf"], "--lr-backbone"),
+    (["--wd", "-1"], "--wd"), (["--wd", "inf"], "--wd"),
+    (["--milestones", "0"], "--milestones"), (["--milestones", "60,1001"], "--milestones"),
+    (["--gamma", "0"], "--gamma"), (["--gamma", "1.5"], "--gamma"), (["--gamma", "nan"], "--gamma"),
+    (["--image-size", "7"], "--image-size"), (["--image-size", "1025"], "--image-size"),
+    (["--loader-threads", "0"], "--loader-threads"),
+    (["--loader-threads", "257"], "--loader-threads"),
+    (["--threads", "-1"], "--threads"), (["--threads", "1025"], "--threads"),
+    (["--width", "3"], "--width"), (["--width", "257"], "--width"),
+    (["--seed", "-1"], "--seed"),
+]
+
+
+def case_out_of_range(exe, tmp):
+    data = os.path.join(tmp, "no-data")
+    out = os.path.join(tmp, "out")
+    failures = []
+    for args, fragment in OUT_OF_RANGE:
+        start = time.monotonic()
+        result = run(exe, "--data", data, "--out", out, "--random-init", *args)
+        seconds = time.monotonic() - start
+        lines = [l for l in result.stderr.splitlines() if l.strip()]
+        value = args[-1].split(",")[-1]
+        if (result.returncode != 2 or len(lines) != 1 or
+                not lines[0].startswith("intl_eval: error:") or fragment not in lines[0] or
+                value not in lines[0]):
+            failures.append(f"{args}: exit {result.returncode}, stderr {result.stderr!r}")
+        elif seconds > 20:
+            failures.append(f"{args}: took {seconds:.1f} s")
+        if os.path.exists(out):
+            failures.append(f"{args}: created {out}")
+            shutil.rmtree(out)
+    assert not failures, "\n".join(failures)
+    print(f"{len(OUT_OF_RANGE)} out-of-range values refused")
+
+
+def case_finetune_small_split(exe, tmp):
+    # Fine-tuning on fewer images than one batch is refused before any training, naming both
+    # sizes (a split of one image would otherwise run 0 steps and report a "completed" run).
+    data = os.path.join(tmp, "data")
+    out = os.path.join(tmp, "out")
+    make_tree(data)
+    for names in (["n00000001_0.JPEG"], ["n00000000_0.JPEG", "n00000001_0.JPEG", "n00000002_0.JPEG"]):
+        split = os.path.join(tmp, "split.txt")
+        with open(split, "w") as f:
+            f.write("\n".join(names) + "\n")
+        result = run(exe, "--data", data, "--out", out, "--random-init", "--mode", "finetune",
+                     "--train-split", split, "--epochs", "1", *TINY)
+        expect_error(result, "--batch 4")
+        assert f"{len(names)} training images" in result.stderr, result.stderr
+        assert not os.path.exists(out), os.listdir(out)
+    # A split of exactly one batch trains.
+    split = os.path.join(tmp, "split.txt")
+    with open(split, "w") as f:
+        f.write("".join(f"n0000000{k}_{i}.JPEG\n" for k in range(2) for i in range(2)))
+    result = run(exe, "--data", data, "--out", out, "--random-init", "--mode", "finetune",
+                 "--train-split", split, "--epochs", "1", *TINY)
+    assert result.returncode == 0, result.stderr + result.stdout
+    with open(os.path.join(out, "summary.json")) as f:
+        summary = json.load(f)
+    assert summary["completed"] and summary["final"]["loss"] > 0.0, summary
 
 
 def case_unknown_flag(exe, tmp):

@@ -18,6 +18,9 @@ Cases (--case NAME):
                    2 processes train 2 steps and their float64 checkpoints agree to 1e-8.
   batch_not_divisible, rank_out_of_range, missing_imagefolder_root
                    exit 2 with one line naming the flag and the value.
+  rendezvous_timeout
+                   world size 2 without a peer, as rank 0 and as rank 1: the waiting line comes
+                   before the wait, and after --rendezvous-timeout one error line, exit 2.
 Exits 77 (ctest SKIP_RETURN_CODE) when intl_train was built without a c10d backend."""
 import argparse
 import ctypes
@@ -26,8 +29,10 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
-from ranks import SKIP, Skipped, free_port, wait_for_ranks
+from ranks import NO_BACKEND, SKIP, Skipped, free_port, wait_for_ranks
 
 TIMEOUT = 600.0
 TINY = ["--train-subset", "32", "--batch", "16", "--width", "8", "--projector", "64",
@@ -246,9 +251,63 @@ def case_rank_out_of_range(exe, tmp):
                  env={"WORLD_SIZE": "4", "RANK": "5"})
 
 
+def case_rendezvous_timeout(exe, tmp):
+    # World size 2 and no peer: each rank says at once (before it blocks) what it waits for,
+    # then gives up after --rendezvous-timeout with one error line naming what did not arrive.
+    # Rank 0 serves the store and waits for rank 1; rank 1 (from torchrun's variables) waits for
+    # rank 0's store.
+    timeout = 6
+    for rank in (0, 1):
+        port = str(free_port())
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("WORLD_SIZE", "RANK", "MASTER_ADDR", "MASTER_PORT")}
+        if rank == 0:
+            extra = ["--world-size", "2", "--rank", "0", "--master-port", port]
+        else:
+            extra = []
+            env.update({"WORLD_SIZE": "2", "RANK": "1", "MASTER_ADDR": "127.0.0.1",
+                        "MASTER_PORT": port})
+        args = [exe, *TINY, "--out", os.path.join(tmp, f"out{rank}"),
+                "--rendezvous-timeout", str(timeout), *extra]
+        start = time.monotonic()
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True, env=env)
+        watchdog = threading.Timer(timeout + 300, proc.kill)  # a hang fails, never blocks ctest
+        watchdog.start()
+        lines = []
+        try:
+            for line in proc.stderr:
+                if line.strip():
+                    lines.append((time.monotonic() - start, line.rstrip("\n")))
+            proc.wait()
+        finally:
+            watchdog.cancel()
+        ended = time.monotonic() - start
+        text = "\n".join(l for _, l in lines)
+        if any(NO_BACKEND in l for _, l in lines):
+            raise Skipped(text)
+        print(f"rank {rank}: exit {proc.returncode} after {ended:.1f} s:\n{text}")
+        assert proc.returncode == 2, (proc.returncode, text)
+        waiting = [(t, l) for t, l in lines if l.startswith("rendezvous: rank")]
+        assert len(waiting) == 1, text
+        said, message = waiting[0]
+        for fragment in (f"rank {rank} of 2", f"127.0.0.1:{port}", f"{timeout} s"):
+            assert fragment in message, (fragment, message)
+        errors = [l for _, l in lines if l.startswith("intl_train: error:")]
+        assert len(errors) == 1 and errors[0] == lines[-1][1], text
+        assert len(lines) == 2, text  # the waiting line and the error, nothing else
+        missing = "the other 1 rank(s)" if rank == 0 else "rank 0"
+        for fragment in ("rendezvous", f"rank {rank} of 2", missing, f"127.0.0.1:{port}",
+                         "--rendezvous-timeout"):
+            assert fragment in errors[0], (fragment, errors[0])
+        # Said before the wait, not after it; and the wait ends with the timeout, not later.
+        assert ended - said >= timeout - 1, (said, ended)
+        assert ended - said <= timeout + 30, (said, ended)
+
+
 def case_missing_imagefolder_root(exe, tmp):
     missing = os.path.join(tmp, "no_such_imagenet")
-    expect_error(exe, ["--dataset", "imagefolder", "--data", missing, "--batch", "4",
+    expect_error(exe, ["--dataset", "imagefolder", "--data", missing, "--batch", "8",
                        "--out", os.path.join(tmp, "out")], ["--data", missing])
 
 

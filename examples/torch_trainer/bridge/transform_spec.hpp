@@ -41,6 +41,15 @@ struct transform_spec {
   /// a NaN then reaches the loss and is reported there, and the transform never stalls the queue.
   bool cuda_sync_check = true;
   bool cuda_tf32 = false;  ///< CUDA only: IterNorm's float GEMMs on TF32 tensor cores
+
+  /// Checks the parameters through the library's own constructors and options, whatever the
+  /// kind, so a setting is refused up front exactly when the library would refuse it later.
+  /// @throws invalid_input naming the parameter (iters, power, eps, groups) and the value
+  void validate() const {
+    static_cast<void>(iter_norm{iterations});
+    static_cast<void>(power_function{power});
+    opts.validate();
+  }
 };
 
 namespace detail {

@@ -13,13 +13,18 @@
 
 #include <spectral/spectral.hpp>
 
+#include <c10/util/Logging.h>
 #include <torch/types.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
+#include <ostream>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -57,11 +62,59 @@ struct dist_config {
   int master_port = 29500;
   std::string backend = "gloo";  ///< "gloo" (CPU tensors) or "nccl" (CUDA tensors, LibTorch 2.x)
   std::string file_store{};      ///< non-empty: rendezvous through this file instead of TCP
-  int timeout_seconds = 300;     ///< rendezvous and every collective
+  int rendezvous_timeout_seconds = 300;  ///< start-up: every rank must have joined by then
+  int timeout_seconds = 300;             ///< every collective after start-up
+  std::ostream* log = nullptr;           ///< non-null: told what start-up waits for, at once
+};
+
+/// Start-up of a process group failed: a rank did not arrive (or could not be reached) in time.
+class rendezvous_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 #if SPECTRAL_TRAINER_HAS_C10D
 namespace detail {
+
+/// Mutes LibTorch's own log (glog or c10's) while any instance lives: c10d logs every failed
+/// connection attempt of the rendezvous, which the one-line rendezvous_error already reports.
+/// Counted, so ranks joining from several threads of one process restore the level once.
+class quiet_torch_log {
+ public:
+  quiet_torch_log() {
+    const std::lock_guard<std::mutex> lock(state().mutex);
+    if (state().users++ == 0) {
+      state().saved = level();
+      level() = fatal;
+    }
+  }
+  ~quiet_torch_log() {
+    const std::lock_guard<std::mutex> lock(state().mutex);
+    if (--state().users == 0) {
+      level() = state().saved;
+    }
+  }
+  quiet_torch_log(const quiet_torch_log&) = delete;
+  quiet_torch_log& operator=(const quiet_torch_log&) = delete;
+
+ private:
+#ifdef C10_USE_GLOG
+  static constexpr int fatal = google::GLOG_FATAL;
+  static decltype(FLAGS_minloglevel)& level() noexcept { return FLAGS_minloglevel; }
+#else
+  static constexpr int fatal = 3;  // c10's FATAL
+  static decltype(FLAGS_caffe2_log_level)& level() noexcept { return FLAGS_caffe2_log_level; }
+#endif
+  struct shared {
+    std::mutex mutex;
+    int users = 0;
+    int saved = 0;
+  };
+  static shared& state() {
+    static shared s;
+    return s;
+  }
+};
 
 // The only LibTorch-version-specific code of the distributed layer (move to compat.hpp):
 // in 1.13 the concrete groups (ProcessGroupGloo, ProcessGroupNCCL) derive from c10d::ProcessGroup;
@@ -110,10 +163,13 @@ inline c10::intrusive_ptr<c10d_group> make_c10d_group(const c10::intrusive_ptr<c
 /**
  * @brief This process's membership of a c10d process group (or of a one-process "group").
  *
- * Construction blocks until all world_size ranks have joined. Every collective must be called
- * by every rank in the same order with tensors of the same shapes (c10d's contract).
- * @throws spectral::invalid_input for a bad rank/size/port/backend, or world_size > 1 in a build
- *         without c10d backends; c10::Error (std::exception) for rendezvous failures or timeouts.
+ * Construction blocks until all world_size ranks have joined, at most the rendezvous timeout,
+ * first telling c.log what it waits for. Every collective must be called by every rank in the
+ * same order with tensors of the same shapes (c10d's contract).
+ * @throws spectral::invalid_input for a bad rank/size/port/backend/timeout, or world_size > 1 in
+ *         a build without c10d backends; rendezvous_error (one line, naming the rank, the address
+ *         and what did not arrive) when start-up fails or times out; c10::Error when a later
+ *         collective fails or times out.
  */
 class distributed {
  public:
@@ -129,22 +185,66 @@ class distributed {
       return;
     }
 #if SPECTRAL_TRAINER_HAS_C10D
-    SPECTRAL_EXPECTS(c.master_port > 0 && c.master_port < 65536, "--port: must be in [1, 65535], got ",
-                     c.master_port);
+    SPECTRAL_EXPECTS(c.master_port > 0 && c.master_port < 65536,
+                     "--master-port: must be in [1, 65535], got ", c.master_port);
+    SPECTRAL_EXPECTS(c.rendezvous_timeout_seconds > 0, "--rendezvous-timeout: must be > 0 s, got ",
+                     c.rendezvous_timeout_seconds);
     SPECTRAL_EXPECTS(c.timeout_seconds > 0, "timeout: must be > 0 s, got ", c.timeout_seconds);
+    const std::chrono::milliseconds start_timeout{std::int64_t{c.rendezvous_timeout_seconds} * 1000};
     const std::chrono::milliseconds timeout{std::int64_t{c.timeout_seconds} * 1000};
-    c10::intrusive_ptr<c10d::Store> store;
-    if (!c.file_store.empty()) {
-      store = c10::make_intrusive<c10d::FileStore>(c.file_store, c.world_size);
-    } else {
-      c10d::TCPStoreOptions opts;
-      opts.port = static_cast<std::uint16_t>(c.master_port);
-      opts.isServer = c.rank == 0;
-      opts.numWorkers = static_cast<std::size_t>(c.world_size);
-      opts.waitWorkers = true;
-      opts.timeout = timeout;
-      store = c10::make_intrusive<c10d::TCPStore>(c.master_addr, opts);
+    const std::string where = c.file_store.empty()
+                                  ? c.master_addr + ":" + std::to_string(c.master_port)
+                                  : "the file store " + c.file_store;
+    const std::string waiting =
+        c.rank == 0 ? "the other " + std::to_string(c.world_size - 1) + " rank(s) to join at " + where
+                    : "rank 0 to serve the rendezvous at " + where;
+    if (c.log != nullptr) {  // the only word before a wait of up to the whole timeout
+      *c.log << "rendezvous: rank " << c.rank << " of " << c.world_size << " waiting up to "
+             << c.rendezvous_timeout_seconds << " s (--rendezvous-timeout) for " << waiting
+             << std::endl;
     }
+    const auto fail = [&](const std::string& why) {
+      return rendezvous_error("rendezvous: rank " + std::to_string(c.rank) + " of " +
+                              std::to_string(c.world_size) + " gave up after " +
+                              std::to_string(c.rendezvous_timeout_seconds) +
+                              " s (--rendezvous-timeout) waiting for " + waiting + " (c10d: " +
+                              first_line(why) + ")");
+    };
+    const auto start = std::chrono::steady_clock::now();
+    c10::intrusive_ptr<c10d::Store> store;
+    try {
+      const detail::quiet_torch_log quiet;
+      if (!c.file_store.empty()) {
+        store = c10::make_intrusive<c10d::FileStore>(c.file_store, c.world_size);
+      } else {
+        c10d::TCPStoreOptions opts;
+        opts.port = static_cast<std::uint16_t>(c.master_port);
+        opts.isServer = c.rank == 0;
+        opts.numWorkers = static_cast<std::size_t>(c.world_size);
+        // Not the store's own wait for workers: it gives up silently and the process group's
+        // rendezvous then waits as long as a collective. The check-in below fails instead.
+        opts.waitWorkers = false;
+        opts.timeout = start_timeout;  // a client retries connecting for this long
+        store = c10::make_intrusive<c10d::TCPStore>(c.master_addr, opts);
+      }
+      // Every rank checks in; the last one opens the gate every rank waits for, within what is
+      // left of the rendezvous timeout.
+      const auto left = std::max(std::chrono::milliseconds{1000},
+                                 start_timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                     std::chrono::steady_clock::now() - start));
+      store->setTimeout(left);
+      if (store->add("spectral/rendezvous/joined", 1) == c.world_size) {
+        store->set("spectral/rendezvous/complete", std::vector<std::uint8_t>{1});
+      }
+      store->wait({"spectral/rendezvous/complete"}, left);
+    } catch (const c10::Error& e) {
+      throw fail(e.what_without_backtrace());
+    } catch (const invalid_input&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw fail(e.what());
+    }
+    // Every rank is there: the process group's own connections follow at once.
     store->setTimeout(timeout);
     group_ = detail::make_c10d_group(store, c, timeout);
 #else
@@ -258,6 +358,11 @@ class distributed {
   // NCCL reduces CUDA tensors only; Gloo takes CPU tensors.
   [[nodiscard]] torch::Device counter_device() const {
     return counters_on_cuda_ ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  }
+
+  // c10d's messages run over several lines; an error here is one line.
+  [[nodiscard]] static std::string first_line(const std::string& text) {
+    return text.substr(0, text.find('\n'));
   }
 
   // One contiguous buffer of all defined tensors (undefined: none defined).

@@ -10,11 +10,39 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 namespace spectral::trainer {
 
 enum class ssl_method { intl, intl_m };
+
+/// Upper bounds of the numeric settings, far above every recipe: they keep a run's memory and
+/// time finite (a typo such as --width 6400 fails at once instead of exhausting the machine).
+/// --help prints them.
+namespace limits {
+inline constexpr std::int64_t epochs = 10'000;
+inline constexpr std::int64_t batch = 8'192;
+inline constexpr double lr = 100.0;
+inline constexpr double weight_decay = 1.0;
+inline constexpr std::int64_t width = 256;
+inline constexpr std::int64_t projector = 16'384;
+inline constexpr int iterations = 64;
+inline constexpr double power = 2.0;
+inline constexpr double eps = 100.0;
+inline constexpr double beta = 10.0;
+inline constexpr std::int64_t images = 100'000'000;  ///< subsets (larger ones mean "all")
+inline constexpr std::int64_t linear_epochs = 1'000;
+inline constexpr int threads = 1'024;
+inline constexpr int loader_threads = 256;
+inline constexpr std::int64_t steps = 1'000'000'000;  ///< --max-steps
+inline constexpr std::int64_t synthetic_steps = 100'000;
+inline constexpr std::int64_t image_size = 1'024;
+inline constexpr int world_size = 1'024;
+inline constexpr int rendezvous_timeout = 3'600;  ///< seconds
+/// The automatic β = 0.01·(log2 K − 3) is negative below this covariance size K.
+inline constexpr std::int64_t automatic_beta_min_size = 8;
+}  // namespace limits
 
 struct train_config {
   // data
@@ -31,7 +59,7 @@ struct train_config {
   // method
   ssl_method method = ssl_method::intl;
   transform_spec transform{};             ///< IterNorm T=4 over samples (spec §6.5)
-  double beta = -1.0;                     ///< < 0: 0.01·(log2 K − 3) from the batch (spec §5.1)
+  std::optional<double> beta;             ///< unset: 0.01·(log2 K − 3) from the batch (spec §5.1)
   double momentum0 = 0.996;               ///< INTL-M EMA start (spec §5.3)
   bool multi_crop = false;                ///< 6 crops at 1, 1, 6/7, 5/7, 4/7, 3/7 of the size (§5.4)
   // optimisation
@@ -73,9 +101,78 @@ struct train_config {
   int rank = 0;                           ///< this process, in [0, world_size)
   std::string master_addr = "127.0.0.1";  ///< rank 0's host, which serves the rendezvous store
   int master_port = 29500;
+  int rendezvous_timeout = 300;           ///< seconds to wait for every rank to join at start-up
   bool float64 = false;                   ///< model and transform in float64 (verification runs)
   bool progress = true;
   int threads = 0;                        ///< intra-op threads; 0: every core
 };
+
+namespace detail {
+
+/// value ∈ [lo, hi] (NaN and infinities fail every comparison), else invalid_input naming the flag.
+template <class T>
+void expect_range(const char* flag, T value, T lo, T hi) {
+  SPECTRAL_EXPECTS(value >= lo && value <= hi, flag, ": must be in [", lo, ", ", hi, "], got ",
+                   value);
+}
+
+}  // namespace detail
+
+/**
+ * @brief Checks every numeric setting against its range, for every mode (training, evaluation,
+ *        throughput): cheap, touches no file, so callers run it before any work.
+ * @throws invalid_input naming the flag and the value
+ */
+inline void validate_settings(const train_config& c) {
+  using detail::expect_range;
+  expect_range<std::int64_t>("--epochs", c.epochs, 1, limits::epochs);
+  expect_range<std::int64_t>("--batch", c.batch, 4, limits::batch);
+  SPECTRAL_EXPECTS(c.lr > 0.0 && c.lr <= limits::lr, "--lr: must be in (0, ", limits::lr,
+                   "], got ", c.lr);
+  expect_range("--wd", c.weight_decay, 0.0, limits::weight_decay);
+  expect_range<std::int64_t>("--warmup-epochs", c.warmup_epochs, 0, limits::epochs);
+  SPECTRAL_EXPECTS(c.depth == 18 || c.depth == 50, "--arch: resnet18 or resnet50, got depth ",
+                   c.depth);
+  expect_range<std::int64_t>("--width", c.width, 4, limits::width);
+  expect_range<std::int64_t>("--projector", c.projector, 2, limits::projector);
+  expect_range("--momentum", c.momentum0, 0.0, 1.0);
+  // The library's own checks first (the trainer accepts what the library accepts), named by flag.
+  try {
+    c.transform.validate();
+  } catch (const invalid_input& e) {
+    throw invalid_input(std::string("--") + e.what());
+  }
+  expect_range("--iters", c.transform.iterations, 1, limits::iterations);
+  expect_range("--power", c.transform.power, 0.0, limits::power);
+  expect_range("--eps", c.transform.opts.eps, 0.0, limits::eps);
+  if (c.beta) {
+    expect_range("--beta", *c.beta, 0.0, limits::beta);
+  } else {
+    const std::int64_t k = c.transform.opts.axis == axis::samples ? c.batch : c.projector;
+    SPECTRAL_EXPECTS(k >= limits::automatic_beta_min_size,
+                     c.transform.opts.axis == axis::samples ? "--batch " : "--projector ", k,
+                     ": the automatic --beta 0.01*(log2 K - 3) is negative for a covariance of K = ",
+                     k, " < ", limits::automatic_beta_min_size, " (", to_string(c.transform.opts.axis),
+                     " axis); use at least ", limits::automatic_beta_min_size, " or give --beta");
+  }
+  expect_range<std::int64_t>("--train-subset", c.train_subset, 0, limits::images);
+  expect_range<std::int64_t>("--eval-train-subset", c.eval_train_subset, 0, limits::images);
+  expect_range<std::int64_t>("--eval-test-subset", c.eval_test_subset, 0, limits::images);
+  expect_range<std::int64_t>("--knn-every", c.knn_every, 0, limits::epochs);
+  expect_range<std::int64_t>("--linear-epochs", c.linear_epochs, 1, limits::linear_epochs);
+  expect_range<std::int64_t>("--max-steps", c.max_steps, 0, limits::steps);
+  expect_range<std::int64_t>("--synthetic-steps", c.synthetic_steps, 1, limits::synthetic_steps);
+  expect_range<std::int64_t>("--synthetic-size", c.synthetic_size, 8, limits::image_size);
+  SPECTRAL_EXPECTS(c.synthetic_channels == 1 || c.synthetic_channels == 3,
+                   "--synthetic-channels: 1 or 3, got ", c.synthetic_channels);
+  expect_range<std::int64_t>("--image-size", c.image_size, 8, limits::image_size);
+  expect_range("--loader-threads", c.loader_threads, 0, limits::loader_threads);
+  expect_range("--threads", c.threads, 0, limits::threads);
+  expect_range("--world-size", c.world_size, 1, limits::world_size);
+  SPECTRAL_EXPECTS(c.rank >= 0 && c.rank < c.world_size, "--rank ", c.rank,
+                   ": must be in [0, --world-size ", c.world_size, ")");
+  expect_range("--master-port", c.master_port, 1, 65535);
+  expect_range("--rendezvous-timeout", c.rendezvous_timeout, 1, limits::rendezvous_timeout);
+}
 
 }  // namespace spectral::trainer

@@ -56,6 +56,20 @@ enum class eval_schedule { step, cosine };
 inline const std::vector<double> imagenet_mean{0.485, 0.456, 0.406};
 inline const std::vector<double> imagenet_std{0.229, 0.224, 0.225};
 
+/// Upper bounds of intl_eval's numeric settings, far above every recipe: they keep a run's
+/// memory and time finite. --help prints them.
+namespace eval_limits {
+inline constexpr std::int64_t epochs = 1'000;
+inline constexpr std::int64_t batch = 8'192;
+inline constexpr double lr = 100.0;
+inline constexpr double weight_decay = 1.0;
+inline constexpr std::int64_t width = 256;
+inline constexpr std::size_t milestones = 64;  ///< how many
+inline constexpr std::int64_t image_size = 1'024;
+inline constexpr int loader_threads = 256;
+inline constexpr int threads = 1'024;
+}  // namespace eval_limits
+
 /// Everything an evaluation run is told; defaults are spec §6.3 (linear) and §6.4 (finetune).
 struct eval_config {
   eval_mode mode = eval_mode::linear;
@@ -182,27 +196,37 @@ namespace detail {
   return s + "]";
 }
 
+/// value ∈ [lo, hi] (NaN and infinities fail every comparison), else invalid_input naming the flag.
+template <class T>
+void expect_eval_range(const char* flag, T value, T lo, T hi) {
+  SPECTRAL_EXPECTS(value >= lo && value <= hi, flag, ": must be in [", lo, ", ", hi, "], got ",
+                   value);
+}
+
+/// Every setting, before any folder is scanned or file written.
 inline void validate_eval(const eval_config& c) {
-  SPECTRAL_EXPECTS(c.epochs >= 0, "--epochs: must be >= 1 (0: the mode's default), got ",
-                   c.epochs);
-  SPECTRAL_EXPECTS(c.batch >= 1, "--batch: must be >= 1, got ", c.batch);
-  SPECTRAL_EXPECTS(std::isfinite(c.lr_classifier) && c.lr_classifier >= 0.0,
-                   "--lr-classifier: must be finite and >= 0, got ", c.lr_classifier);
-  SPECTRAL_EXPECTS(std::isfinite(c.lr_backbone) && c.lr_backbone >= 0.0,
-                   "--lr-backbone: must be finite and >= 0, got ", c.lr_backbone);
-  SPECTRAL_EXPECTS(std::isfinite(c.weight_decay) && c.weight_decay >= 0.0,
-                   "--wd: must be finite and >= 0, got ", c.weight_decay);
+  expect_eval_range<std::int64_t>("--epochs", c.epochs, 0, eval_limits::epochs);
+  // Fine-tuning trains BN in training mode, which needs two samples per batch.
+  const std::int64_t min_batch = c.mode == eval_mode::finetune ? 2 : 1;
+  SPECTRAL_EXPECTS(c.batch >= min_batch && c.batch <= eval_limits::batch, "--batch: must be in [",
+                   min_batch, ", ", eval_limits::batch, "]",
+                   c.mode == eval_mode::finetune ? " with --mode finetune" : "", ", got ", c.batch);
+  SPECTRAL_EXPECTS(c.lr_classifier > 0.0 && c.lr_classifier <= eval_limits::lr,
+                   "--lr-classifier: must be in (0, ", eval_limits::lr, "], got ", c.lr_classifier);
+  expect_eval_range("--lr-backbone", c.lr_backbone, 0.0, eval_limits::lr);
+  expect_eval_range("--wd", c.weight_decay, 0.0, eval_limits::weight_decay);
   SPECTRAL_EXPECTS(c.gamma > 0.0 && c.gamma <= 1.0, "--gamma: must be in (0, 1], got ", c.gamma);
+  SPECTRAL_EXPECTS(c.milestones.size() <= eval_limits::milestones, "--milestones: at most ",
+                   eval_limits::milestones, " epochs, got ", c.milestones.size());
   for (const std::int64_t m : c.milestones) {
-    SPECTRAL_EXPECTS(m >= 1, "--milestones: each must be >= 1, got ", m);
+    expect_eval_range<std::int64_t>("--milestones", m, 1, eval_limits::epochs);
   }
   SPECTRAL_EXPECTS(c.depth == 18 || c.depth == 50, "--arch: resnet18 or resnet50, got depth ",
                    c.depth);
-  SPECTRAL_EXPECTS(c.width >= 4, "--width: must be >= 4, got ", c.width);
-  SPECTRAL_EXPECTS(c.image_size >= 8 && c.image_size <= 4096,
-                   "--image-size: expected 8-4096, got ", c.image_size);
-  SPECTRAL_EXPECTS(c.loader_threads >= 1 && c.loader_threads <= 256,
-                   "--loader-threads: expected 1-256, got ", c.loader_threads);
+  expect_eval_range<std::int64_t>("--width", c.width, 4, eval_limits::width);
+  expect_eval_range<std::int64_t>("--image-size", c.image_size, 8, eval_limits::image_size);
+  expect_eval_range("--loader-threads", c.loader_threads, 1, eval_limits::loader_threads);
+  expect_eval_range("--threads", c.threads, 0, eval_limits::threads);
   SPECTRAL_EXPECTS(!(c.random_init && !c.pretrained.empty()),
                    "--pretrained and --random-init exclude each other");
   SPECTRAL_EXPECTS(c.random_init || !c.pretrained.empty(),
@@ -212,6 +236,21 @@ inline void validate_eval(const eval_config& c) {
   SPECTRAL_EXPECTS(!c.data.empty(), "--data: the ImageFolder root is required");
   SPECTRAL_EXPECTS(c.train_split.empty() || std::filesystem::is_regular_file(c.train_split),
                    "--train-split: no file at ", c.train_split.string());
+}
+
+/// Fine-tuning on fewer images than one batch trains on one partial batch per epoch, or on
+/// nothing when it holds a single image (BN in training mode needs two): refused, naming both
+/// sizes. Linear evaluation trains on any remainder.
+inline void validate_train_images(const eval_config& c, std::int64_t train_images) {
+  if (c.mode != eval_mode::finetune) {
+    return;
+  }
+  SPECTRAL_EXPECTS(train_images >= c.batch, "--batch ", c.batch, " is larger than the ",
+                   train_images, " training images",
+                   c.train_split.empty() ? std::string()
+                                         : " of --train-split " + c.train_split.string(),
+                   ": fine-tuning needs at least one full batch; use --batch ", train_images,
+                   " or smaller");
 }
 
 /// Hits of the top-1 and top-k (k = min(5, classes)) predictions, and the summed loss.
@@ -361,6 +400,7 @@ inline nlohmann::json run_eval(const eval_config& c, std::ostream& log) {
   }
   const auto classes = static_cast<std::int64_t>(train_set.classes.size());
   const auto train_images = static_cast<std::int64_t>(train_set.files.size());
+  detail::validate_train_images(c, train_images);
 
   torch::manual_seed(c.seed);
   resnet_options backbone_options = resnet_options::reference(c.depth, c.cifar_stem);
@@ -494,6 +534,10 @@ inline nlohmann::json run_eval(const eval_config& c, std::ostream& log) {
                  static_cast<double>(train_counts.images) / std::max(seconds, 1e-9));
     }
     bar.finish_line();
+    // Never an epoch, let alone a "completed" run, without a single optimisation step.
+    SPECTRAL_EXPECTS(train_counts.images > 0, "epoch ", epoch + 1, ": no training step (",
+                     train_images, " training images, --batch ", c.batch,
+                     "); every batch was skipped or failed to decode");
     const double train_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const std::int64_t skipped_train = loader.skipped() - skipped_before;

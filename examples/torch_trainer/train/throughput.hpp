@@ -45,7 +45,7 @@ class training_step {
         amp_(c.amp),
         channels_last_(c.channels_last),
         encoder_(make_backbone(c, channels), c.projector, c.projector),
-        loss_(make_spec(c, engine), c.beta >= 0.0 ? c.beta : trade_off_beta(covariance_size(c))),
+        loss_(make_spec(c, engine), c.beta ? *c.beta : trade_off_beta(covariance_size(c))),
         optimizer_(sgd_parameter_groups(*encoder_, c.weight_decay, c.decay_1d),
                    torch::optim::SGDOptions(c.lr).momentum(0.9)),
         scaler_(c.amp) {
@@ -181,10 +181,11 @@ inline void print_run(std::ostream& log, const std::string& what, const nlohmann
       << r["first_loss"].get<double>() << " (step 1) -> " << r["last_loss"].get<double>() << '\n';
 }
 
+/// Every setting of a throughput mode, before anything is read or allocated.
 inline void validate_throughput(const train_config& c) {
-  SPECTRAL_EXPECTS(c.synthetic_steps >= 1, "--synthetic-steps: must be >= 1, got ",
-                   c.synthetic_steps);
-  SPECTRAL_EXPECTS(c.batch >= 4, "--batch: must be >= 4, got ", c.batch);
+  validate_settings(c);  // the numeric ranges, shared with training
+  SPECTRAL_EXPECTS(c.device == "cpu" || c.device.rfind("cuda", 0) == 0,
+                   "--device: cpu or cuda[:N], got '", c.device, "'");
   SPECTRAL_EXPECTS(!c.amp || c.device != "cpu",
                    "--amp: fp16 autocast needs --device cuda (got --device cpu)");
   SPECTRAL_EXPECTS(!c.multi_crop || c.loader_only,
@@ -217,9 +218,6 @@ inline image_folder_loader_options loader_options(const train_config& c) {
  */
 inline nlohmann::json synthetic_throughput(const train_config& c, std::ostream& log) {
   detail::validate_throughput(c);
-  SPECTRAL_EXPECTS(c.synthetic_size >= 8, "--synthetic-size: must be >= 8, got ", c.synthetic_size);
-  SPECTRAL_EXPECTS(c.synthetic_channels == 1 || c.synthetic_channels == 3,
-                   "--synthetic-channels: 1 or 3, got ", c.synthetic_channels);
   const torch::Device device = parse_device(c.device);
   const auto options = torch::TensorOptions().device(device);
   const std::vector<torch::Tensor> views = {

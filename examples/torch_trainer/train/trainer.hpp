@@ -50,6 +50,7 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <iostream>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -82,15 +83,9 @@ inline image_dataset subset(const image_dataset& full, std::int64_t count, std::
           full.name};
 }
 
+/// Every setting of a training run, before any data is read or file written.
 inline void validate(const train_config& c) {
-  SPECTRAL_EXPECTS(c.epochs >= 1, "--epochs: must be >= 1, got ", c.epochs);
-  SPECTRAL_EXPECTS(c.batch >= 4, "--batch: must be >= 4, got ", c.batch);
-  SPECTRAL_EXPECTS(c.lr > 0.0 && std::isfinite(c.lr), "--lr: must be > 0, got ", c.lr);
-  SPECTRAL_EXPECTS(c.weight_decay >= 0.0, "--wd: must be >= 0, got ", c.weight_decay);
-  SPECTRAL_EXPECTS(c.depth == 18 || c.depth == 50, "--arch: resnet18 or resnet50, got depth ", c.depth);
-  SPECTRAL_EXPECTS(c.width >= 4, "--width: must be >= 4, got ", c.width);
-  SPECTRAL_EXPECTS(c.projector >= 2, "--projector: must be >= 2, got ", c.projector);
-  SPECTRAL_EXPECTS(c.warmup_epochs >= 0, "--warmup-epochs: must be >= 0, got ", c.warmup_epochs);
+  validate_settings(c);  // the numeric ranges, shared with the throughput modes
   SPECTRAL_EXPECTS(c.device == "cpu" || c.device.rfind("cuda", 0) == 0,
                    "--device: cpu or cuda[:N], got '", c.device, "'");
   SPECTRAL_EXPECTS(c.device == "cpu" || compat::built_with_cuda,
@@ -98,19 +93,11 @@ inline void validate(const train_config& c) {
                    "only (the CUDA bridge is not built); use --device cpu");
   SPECTRAL_EXPECTS(!c.amp || c.device != "cpu",
                    "--amp: fp16 autocast needs --device cuda (got --device ", c.device, ")");
-  // distributed training and ImageFolder input (issue 6)
-  SPECTRAL_EXPECTS(c.world_size >= 1, "--world-size ", c.world_size, ": must be >= 1");
-  SPECTRAL_EXPECTS(c.rank >= 0 && c.rank < c.world_size, "--rank ", c.rank,
-                   ": must be in [0, --world-size ", c.world_size, ")");
+  // distributed training and ImageFolder input
   SPECTRAL_EXPECTS(c.batch % c.world_size == 0, "--batch ", c.batch,
                    " is not divisible by --world-size ", c.world_size,
                    " (the global batch is split evenly over the ranks)");
-  SPECTRAL_EXPECTS(c.master_port >= 1 && c.master_port <= 65535, "--master-port ", c.master_port,
-                   ": must be in [1, 65535]");
   if (c.dataset == "imagefolder") {
-    SPECTRAL_EXPECTS(c.image_size >= 8, "--image-size ", c.image_size, ": must be >= 8");
-    SPECTRAL_EXPECTS(c.loader_threads >= 0 && c.loader_threads <= 256, "--loader-threads ",
-                     c.loader_threads, ": must be in [0, 256]");
     SPECTRAL_EXPECTS(!c.eval_only, "--eval-only: not available with --dataset imagefolder "
                                    "(ImageNet is evaluated by its own program)");
   }
@@ -229,8 +216,11 @@ namespace detail {
   d.master_addr = c.master_addr;
   d.master_port = c.master_port;
   d.backend = c.device == "cpu" ? "gloo" : "nccl";  // NCCL reduces on the current GPU
-  // Rank 0 evaluates alone between epochs while the others wait in their next collective.
+  // Start-up fails fast when a peer does not come; the collectives wait longer, as rank 0
+  // evaluates alone between epochs while the others wait in their next collective.
+  d.rendezvous_timeout_seconds = c.rendezvous_timeout;
   d.timeout_seconds = 3600;
+  d.log = &std::cerr;  // says what it waits for, before it blocks
   return d;
 }
 
@@ -393,7 +383,7 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
   }
   // β from the global batch (spec §6.8 item 1): the transform sees the gathered batch.
   const std::int64_t covariance_size = c.transform.opts.axis == axis::samples ? c.batch : c.projector;
-  const double beta = c.beta >= 0.0 ? c.beta : trade_off_beta(covariance_size);
+  const double beta = c.beta ? *c.beta : trade_off_beta(covariance_size);
   IntlLoss loss(c.transform, beta);
   const double base_lr = c.lr * static_cast<double>(c.batch) / 256.0;
   torch::optim::SGD optimizer(sgd_parameter_groups(*encoder, c.weight_decay, c.decay_1d),
