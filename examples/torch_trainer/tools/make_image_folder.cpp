@@ -129,10 +129,12 @@ bool write_image(const settings& s, tjhandle handle, std::int64_t i, std::atomic
                 static_cast<long long>(i));
   try {
     // A private, exclusively created sibling renamed into place: complete files only, and a
-    // link planted at either name is never written through.
+    // link planted at either name is never written through. Not flushed one by one (an fsync
+    // per file would dominate the run): a crash loses recent files whole, never half of one.
     spectral::io::write_file_atomically(
         s.out / "train" / name,
-        std::string_view(reinterpret_cast<const char*>(jpeg), static_cast<std::size_t>(size)));
+        std::string_view(reinterpret_cast<const char*>(jpeg), static_cast<std::size_t>(size)),
+        /*durable=*/false);
   } catch (...) {
     tjFree(jpeg);
     throw;

@@ -36,9 +36,11 @@ namespace spectral::io {
  */
 class staged_file {
  public:
+  /// @param durable flush the contents to disk before the rename (what a crash must not lose,
+  ///        e.g. checkpoints); without it the file is still whole or absent, only sooner
   /// @throws invalid_input naming `destination` when its folder does not exist or cannot be
   ///         written
-  explicit staged_file(std::filesystem::path destination);
+  explicit staged_file(std::filesystem::path destination, bool durable = true);
 
   staged_file(const staged_file&) = delete;
   staged_file& operator=(const staged_file&) = delete;
@@ -73,6 +75,7 @@ class staged_file {
   std::filesystem::path temporary_;
   int fd_ = -1;
   bool pending_ = false;
+  bool durable_ = true;
 };
 
 /// Whether two paths name the same file once made absolute, `.`/`..` folded and the links of
@@ -133,17 +136,19 @@ class staged_file_set {
 };
 
 /// Writes `bytes` to `path` through a staged file: all of it or, on failure, nothing.
+/// @param durable see staged_file
 /// @throws invalid_input naming `path`
-inline void write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
-  staged_file file(path);
+inline void write_file_atomically(const std::filesystem::path& path, std::string_view bytes,
+                                  bool durable = true) {
+  staged_file file(path, durable);
   file.write(bytes);
   file.commit();
 }
 
 // --- implementation -----------------------------------------------------------------------------
 
-inline staged_file::staged_file(std::filesystem::path destination)
-    : destination_(std::move(destination)) {
+inline staged_file::staged_file(std::filesystem::path destination, bool durable)
+    : destination_(std::move(destination)), durable_(durable) {
   const std::filesystem::path folder =
       destination_.has_parent_path() ? destination_.parent_path() : std::filesystem::path(".");
   // Appended, not "." + name: GCC 12's -Wrestrict misfires on operator+(const char*, string&&).
@@ -178,7 +183,8 @@ inline staged_file::staged_file(staged_file&& other) noexcept
     : destination_(std::move(other.destination_)),
       temporary_(std::move(other.temporary_)),
       fd_(std::exchange(other.fd_, -1)),
-      pending_(std::exchange(other.pending_, false)) {}
+      pending_(std::exchange(other.pending_, false)),
+      durable_(other.durable_) {}
 
 inline staged_file& staged_file::operator=(staged_file&& other) noexcept {
   if (this != &other) {
@@ -187,6 +193,7 @@ inline staged_file& staged_file::operator=(staged_file&& other) noexcept {
     temporary_ = std::move(other.temporary_);
     fd_ = std::exchange(other.fd_, -1);
     pending_ = std::exchange(other.pending_, false);
+    durable_ = other.durable_;
   }
   return *this;
 }
@@ -220,7 +227,7 @@ inline void staged_file::finish() {
     return;
   }
   // Data on disk before the rename: a crash then leaves the old file or the new one, whole.
-  if (::fsync(fd_) != 0 && errno != EINVAL) {
+  if (durable_ && ::fsync(fd_) != 0 && errno != EINVAL) {
     fail("write", errno);
   }
   const int fd = std::exchange(fd_, -1);
