@@ -183,6 +183,12 @@ TEST_CASE("bad input: method and option parameters", "[errors][core]") {
                          MessageMatches(ContainsSubstring("iters") && ContainsSubstring("got -1")));
     CHECK_NOTHROW(spectral::iter_norm{1});
   }
+  SECTION("T above iter_norm::max_iterations") {
+    CHECK_THROWS_MATCHES(spectral::iter_norm{1001}, invalid_input,
+                         MessageMatches(ContainsSubstring("iters") && ContainsSubstring("1000") &&
+                                        ContainsSubstring("got 1001")));
+    CHECK_NOTHROW(spectral::iter_norm{spectral::iter_norm::max_iterations});
+  }
   SECTION("eps < 0 and eps not finite") {
     for (const double eps : {-1e-3, k_nan, k_inf}) {
       CAPTURE(eps);

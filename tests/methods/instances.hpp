@@ -92,7 +92,7 @@ decltype(auto) with_transform(const config& c, Fn&& fn) {
 template <class T>
 using row_matrix = spectral::row_matrix<T>;
 
-// The three entry points below are the only place the test files instantiate all five
+// The entry points below are the only place the test files instantiate all five
 // transforms; they are compiled once, in transform_core_test.cpp (explicit instantiations), and
 // declared extern everywhere else, which keeps every other test file cheap to compile.
 
@@ -100,6 +100,12 @@ using row_matrix = spectral::row_matrix<T>;
 template <class T>
 [[nodiscard]] row_matrix<T> lib_forward(const config& c, const row_matrix<T>& z) {
   return with_transform<T>(c, [&](const auto& t) { return t.forward(z).output; });
+}
+
+/// The library's output for z through the forward-only entry point (no context).
+template <class T>
+[[nodiscard]] row_matrix<T> lib_apply(const config& c, const row_matrix<T>& z) {
+  return with_transform<T>(c, [&](const auto& t) { return t.apply(z); });
 }
 
 /// The library's ∂⟨G, Y⟩/∂Z.
@@ -129,6 +135,7 @@ template <class T>
 
 #define SPECTRAL_TEST_INSTANCE_ENTRY_POINTS(prefix, T)                                             \
   prefix row_matrix<T> lib_forward<T>(const config&, const row_matrix<T>&);                        \
+  prefix row_matrix<T> lib_apply<T>(const config&, const row_matrix<T>&);                          \
   prefix row_matrix<T> lib_backward<T>(const config&, const row_matrix<T>&, const row_matrix<T>&); \
   prefix std::vector<spectral::matrix<T>> lib_transform_matrices<T>(const config&,                 \
                                                                     const row_matrix<T>&);

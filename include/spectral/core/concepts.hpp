@@ -29,6 +29,10 @@ concept spectral_function_method = requires(const M m, double lambda) {
  * @brief A method with its own hooks (PCA, Cholesky, IterNorm): Σ → W in `compute`, recording
  *        `state<T>` for backward, and (state, W, ∂L/∂W) → ∂L/∂Σ in `gradient`. Both take the
  *        backend as a tag first argument; the CPU backend is the archetype checked here.
+ *
+ * Optionally `compute_forward_only(backend, Σ, W)`: the same W with no state, for
+ * spectral_transform::apply (a method whose state is large, like IterNorm's Newton iterates,
+ * saves that memory; without it apply calls `compute` and drops the state).
  */
 template <class M>
 concept hook_method = requires(const M m, const matrix<double>& sigma, matrix<double>& w,

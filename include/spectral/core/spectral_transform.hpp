@@ -106,6 +106,23 @@ class spectral_transform {
   [[nodiscard]] result forward(embedding_cref<T> z) const;
 
   /**
+   * @brief Forward without backward: the Y of forward(), bit for bit, and no context.
+   *
+   * For calls no backward will follow (inference, evaluation, a tool writing Y). Nothing that
+   * only backward needs outlives its use: Z_c is a temporary of the call, each group's W and the
+   * method's intermediates live only while that group is transformed, and a method with a
+   * state-free solve (`compute_forward_only`, see core/concepts.hpp) uses it; IterNorm's Newton
+   * route then keeps one iterate instead of P, P², P³ of every iteration.
+   * @param z   N×D embedding, as for forward()
+   * @param out N×D destination (may share memory with z)
+   * @throws as forward()
+   */
+  void apply(embedding_cref<T> z, embedding_ref<T> out) const;
+
+  /// Allocating overload of apply.
+  [[nodiscard]] row_matrix<T> apply(embedding_cref<T> z) const;
+
+  /**
    * @brief ∂⟨G, Y⟩/∂Z for the Y that produced `ctx`, written into `grad_in` (N×D).
    * @note grad_in may share memory with grad_out (then grad_out is copied first).
    * @throws invalid_input when grad_out's shape differs from the forward input or is not finite
@@ -120,8 +137,8 @@ class spectral_transform {
   [[nodiscard]] const options& opts() const noexcept { return opts_; }
 
  private:
-  void compute(const matrix<T>& sigma, typename context_type::group& g,
-               index_t covariance_size) const;
+  /// forward() with ctx, apply() without: one loop, so both produce the same bits.
+  void run(embedding_cref<T> z, embedding_ref<T> out, context_type* ctx) const;
   [[nodiscard]] matrix<T> gradient(const typename context_type::group& g,
                                    const matrix<T>& grad_w) const;
   /// Whether W multiplies a group's N×w block Z_b of Z_c from the left (Y_b = W Z_b) or from the
@@ -240,6 +257,19 @@ void solve(const Method& method, const matrix<T>& sigma, matrix<T>& w,
   }
 }
 
+/// Σ → W alone, for a forward no backward follows: the method's state-free solve when it has
+/// one (`compute_forward_only`), else solve() with a state dropped on return.
+template <class Backend, class T, spectral_method Method>
+void solve_forward_only(const Method& method, const matrix<T>& sigma, matrix<T>& w,
+                        index_t covariance_size = 0) {
+  if constexpr (requires { method.compute_forward_only(Backend{}, sigma, w); }) {
+    method.compute_forward_only(Backend{}, sigma, w);
+  } else {
+    method_state_t<T, Method> state;
+    solve<Backend, T>(method, sigma, w, state, covariance_size);
+  }
+}
+
 /// Whether two views' memory ranges intersect.
 template <class A, class B>
 [[nodiscard]] bool overlaps(const A& a, const B& b) {
@@ -309,13 +339,6 @@ matrix<T> transform_matrix(const transform_context<T, Method>& ctx, index_t grou
 }
 
 template <real_scalar T, spectral_method Method, class Backend>
-void spectral_transform<T, Method, Backend>::compute(const matrix<T>& sigma,
-                                                     typename context_type::group& g,
-                                                     index_t covariance_size) const {
-  detail::solve<Backend, T>(method_, sigma, g.transform, g.state, covariance_size);
-}
-
-template <real_scalar T, spectral_method Method, class Backend>
 matrix<T> spectral_transform<T, Method, Backend>::gradient(const typename context_type::group& g,
                                                            const matrix<T>& grad_w) const {
   if constexpr (spectral_function_method<Method>) {
@@ -326,24 +349,28 @@ matrix<T> spectral_transform<T, Method, Backend>::gradient(const typename contex
 }
 
 template <real_scalar T, spectral_method Method, class Backend>
-auto spectral_transform<T, Method, Backend>::forward(embedding_cref<T> z,
-                                                     embedding_ref<T> out) const -> context_type {
+void spectral_transform<T, Method, Backend>::run(embedding_cref<T> z, embedding_ref<T> out,
+                                                 context_type* ctx) const {
   const group_shape shape = checked_group_shape(z.rows(), z.cols(), opts_);
   detail::expect_shape(out, z.rows(), z.cols(), "out");
   detail::expect_finite(z, "z");
 
-  context_type ctx;
-  ctx.opts = opts_;
-  ctx.method.emplace(method_);  // copy-constructible is all a method needs to be
+  row_matrix<T> scratch;  // Z_c of a call without context
+  row_matrix<T>& centered = ctx != nullptr ? ctx->centered : scratch;
+  if (ctx != nullptr) {
+    ctx->opts = opts_;
+    ctx->method.emplace(method_);  // copy-constructible is all a method needs to be
+    ctx->groups.resize(static_cast<std::size_t>(opts_.groups));
+  }
   const bool gram_side = detail::solves_on_gram_side(method_, opts_, shape);
-  detail::center<T>(z, ctx.centered, opts_, &ctx.feature_mean);
-  ctx.groups.resize(static_cast<std::size_t>(opts_.groups));
+  detail::center<T>(z, centered, opts_, ctx != nullptr ? &ctx->feature_mean : nullptr);
   const index_t width = z.cols() / opts_.groups;
   const double divisor = static_cast<double>(shape.observations - 1);
 
   for (index_t g = 0; g < opts_.groups; ++g) {
-    auto& group = ctx.groups[static_cast<std::size_t>(g)];
-    auto x_block = ctx.centered.middleCols(g * width, width);
+    typename context_type::group transient;  // a group without context, gone after this one
+    auto& group = ctx != nullptr ? ctx->groups[static_cast<std::size_t>(g)] : transient;
+    auto x_block = centered.middleCols(g * width, width);
     auto y_block = out.middleCols(g * width, width);
     group.gram_side = gram_side;
     // The K×K Σ = XXᵀ/(M−1), or on the smaller side the M×M G = XᵀX/(M−1); + eps·I either way.
@@ -354,7 +381,11 @@ auto spectral_transform<T, Method, Backend>::forward(embedding_cref<T> z,
     detail::expect_not_constant<T>(Method::name(), sigma, opts_.eps,
                                    z.middleCols(g * width, width), g, shape.size);
     try {
-      compute(sigma, group, shape.size);
+      if (ctx != nullptr) {
+        detail::solve<Backend, T>(method_, sigma, group.transform, group.state, shape.size);
+      } else {
+        detail::solve_forward_only<Backend, T>(method_, sigma, group.transform, shape.size);
+      }
     } catch (const numerical_error& e) {
       SPECTRAL_FAIL(e.what(), " [group ", g, " of ", opts_.groups, ", ", to_string(opts_.axis),
                     " axis, K=", shape.size, ", M=", shape.observations, ", eps=", opts_.eps, "]");
@@ -367,6 +398,13 @@ auto spectral_transform<T, Method, Backend>::forward(embedding_cref<T> z,
     }
   }
   detail::ensure_finite_result(out, std::string(Method::name()) + " output");
+}
+
+template <real_scalar T, spectral_method Method, class Backend>
+auto spectral_transform<T, Method, Backend>::forward(embedding_cref<T> z,
+                                                     embedding_ref<T> out) const -> context_type {
+  context_type ctx;
+  run(z, out, &ctx);
   return ctx;
 }
 
@@ -376,6 +414,19 @@ auto spectral_transform<T, Method, Backend>::forward(embedding_cref<T> z) const 
   r.output.resize(z.rows(), z.cols());
   r.context = forward(z, r.output);
   return r;
+}
+
+template <real_scalar T, spectral_method Method, class Backend>
+void spectral_transform<T, Method, Backend>::apply(embedding_cref<T> z,
+                                                   embedding_ref<T> out) const {
+  run(z, out, nullptr);
+}
+
+template <real_scalar T, spectral_method Method, class Backend>
+row_matrix<T> spectral_transform<T, Method, Backend>::apply(embedding_cref<T> z) const {
+  row_matrix<T> out(z.rows(), z.cols());
+  run(z, out, nullptr);
+  return out;
 }
 
 template <real_scalar T, spectral_method Method, class Backend>

@@ -7,6 +7,7 @@
 #include <spectral/core/types.hpp>
 #include <spectral/detail/spectral_function.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string_view>
@@ -67,10 +68,16 @@ struct iter_norm {
   /// on the smaller M×M Gram when there is no eps (see spectral_transform).
   static constexpr bool gram_side_without_eps = true;
 
-  /// @throws invalid_input when iterations < 1.
+  /// Most iterations accepted. Newton–Schulz converges (or stalls) within tens of steps; the
+  /// cap keeps a mistyped T from costing T−1 saved K×K triples and T·3 products per call.
+  static constexpr int max_iterations = 1000;
+
+  /// @throws invalid_input when iterations < 1 or > max_iterations.
   explicit iter_norm(int t = 4, iter_norm_solver route = iter_norm_solver::automatic)
       : iterations(t), solver(route) {
     SPECTRAL_EXPECTS(t >= 1, "iters: IterNorm needs at least 1 iteration, got ", t);
+    SPECTRAL_EXPECTS(t <= max_iterations, "iters: IterNorm takes at most ", max_iterations,
+                     " iterations, got ", t);
   }
 
   /// Smallest covariance size at which `automatic` takes the eigen route on the CPU for T ≥ 3
@@ -137,6 +144,10 @@ struct iter_norm {
 
   template <class Backend, class T>
   void compute(Backend /*tag*/, const matrix<T>& sigma, matrix<T>& w, state<T>& st) const;
+  /// The W of compute(), bit for bit, keeping nothing for a backward: the Newton route holds one
+  /// iterate at a time instead of T − 1 (spectral_transform::apply).
+  template <class Backend, class T>
+  void compute_forward_only(Backend /*tag*/, const matrix<T>& sigma, matrix<T>& w) const;
   template <class Backend, class T>
   [[nodiscard]] matrix<T> gradient(Backend /*tag*/, const state<T>& st, const matrix<T>& w,
                                    const matrix<T>& grad_w) const;
@@ -147,6 +158,9 @@ struct iter_norm {
                                               double divisor) const;
 
  private:
+  /// compute() with `keep_iterates`, compute_forward_only() without (the same arithmetic).
+  template <class Backend, class T>
+  void solve(const matrix<T>& sigma, matrix<T>& w, state<T>& st, bool keep_iterates) const;
   template <class T>
   [[nodiscard]] static matrix<T> finish_gradient(matrix<T> grad_s, const state<T>& st,
                                                  const matrix<T>& w, const matrix<T>& grad_w);
@@ -157,6 +171,19 @@ struct iter_norm {
 template <class Backend, class T>
 void iter_norm::compute(Backend /*tag*/, const matrix<T>& sigma, matrix<T>& w,
                         state<T>& st) const {
+  solve<Backend, T>(sigma, w, st, true);
+}
+
+template <class Backend, class T>
+void iter_norm::compute_forward_only(Backend /*tag*/, const matrix<T>& sigma,
+                                     matrix<T>& w) const {
+  state<T> scratch;  // S and τ are needed while W is computed, and dropped on return
+  solve<Backend, T>(sigma, w, scratch, false);
+}
+
+template <class Backend, class T>
+void iter_norm::solve(const matrix<T>& sigma, matrix<T>& w, state<T>& st,
+                      bool keep_iterates) const {
   st.trace = sigma.trace();
   if (!(st.trace > T(0)) || !std::isfinite(static_cast<double>(st.trace))) {
     SPECTRAL_FAIL("iternorm: the covariance has trace ", st.trace,
@@ -179,19 +206,26 @@ void iter_norm::compute(Backend /*tag*/, const matrix<T>& sigma, matrix<T>& w,
     st.iterates.clear();
     return;
   }
-  st.iterates.assign(static_cast<std::size_t>(iterations - 1), iterate<T>{});
+  const auto steps = static_cast<std::size_t>(iterations - 1);
+  // Without a backward to follow, one slot is reused by every iteration.
+  st.iterates.assign(keep_iterates ? steps : std::min<std::size_t>(steps, 1), iterate<T>{});
   // P_1 = 1.5 I − 0.5 S needs no product.
   matrix<T> p = T(-0.5) * s;
   p.diagonal().array() += T(1.5);
   matrix<T> cube_s;
-  for (auto& it : st.iterates) {
+  for (std::size_t step = 0; step < steps; ++step) {
+    auto& it = st.iterates[keep_iterates ? step : 0];
     // Every iterate is a polynomial in S, so all products below are symmetric (see
-    // backend::symmetric_product for how that is exploited).
+    // backend::symmetric_product for how that is exploited). Each product overwrites its
+    // output whole, so a reused slot gives the same bits as a fresh one.
     Backend::template symmetric_product<T>(p, p, it.square);
     Backend::template symmetric_product<T>(it.square, p, it.cube);
     Backend::template symmetric_product<T>(it.cube, s, cube_s);
     it.p = std::move(p);
     p = T(1.5) * it.p - T(0.5) * cube_s;
+  }
+  if (!keep_iterates) {
+    st.iterates.clear();
   }
   w = p / std::sqrt(st.trace);
 }
