@@ -17,6 +17,7 @@
 
 #include <exception>
 #include <iostream>
+#include <new>
 #include <sstream>
 #include <string>
 
@@ -37,9 +38,7 @@ int report(const char* message, int status) {
   return status;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{"Spectral transformations of embeddings (Weng et al., ICLR 2024)", "spectral"};
   app.set_version_flag("--version", std::string("spectral ") + spectral::version_string);
   app.require_subcommand(1);
@@ -71,8 +70,23 @@ int main(int argc, char** argv) {
     return report(e.what(), exit_numerical);
   } catch (const spectral::invalid_input& e) {
     return report(e.what(), exit_usage);
+  } catch (const std::bad_alloc&) {
+    throw;  // reported by main
   } catch (const std::exception& e) {
     return report(e.what(), exit_internal);
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // The last resort: inputs and flags are checked against their sizes and ranges first, so this
+  // is a valid request larger than the machine's memory.
+  try {
+    return run(argc, argv);
+  } catch (const std::bad_alloc&) {
+    return report("out of memory: the input or the requested sizes need more memory than is "
+                  "available", exit_internal);
+  }
 }

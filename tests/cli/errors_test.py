@@ -5,7 +5,8 @@
 
 Each case asserts: the documented non-zero exit (2 usage/input, 3 numerical), exactly one line on
 stderr of the form `spectral: error: <message>` that names the problem, nothing on stdout, and no
-new file in the working directory (no output, no temporary).
+new file in the working directory (no output, no temporary). A case may add a check of its own
+(`verify`), run before the folder is removed: that files which existed are untouched.
 """
 
 from pathlib import Path
@@ -18,12 +19,21 @@ USAGE, NUMERICAL = 2, 3
 CASES = {}
 
 
-def error_case(name, status, needle):
-    """Registers fn(dir) -> CLI arguments, expecting exit `status` and `needle` in the message."""
+def error_case(name, status, needle, verify=None):
+    """Registers fn(dir) -> CLI arguments, expecting exit `status` and `needle` in the message;
+    verify(dir, message), when given, checks what the folder holds afterwards."""
     def register(fn):
-        CASES[name] = (fn, status, needle)
+        CASES[name] = (fn, status, needle, verify)
         return fn
     return register
+
+
+def shows(text):
+    """verify: the message shows `text` (the refused value, or the path)."""
+    def verify(d, message):
+        del d
+        check(text in message, f"the message does not show {text!r}: {message!r}")
+    return verify
 
 
 def save(directory, name, array):
@@ -91,7 +101,7 @@ def negative_power(d):
     return transform(d, good_input(d), "--power", "-0.5", method="power")
 
 
-@error_case("zero_iters", USAGE, "iteration")
+@error_case("zero_iters", USAGE, "--iters")
 def zero_iters(d):
     return transform(d, good_input(d), "--iters", "0", method="iternorm")
 
@@ -207,10 +217,229 @@ def rank3_npy(d):
     return transform(d, save(d, "x.npy", np.ones((4, 8, 2))))
 
 
-@error_case("output_directory_missing", USAGE, "cannot write")
+@error_case("output_directory_missing", USAGE, "--output", shows("missing-dir"))
 def output_directory_missing(d):
     return ["transform", "--method", "zca", "--input", good_input(d),
             "--output", d / "missing-dir" / "y.npy"]
+
+
+# --- outputs: two flags naming one file, all or none, links --------------------------------------
+
+PREVIOUS = b"previous contents"
+
+
+def previous_file(path):
+    path.write_bytes(PREVIOUS)
+    return path
+
+
+def with_gradient(d, output, grad_input):
+    gy = save(d, "gy.npy", np.ones((64, 8)))
+    return ["transform", "--method", "zca", "--input", good_input(d), "--output", output,
+            "--grad-output", gy, "--grad-input", grad_input]
+
+
+def untouched(*names):
+    """verify: the named files still hold PREVIOUS, and the message names both output flags."""
+    def verify(d, message):
+        for name in names:
+            check((d / name).read_bytes() == PREVIOUS, f"{name} was modified")
+        check("--output" in message and "--grad-input" in message,
+              f"the message does not name both flags: {message!r}")
+    return verify
+
+
+@error_case("same_file_outputs", USAGE, "same file", untouched("y.npy"))
+def same_file_outputs(d):
+    previous_file(d / "y.npy")
+    return with_gradient(d, d / "y.npy", f"{d}/./y.npy")
+
+
+@error_case("same_file_outputs_relative", USAGE, "same file")
+def same_file_outputs_relative(d):
+    # ./y.npy and sub/../y.npy through an existing folder: one file, and nothing is written.
+    (d / "sub").mkdir()
+    return with_gradient(d, d / "y.npy", d / "sub" / ".." / "y.npy")
+
+
+@error_case("same_file_outputs_through_link", USAGE, "same file", untouched("y.npy"))
+def same_file_outputs_through_link(d):
+    previous_file(d / "y.npy")
+    (d / "alias.npy").symlink_to("y.npy")
+    return with_gradient(d, d / "y.npy", d / "alias.npy")
+
+
+def link_intact(d, message):
+    del message
+    check((d / "victim.npy").read_bytes() == PREVIOUS, "the link's target was written")
+    check((d / "y.npy").is_symlink(), "the planted link was replaced although the command failed")
+
+
+@error_case("unwritable_grad_input", USAGE, "--grad-input", shows("missing-dir"))
+def unwritable_grad_input(d):
+    # Y could be written, GX cannot: neither appears (the listing check sees no y.npy).
+    return with_gradient(d, d / "y.npy", d / "missing-dir" / "gx.npy")
+
+
+@error_case("unwritable_grad_input_link_at_output", USAGE, "--grad-input", link_intact)
+def unwritable_grad_input_link_at_output(d):
+    previous_file(d / "victim.npy")
+    (d / "y.npy").symlink_to("victim.npy")
+    return with_gradient(d, d / "y.npy", d / "missing-dir" / "gx.npy")
+
+
+# --- inputs that are not .npy files, or announce more than they hold ------------------------------
+
+@error_case("directory_input", USAGE, "directory")
+def directory_input(d):
+    (d / "adir.npy").mkdir()
+    return transform(d, d / "adir.npy")
+
+
+@error_case("directory_input_spectrum", USAGE, "adir.npy")
+def directory_input_spectrum(d):
+    (d / "adir.npy").mkdir()
+    return ["spectrum", "--input", d / "adir.npy"]
+
+
+@error_case("directory_grad_output", USAGE, "directory")
+def directory_grad_output(d):
+    (d / "gy.npy").mkdir()
+    return transform(d, good_input(d), "--grad-output", d / "gy.npy", "--grad-input", d / "gx.npy")
+
+
+def npy_with_header(directory, header, payload=b"\0" * 64):
+    """A version 1.0 .npy file with the given header dict text and payload."""
+    text = header.encode("latin1")
+    text += b" " * (63 - (10 + len(text)) % 64) + b"\n"
+    path = directory / "x.npy"
+    path.write_bytes(b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text + payload)
+    return path
+
+
+@error_case("header_shape_beyond_file", USAGE, "truncated")
+def header_shape_beyond_file(d):
+    # 10¹² × 8 doubles (64 TB) announced by a 192-byte file: refused before any allocation.
+    return transform(d, npy_with_header(
+        d, "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000, 8), }"))
+
+
+@error_case("header_shape_overflowing", USAGE, "larger than the file")
+def header_shape_overflowing(d):
+    # rows × cols × 8 overflows 64 bits.
+    return ["spectrum", "--input", npy_with_header(
+        d, "{'descr': '<f4', 'fortran_order': False, 'shape': (9000000000000000000, "
+           "9000000000000000000), }")]
+
+
+# --- numeric flags out of range: refused while parsing, naming the flag and the value -------------
+
+def flag(d, command, flag_name, value):
+    """`command` (TRANSFORM, POWER or an experiment's name) with `flag_name=value` appended."""
+    if command in (TRANSFORM, POWER):
+        args = [*command, "--input", good_input(d), "--output", d / "y.npy"]
+    else:
+        args = ["experiment", command, "--out", d / "never"]
+    return [*args, f"{flag_name}={value}"]
+
+
+TRANSFORM = ("transform", "--method", "iternorm")
+POWER = ("transform", "--method", "power")
+
+
+@error_case("iters_above_max", USAGE, "--iters", shows("'1001'"))
+def iters_above_max(d):
+    return flag(d, TRANSFORM, "--iters", "1001")
+
+
+@error_case("iters_not_integer", USAGE, "--iters", shows("'4.5'"))
+def iters_not_integer(d):
+    return flag(d, TRANSFORM, "--iters", "4.5")
+
+
+@error_case("power_nan", USAGE, "--power", shows("'nan'"))
+def power_nan(d):
+    return flag(d, POWER, "--power", "nan")
+
+
+@error_case("power_above_max", USAGE, "--power", shows("'9'"))
+def power_above_max(d):
+    return flag(d, POWER, "--power", "9")
+
+
+@error_case("eps_inf", USAGE, "--eps", shows("'inf'"))
+def eps_inf(d):
+    return flag(d, TRANSFORM, "--eps", "inf")
+
+
+@error_case("eps_nan", USAGE, "--eps", shows("'nan'"))
+def eps_nan(d):
+    return flag(d, TRANSFORM, "--eps", "nan")
+
+
+@error_case("eps_trailing_text", USAGE, "--eps", shows("'0.1x'"))
+def eps_trailing_text(d):
+    return flag(d, TRANSFORM, "--eps", "0.1x")
+
+
+@error_case("groups_above_max", USAGE, "--groups", shows("'65537'"))
+def groups_above_max(d):
+    return flag(d, TRANSFORM, "--groups", "65537")
+
+
+@error_case("groups_overflowing", USAGE, "--groups", shows("'99999999999999999999'"))
+def groups_overflowing(d):
+    return flag(d, TRANSFORM, "--groups", "99999999999999999999")
+
+
+@error_case("collapse_steps_above_max", USAGE, "--steps", shows("'1000001'"))
+def collapse_steps_above_max(d):
+    return flag(d, "collapse", "--steps", "1000001")
+
+
+@error_case("collapse_lr_nan", USAGE, "--lr", shows("'nan'"))
+def collapse_lr_nan(d):
+    return flag(d, "collapse", "--lr", "nan")
+
+
+@error_case("collapse_batch_above_max", USAGE, "--batch", shows("'131073'"))
+def collapse_batch_above_max(d):
+    return flag(d, "collapse", "--batch", "131073")
+
+
+@error_case("collapse_powers_nan", USAGE, "--powers", shows("'nan'"))
+def collapse_powers_nan(d):
+    return flag(d, "collapse", "--powers", "0.5,nan")
+
+
+@error_case("maps_samples_above_max", USAGE, "--samples", shows("'10000000'"))
+def maps_samples_above_max(d):
+    return flag(d, "maps", "--samples", "10000000")
+
+
+@error_case("maps_decay_nan", USAGE, "--decay", shows("'nan'"))
+def maps_decay_nan(d):
+    return flag(d, "maps", "--decay", "nan")
+
+
+@error_case("dynamics_iters_above_max", USAGE, "--iters", shows("'65'"))
+def dynamics_iters_above_max(d):
+    return flag(d, "intl-dynamics", "--iters", "1,65")
+
+
+@error_case("dynamics_probe_step_zero", USAGE, "--probe-step", shows("'0'"))
+def dynamics_probe_step_zero(d):
+    return flag(d, "intl-dynamics", "--probe-step", "0")
+
+
+@error_case("real_probe_train_above_max", USAGE, "--probe-train", shows("'60001'"))
+def real_probe_train_above_max(d):
+    return flag(d, "real", "--probe-train", "60001")
+
+
+@error_case("real_seed_negative", USAGE, "--seed", shows("'-1'"))
+def real_seed_negative(d):
+    return flag(d, "real", "--seed", "-1")
 
 
 @error_case("spectrum_nan", USAGE, "nan")
@@ -222,13 +451,15 @@ def spectrum_nan(d):
 
 def main():
     args = parse_args({"--case": {"required": True, "choices": sorted(CASES)}})
-    build, status, needle = CASES[args.case]
+    build, status, needle, verify = CASES[args.case]
     with scratch_dir() as tmp:
         directory = Path(tmp)
         argv = build(directory)
         before = sorted(p.name for p in directory.rglob("*"))
         result = run_cli(args.cli, *argv)
         after = sorted(p.name for p in directory.rglob("*"))
+        if verify is not None:
+            verify(directory, result.stderr)
 
     lines = result.stderr.splitlines()
     check(result.returncode == status,

@@ -2,7 +2,8 @@
 # SPDX-FileCopyrightText: 2026 spectral contributors
 # SPDX-License-Identifier: Apache-2.0
 """`spectral transform` options: the contract's defaults, eps rescuing a singular covariance
-(checked against the PyTorch oracle), mixed input dtypes and output file hygiene."""
+(checked against the PyTorch oracle), mixed input dtypes and output file hygiene (no temporaries
+left, links planted at output names replaced rather than followed)."""
 
 import sys
 from pathlib import Path
@@ -89,13 +90,44 @@ def check_dtypes_and_files(cli, d):
             out = np.load(d / f"{name}.npy")
             check(out.dtype == np.dtype(x_dtype) and out.shape == x.shape,
                   f"{name} is {out.dtype}{out.shape} for {x_dtype} X")
-    leftovers = [p.name for p in d.iterdir() if ".tmp-" in p.name]
+    leftovers = [p.name for p in d.iterdir() if p.name.endswith(".partial")]
     check(not leftovers, f"temporary files left behind: {leftovers}")
     same = run_cli(cli, "transform", "--method", "zca", "--input", d / "x.npy", "--output",
                    d / "y.npy", "--grad-output", d / "gy.npy", "--grad-input", d / "y.npy")
     check(same.returncode == 2 and "--grad-input" in same.stderr,
           f"--grad-input equal to --output: exit {same.returncode} {same.stderr!r}")
     print("ok dtypes and files")
+
+
+def check_planted_links(cli, d):
+    """A link planted at an output's name is replaced by the new file, never written through:
+    its target keeps its bytes, and the output is a regular file holding the result."""
+    rng = np.random.default_rng(13)
+    np.save(d / "x.npy", embedding(rng, 32, 8))
+    np.save(d / "gy.npy", rng.standard_normal((32, 8)))
+    for name in ("y", "gx"):
+        (d / f"victim-{name}").write_bytes(b"do not overwrite")
+        link = d / f"linked-{name}.npy"
+        link.unlink(missing_ok=True)
+        link.symlink_to(d / f"victim-{name}")
+    expect_success(run_cli(cli, "transform", "--method", "iternorm", "--input", d / "x.npy",
+                           "--output", d / "linked-y.npy", "--grad-output", d / "gy.npy",
+                           "--grad-input", d / "linked-gx.npy"), "outputs at planted links")
+    for name in ("y", "gx"):
+        check((d / f"victim-{name}").read_bytes() == b"do not overwrite",
+              f"the {name} output was written through the planted link")
+        out = d / f"linked-{name}.npy"
+        check(out.is_file() and not out.is_symlink(), f"{out.name} is not a regular file")
+        check(np.load(out).shape == (32, 8) and np.isfinite(np.load(out)).all(),
+              f"{out.name} does not hold the result")
+    # Without a gradient (the forward-only path) the same holds for Y.
+    (d / "linked-y.npy").unlink()
+    (d / "linked-y.npy").symlink_to(d / "victim-y")
+    expect_success(run_cli(cli, "transform", "--method", "zca", "--input", d / "x.npy",
+                           "--output", d / "linked-y.npy"), "forward-only output at a link")
+    check((d / "victim-y").read_bytes() == b"do not overwrite", "written through the link")
+    check(not (d / "linked-y.npy").is_symlink(), "linked-y.npy is still a link")
+    print("ok planted links")
 
 
 def main():
@@ -107,6 +139,7 @@ def main():
         check_defaults(args.cli, d, x_path)
         check_eps(args.cli, args.oracle, d)
         check_dtypes_and_files(args.cli, d)
+        check_planted_links(args.cli, d)
 
 
 if __name__ == "__main__":

@@ -2,10 +2,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "experiment_command.hpp"
 
+#include "flag_ranges.hpp"
 #include "method_dispatch.hpp"
 #include "single_thread_blas.hpp"
 
-#include <exception>
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,7 @@ void add_common(CLI::App* cmd,
   cmd->add_option("--out", common.out, "Output folder for the CSV tables and PNG plots")
       ->capture_default_str();
   cmd->add_option("--seed", common.seed, "Seed of every random number in the run")
+      ->check(in_range<std::uint64_t>(0, std::numeric_limits<std::uint64_t>::max()))
       ->capture_default_str();
   cmd->add_flag("--tiny", common.tiny,
                 "Test-sized run (seconds): small defaults for every size not given explicitly");
@@ -41,24 +44,17 @@ void add_common(CLI::App* cmd,
   });
 }
 
-/// An integer flag's lower bound, shown in --help as INT>=low.
-CLI::Validator at_least(long low) {
-  return CLI::Validator(
-      [low](std::string& input) -> std::string {
-        std::size_t used = 0;
-        long value = 0;
-        try {
-          value = std::stol(input, &used);
-        } catch (const std::exception&) {
-          used = 0;
-        }
-        if (used == 0 || used != input.size() || value < low) {
-          return "must be an integer >= " + std::to_string(low) + ", got '" + input + "'";
-        }
-        return {};
-      },
-      ">=" + std::to_string(low));
-}
+// Upper bounds of the experiments' flags: generous next to the defaults, and small enough that
+// no combination asks for unbounded memory or time (the largest matrix, max_rows × max_width
+// doubles, is 4 GiB; a run is at most max_steps steps on such a batch).
+constexpr long max_dim = 2048;      ///< embedding / covariance size D, K
+constexpr long max_width = 4096;    ///< input and hidden widths of the encoders
+constexpr long max_rows = 131072;   ///< samples, batch and evaluation rows
+constexpr int max_steps = 1000000;  ///< SGD / gradient steps (and --log-every)
+constexpr int max_runs = 100;       ///< repetitions per instance
+constexpr int max_iterations = 64;  ///< IterNorm's T in the experiments
+constexpr long fashion_mnist_train = 60000;  ///< images in the training split
+constexpr long fashion_mnist_test = 10000;   ///< images in the test split
 
 void add_maps(CLI::App& parent, experiment_args& args) {
   auto& a = args.maps;
@@ -69,13 +65,13 @@ void add_maps(CLI::App& parent, experiment_args& args) {
     tiny_default(sub, "--samples", a.samples, 256);
   });
   cmd->add_option("--dim", a.dim, "K, the covariance size")
-      ->check(at_least(2))
+      ->check(in_range(2L, max_dim))
       ->capture_default_str();
   cmd->add_option("--samples", a.samples, "Rows of the generated embedding (> dim)")
-      ->check(at_least(3))
+      ->check(in_range(3L, max_rows))
       ->capture_default_str();
   cmd->add_option("--decay", a.decay, "Input eigenvalues λ_k ∝ decay^k")
-      ->check(CLI::Range(0.01, 1.0))
+      ->check(in_range(0.01, 1.0))
       ->capture_default_str();
   args.maps_cmd = cmd;
 }
@@ -98,51 +94,53 @@ void add_collapse(CLI::App& parent, experiment_args& args) {
     tiny_default(sub, "--powers", a.powers, std::vector<double>{0, 0.25, 0.5, 0.75});
   });
   cmd->add_option("--steps", a.steps, "SGD steps per run")
-      ->check(at_least(1))
+      ->check(in_range(1, max_steps))
       ->capture_default_str();
   cmd->add_option("--runs", a.runs,
                   "Runs per (encoder, instance), seeds seed..seed+runs-1 of the data and init")
-      ->check(at_least(1))
+      ->check(in_range(1, max_runs))
       ->capture_default_str();
   cmd->add_option("--input-dim", a.input_dim, "Dimension of the synthetic data")
-      ->check(at_least(2))
+      ->check(in_range(2L, max_width))
       ->capture_default_str();
   cmd->add_option("--dim", a.dim, "D, the embedding size")
-      ->check(at_least(2))
+      ->check(in_range(2L, max_dim))
       ->capture_default_str();
   cmd->add_option("--hidden", a.hidden, "Hidden width of the MLP")
-      ->check(at_least(1))
+      ->check(in_range(1L, max_width))
       ->capture_default_str();
-  cmd->add_option("--batch", a.batch, "Batch size N")->check(at_least(3))->capture_default_str();
+  cmd->add_option("--batch", a.batch, "Batch size N")
+      ->check(in_range(3L, max_rows))
+      ->capture_default_str();
   cmd->add_option("--eval-samples", a.eval_samples,
                   "Clean samples whose embedding spectrum is tracked")
-      ->check(at_least(3))
+      ->check(in_range(3L, max_rows))
       ->capture_default_str();
   cmd->add_option("--lr", a.learning_rate, "SGD learning rate")
-      ->check(CLI::PositiveNumber)
+      ->check(in_range(0.0, 10.0, lower_end::open))
       ->capture_default_str();
   cmd->add_option("--momentum", a.momentum, "SGD momentum")
-      ->check(CLI::Range(0.0, 0.999))
+      ->check(in_range(0.0, 0.999))
       ->capture_default_str();
   cmd->add_option("--weight-decay", a.weight_decay, "L2 weight decay")
-      ->check(CLI::NonNegativeNumber)
+      ->check(in_range(0.0, 1.0))
       ->capture_default_str();
   cmd->add_option("--noise", a.noise, "Std of the independent noise of each view")
-      ->check(CLI::NonNegativeNumber)
+      ->check(in_range(0.0, 100.0))
       ->capture_default_str();
   cmd->add_option("--decay", a.decay, "Signal eigenvalues decay^k")
-      ->check(CLI::Range(0.01, 1.0))
+      ->check(in_range(0.01, 1.0))
       ->capture_default_str();
   cmd->add_option("--log-every", a.log_every, "Steps between spectrum snapshots")
-      ->check(at_least(1))
+      ->check(in_range(1, max_steps))
       ->capture_default_str();
   cmd->add_option("--iters", a.iterations, "T of IterNorm and INTL")
-      ->check(at_least(1))
+      ->check(in_range(1, max_iterations))
       ->capture_default_str();
   cmd->add_option("--intl-betas", a.intl_betas,
                   "One INTL instance per trace-loss weight β; -1 = trade_off_beta(K), K = D or N")
       ->delimiter(',')
-      ->check(CLI::Range(-1.0, 100.0))
+      ->check(in_range(-1.0, 100.0))
       ->capture_default_str();
   cmd->add_option("--axis", a.axis, "Axis of the ST (the tracked spectrum is always D×D)")
       ->check(CLI::IsMember(choices(axis_names)))
@@ -153,7 +151,7 @@ void add_collapse(CLI::App& parent, experiment_args& args) {
       ->capture_default_str();
   cmd->add_option("--powers", a.powers, "Power-function grid (p = 0 is the identity)")
       ->delimiter(',')
-      ->check(CLI::Range(0.0, 4.0))
+      ->check(in_range(0.0, 4.0))
       ->capture_default_str();
   args.collapse_cmd = cmd;
 }
@@ -171,28 +169,30 @@ void add_intl_dynamics(CLI::App& parent, experiment_args& args) {
     tiny_default(sub, "--log-every", a.log_every, 20);
     tiny_default(sub, "--iters", a.iterations, std::vector<int>{1, 4});
   });
-  cmd->add_option("--steps", a.steps, "Gradient steps")->check(at_least(1))->capture_default_str();
+  cmd->add_option("--steps", a.steps, "Gradient steps")
+      ->check(in_range(1, max_steps))
+      ->capture_default_str();
   cmd->add_option("--dim", a.dim, "D = K, the covariance size")
-      ->check(at_least(2))
+      ->check(in_range(2L, max_dim))
       ->capture_default_str();
   cmd->add_option("--samples", a.samples, "N, rows of the embedding (> dim)")
-      ->check(at_least(3))
+      ->check(in_range(3L, max_rows))
       ->capture_default_str();
   cmd->add_option("--decay", a.decay, "Initial eigenvalues decay^k")
-      ->check(CLI::Range(0.01, 1.0))
+      ->check(in_range(0.01, 1.0))
       ->capture_default_str();
   cmd->add_option("--lr", a.learning_rate, "Step size η")
-      ->check(CLI::PositiveNumber)
+      ->check(in_range(0.0, 10.0, lower_end::open))
       ->capture_default_str();
   cmd->add_option("--log-every", a.log_every, "Steps between snapshots")
-      ->check(at_least(1))
+      ->check(in_range(1, max_steps))
       ->capture_default_str();
   cmd->add_option("--iters", a.iterations, "IterNorm iterations T to compare")
       ->delimiter(',')
-      ->check(CLI::Range(1, 64))
+      ->check(in_range(1, max_iterations))
       ->capture_default_str();
   cmd->add_option("--probe-step", a.probe_step, "η of the central-difference check of Δλ")
-      ->check(CLI::PositiveNumber)
+      ->check(in_range(0.0, 1.0, lower_end::open))
       ->capture_default_str();
   args.intl_dynamics_cmd = cmd;
 }
@@ -218,53 +218,55 @@ void add_real(CLI::App& parent, experiment_args& args) {
   cmd->add_option("--data", a.data, "Folder with the four Fashion-MNIST *-ubyte.gz files")
       ->capture_default_str();
   cmd->add_option("--steps", a.steps, "SGD steps per run")
-      ->check(at_least(1))
+      ->check(in_range(1, max_steps))
       ->capture_default_str();
   cmd->add_option("--runs", a.runs, "Runs per (encoder, instance)")
-      ->check(at_least(1))
+      ->check(in_range(1, max_runs))
       ->capture_default_str();
   cmd->add_option("--dim", a.dim, "D, the embedding size")
-      ->check(at_least(2))
+      ->check(in_range(2L, max_dim))
       ->capture_default_str();
   cmd->add_option("--hidden", a.hidden, "Hidden width of the MLP")
-      ->check(at_least(1))
+      ->check(in_range(1L, max_width))
       ->capture_default_str();
-  cmd->add_option("--batch", a.batch, "Batch size N")->check(at_least(3))->capture_default_str();
+  cmd->add_option("--batch", a.batch, "Batch size N")
+      ->check(in_range(3L, max_rows))
+      ->capture_default_str();
   cmd->add_option("--crop", a.crop, "Side of the random square crop (pixels, <= 28)")
-      ->check(CLI::Range(4, 28))
+      ->check(in_range(4L, 28L))
       ->capture_default_str();
   cmd->add_option("--noise", a.noise, "Std of the pixel noise of each view (pixels in [0, 1])")
-      ->check(CLI::NonNegativeNumber)
+      ->check(in_range(0.0, 100.0))
       ->capture_default_str();
   cmd->add_option("--lr", a.learning_rate, "SGD learning rate")
-      ->check(CLI::PositiveNumber)
+      ->check(in_range(0.0, 10.0, lower_end::open))
       ->capture_default_str();
   cmd->add_option("--momentum", a.momentum, "SGD momentum")
-      ->check(CLI::Range(0.0, 0.999))
+      ->check(in_range(0.0, 0.999))
       ->capture_default_str();
   cmd->add_option("--log-every", a.log_every, "Steps between spectrum snapshots")
-      ->check(at_least(1))
+      ->check(in_range(1, max_steps))
       ->capture_default_str();
   cmd->add_option("--iters", a.iterations, "T of IterNorm and INTL")
-      ->check(at_least(1))
+      ->check(in_range(1, max_iterations))
       ->capture_default_str();
   cmd->add_option("--intl-betas", a.intl_betas,
                   "One INTL instance per trace-loss weight β; -1 = trade_off_beta(D)")
       ->delimiter(',')
-      ->check(CLI::Range(-1.0, 100.0))
+      ->check(in_range(-1.0, 100.0))
       ->capture_default_str();
   cmd->add_option("--eval-samples", a.eval_samples,
                   "Test images whose embedding spectrum is tracked")
-      ->check(at_least(3))
+      ->check(in_range(3L, fashion_mnist_test))
       ->capture_default_str();
   cmd->add_option("--probe-train", a.probe_train, "Training images of the linear probe")
-      ->check(at_least(10))
+      ->check(in_range(10L, fashion_mnist_train))
       ->capture_default_str();
   cmd->add_option("--probe-test", a.probe_test, "Test images of the linear probe")
-      ->check(at_least(10))
+      ->check(in_range(10L, fashion_mnist_test))
       ->capture_default_str();
   cmd->add_option("--ridge", a.ridge, "Ridge penalty of the least-squares probe")
-      ->check(CLI::NonNegativeNumber)
+      ->check(in_range(0.0, 1e6))
       ->capture_default_str();
   cmd->add_option("--encoders", a.encoders, "Encoders to train")
       ->delimiter(',')
@@ -272,7 +274,7 @@ void add_real(CLI::App& parent, experiment_args& args) {
       ->capture_default_str();
   cmd->add_option("--powers", a.powers, "Power-function grid (p = 0 is the identity)")
       ->delimiter(',')
-      ->check(CLI::Range(0.0, 4.0))
+      ->check(in_range(0.0, 4.0))
       ->capture_default_str();
   args.real_cmd = cmd;
 }

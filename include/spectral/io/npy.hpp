@@ -8,8 +8,7 @@
 
 #include <spectral/core/error.hpp>
 #include <spectral/core/types.hpp>
-
-#include <unistd.h>
+#include <spectral/io/staged_file.hpp>
 
 #include <algorithm>
 #include <bit>
@@ -37,49 +36,53 @@ using npy_matrix = std::variant<row_matrix<float>, row_matrix<double>>;
  * Accepts format versions 1.0, 2.0 and 3.0.
  * @param path the file to read
  * @return the array as row_matrix<float> or row_matrix<double>, matching the file's dtype
- * @throws invalid_input naming the file and the problem: it cannot be opened, is not a .npy
- *         file, is truncated or has trailing bytes, has another dtype (including big-endian),
- *         `fortran_order: True`, or a rank other than 2
+ * The header is read and checked first: a shape whose data the file cannot hold is refused
+ * before anything is allocated for it, so a hostile header costs nothing.
+ * @throws invalid_input naming the file and the problem: it cannot be opened, is not a regular
+ *         file (a directory, a device), is not a .npy file, is truncated or has trailing bytes,
+ *         has another dtype (including big-endian), `fortran_order: True`, or a rank other than 2
  */
 [[nodiscard]] npy_matrix read_npy(const std::filesystem::path& path);
 
 /**
- * @brief A .npy file written to a temporary sibling (`path + ".tmp-<pid>"`) and moved into place
- *        by commit(), so that `path` never holds a partial file.
+ * @brief Writes a 2-D array (N×D, C order, version 1.0 header) into a staged output file; the
+ *        file reaches its destination when the caller commits it (alone or in a staged_file_set).
+ * @tparam T float (`<f4`) or double (`<f8`)
+ * @throws invalid_input naming the destination when the data cannot be written
+ */
+template <real_scalar T>
+void write_npy(staged_file& file, embedding_cref<T> data);
+
+/**
+ * @brief A .npy file staged (see staged_file: a new private file next to `path`, created
+ *        exclusively under an unpredictable name) and renamed onto `path` by commit(), so that
+ *        `path` never holds a partial file and a link planted there is replaced, not followed.
  *
- * Staging several outputs first and committing them together keeps a failure in one from leaving
- * the others behind. An uncommitted file's temporary is removed by the destructor.
+ * An uncommitted file's temporary is removed by the destructor. Several outputs that must
+ * appear together go through one staged_file_set and write_npy(staged_file&, …) instead.
  */
 class pending_npy {
  public:
   /**
-   * @brief Writes `data` (N×D, C order, version 1.0 header) to the temporary file.
+   * @brief Writes `data` (N×D, C order, version 1.0 header) to the staged file.
    * @tparam T float (`<f4`) or double (`<f8`)
-   * @throws invalid_input when the temporary file cannot be written (the temporary is removed)
+   * @throws invalid_input naming `path` when its folder cannot be written (nothing is left)
    */
   template <real_scalar T>
-  pending_npy(std::filesystem::path path, embedding_cref<T> data);
-
-  pending_npy(const pending_npy&) = delete;
-  pending_npy& operator=(const pending_npy&) = delete;
-  pending_npy(pending_npy&& other) noexcept;
-  pending_npy& operator=(pending_npy&& other) noexcept;
-  ~pending_npy();
+  pending_npy(std::filesystem::path path, embedding_cref<T> data) : file_(std::move(path)) {
+    write_npy<T>(file_, data);
+  }
 
   /**
-   * @brief Renames the temporary onto the destination (atomic within one file system).
-   * @throws invalid_input when the rename fails (the temporary is removed)
+   * @brief Moves the file onto the destination (atomic within one file system).
+   * @throws invalid_input when it cannot be flushed or moved (the temporary is removed)
    */
-  void commit();
+  void commit() { file_.commit(); }
 
-  [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
+  [[nodiscard]] const std::filesystem::path& path() const noexcept { return file_.destination(); }
 
  private:
-  void discard() noexcept;
-
-  std::filesystem::path path_;
-  std::filesystem::path temporary_;
-  bool pending_ = false;
+  staged_file file_;
 };
 
 /**
@@ -240,38 +243,56 @@ void byteswap_in_place(T* data, std::size_t count) {
 }
 
 template <class T>
-[[nodiscard]] row_matrix<T> read_npy_payload(const std::vector<char>& contents,
-                                             std::size_t offset,
-                                             index_t rows,
-                                             index_t cols,
-                                             const std::string& file) {
-  const std::size_t count = static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols);
-  const std::size_t expected = count * sizeof(T);
-  const std::size_t available = contents.size() - offset;
-  if (available < expected) {
-    throw invalid_input(spectral::detail::concat(file,
-                                                 ": truncated .npy file: shape (",
-                                                 rows,
-                                                 ", ",
-                                                 cols,
-                                                 ") needs ",
-                                                 expected,
-                                                 " data bytes, found ",
-                                                 available));
+[[nodiscard]] constexpr std::string_view npy_descr() noexcept {
+  return sizeof(T) == 4 ? "<f4" : "<f8";
+}
+
+}  // namespace detail
+
+namespace detail {
+
+/// Reads exactly `size` bytes at the stream's position; false on a short read.
+inline bool read_exactly(std::ifstream& in, void* data, std::size_t size) {
+  auto* bytes = static_cast<char*>(data);
+  while (size > 0) {
+    const std::size_t chunk = std::min<std::size_t>(size, std::size_t{1} << 30U);
+    in.read(bytes, static_cast<std::streamsize>(chunk));
+    if (!in) {
+      return false;
+    }
+    bytes += chunk;
+    size -= chunk;
   }
-  if (available > expected) {
-    throw invalid_input(spectral::detail::concat(file,
-                                                 ": corrupt .npy file: ",
+  return true;
+}
+
+template <class T>
+[[nodiscard]] row_matrix<T> read_npy_payload(std::ifstream& in, std::uint64_t available,
+                                             index_t rows, index_t cols, const std::string& file) {
+  // rows·cols·sizeof(T) is compared with what the file holds by division, so that no shape, however
+  // large, overflows or is allocated before it is known to fit.
+  const auto r = static_cast<std::uint64_t>(rows);
+  const auto c = static_cast<std::uint64_t>(cols);
+  if (c != 0 && r > available / sizeof(T) / c) {
+    if (r > std::numeric_limits<std::uint64_t>::max() / sizeof(T) / c) {
+      throw invalid_input(spectral::detail::concat(file, ": truncated .npy file: shape (", rows,
+                                                   ", ", cols, ") is larger than the file"));
+    }
+    throw invalid_input(spectral::detail::concat(file, ": truncated .npy file: shape (", rows, ", ",
+                                                 cols, ") needs ", r * c * sizeof(T),
+                                                 " data bytes, found ", available));
+  }
+  const std::uint64_t expected = r * c * sizeof(T);  // ≤ available, so no overflow
+  if (expected < available) {
+    throw invalid_input(spectral::detail::concat(file, ": corrupt .npy file: ",
                                                  available - expected,
-                                                 " bytes after the data of shape (",
-                                                 rows,
-                                                 ", ",
-                                                 cols,
-                                                 ")"));
+                                                 " bytes after the data of shape (", rows, ", ",
+                                                 cols, ")"));
   }
   row_matrix<T> out(rows, cols);
-  if (count > 0) {
-    std::memcpy(out.data(), contents.data() + offset, expected);
+  const std::size_t count = static_cast<std::size_t>(r * c);
+  if (count > 0 && !read_exactly(in, out.data(), count * sizeof(T))) {
+    throw invalid_input(spectral::detail::concat(file, ": read error"));
   }
   if constexpr (std::endian::native != std::endian::little) {
     byteswap_in_place(out.data(), count);
@@ -279,41 +300,43 @@ template <class T>
   return out;
 }
 
-template <class T>
-[[nodiscard]] constexpr std::string_view npy_descr() noexcept {
-  return sizeof(T) == 4 ? "<f4" : "<f8";
-}
-
 }  // namespace detail
 
 inline npy_matrix read_npy(const std::filesystem::path& path) {
   const std::string file = path.string();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::error_code ec;
-    const bool exists = std::filesystem::exists(path, ec);
+  // A directory opens as a stream on Linux and reports an absurd size: refuse anything but a
+  // regular file (links to one are fine) before reading.
+  std::error_code ec;
+  const std::filesystem::file_status status = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(status)) {
     throw invalid_input(
-        spectral::detail::concat(file,
-                                 ": cannot open for reading (",
-                                 exists ? "permission denied or not a file" : "no such file",
-                                 ")"));
+        spectral::detail::concat(file, ": cannot open for reading (no such file)"));
   }
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  in.seekg(0, std::ios::beg);
-  std::vector<char> contents(size > 0 ? static_cast<std::size_t>(size) : 0U);
-  in.read(contents.data(), static_cast<std::streamsize>(contents.size()));
-  if (size < 0 || !in) {
+  if (!std::filesystem::is_regular_file(status)) {
+    throw invalid_input(spectral::detail::concat(
+        file, ": not a regular file (",
+        std::filesystem::is_directory(status) ? "a directory" : "a device, socket or pipe",
+        "); expected a .npy file"));
+  }
+  std::ifstream in(path, std::ios::binary);
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  if (!in || ec) {
+    throw invalid_input(spectral::detail::concat(
+        file, ": cannot open for reading (permission denied or not a file)"));
+  }
+
+  const std::size_t magic_size = detail::npy_magic.size();
+  unsigned char lead[12] = {};  // magic (6), version (2), and a header length of 2 or 4 bytes
+  const std::size_t lead_size = std::min<std::uintmax_t>(size, sizeof(lead));
+  if (!detail::read_exactly(in, lead, lead_size)) {
     throw invalid_input(spectral::detail::concat(file, ": read error"));
   }
-  const auto* bytes = reinterpret_cast<const unsigned char*>(contents.data());
-  const std::size_t magic_size = detail::npy_magic.size();
-  if (contents.size() < magic_size + 2 ||
-      std::string_view(contents.data(), magic_size) != detail::npy_magic) {
+  if (lead_size < magic_size + 2 ||
+      std::string_view(reinterpret_cast<const char*>(lead), magic_size) != detail::npy_magic) {
     throw invalid_input(spectral::detail::concat(file, ": not a .npy file (bad magic string)"));
   }
-  const int major = bytes[magic_size];
-  const int minor = bytes[magic_size + 1];
+  const int major = lead[magic_size];
+  const int minor = lead[magic_size + 1];
   if ((major != 1 && major != 2 && major != 3) || minor != 0) {
     throw invalid_input(spectral::detail::concat(file,
                                                  ": unsupported .npy format version ",
@@ -325,20 +348,24 @@ inline npy_matrix read_npy(const std::filesystem::path& path) {
   // Version 1 stores the header length in 2 bytes, versions 2 and 3 in 4.
   const int length_bytes = major == 1 ? 2 : 4;
   const std::size_t prefix = magic_size + 2 + static_cast<std::size_t>(length_bytes);
-  if (contents.size() < prefix) {
+  if (lead_size < prefix) {
     throw invalid_input(spectral::detail::concat(file, ": truncated .npy file (no header length)"));
   }
-  const std::size_t header_size = detail::little_endian_u32(bytes + magic_size + 2, length_bytes);
-  if (contents.size() - prefix < header_size) {
+  const std::size_t header_size = detail::little_endian_u32(lead + magic_size + 2, length_bytes);
+  if (size - prefix < header_size) {
     throw invalid_input(spectral::detail::concat(file,
                                                  ": truncated .npy file: the header needs ",
                                                  header_size,
                                                  " bytes, found ",
-                                                 contents.size() - prefix));
+                                                 size - prefix));
   }
-  const detail::npy_header header =
-      detail::npy_header_parser(std::string_view(contents.data() + prefix, header_size), file)
-          .parse();
+  in.clear();
+  in.seekg(static_cast<std::streamoff>(prefix), std::ios::beg);
+  std::string header_text(header_size, '\0');
+  if (!detail::read_exactly(in, header_text.data(), header_size)) {
+    throw invalid_input(spectral::detail::concat(file, ": read error"));
+  }
+  const detail::npy_header header = detail::npy_header_parser(header_text, file).parse();
 
   if (header.descr != "<f4" && header.descr != "<f8") {
     throw invalid_input(
@@ -359,22 +386,15 @@ inline npy_matrix read_npy(const std::filesystem::path& path) {
   }
   const auto rows = static_cast<index_t>(header.shape[0]);
   const auto cols = static_cast<index_t>(header.shape[1]);
-  // Guards the byte count against overflow before it is compared with the file size.
-  if (cols != 0 &&
-      static_cast<std::size_t>(rows) > contents.size() / static_cast<std::size_t>(cols)) {
-    throw invalid_input(spectral::detail::concat(
-        file, ": truncated .npy file: shape (", rows, ", ", cols, ") is larger than the file"));
-  }
-  const std::size_t offset = prefix + header_size;
+  const std::uint64_t available = size - prefix - header_size;
   if (header.descr == "<f4") {
-    return detail::read_npy_payload<float>(contents, offset, rows, cols, file);
+    return detail::read_npy_payload<float>(in, available, rows, cols, file);
   }
-  return detail::read_npy_payload<double>(contents, offset, rows, cols, file);
+  return detail::read_npy_payload<double>(in, available, rows, cols, file);
 }
 
 template <real_scalar T>
-pending_npy::pending_npy(std::filesystem::path path, embedding_cref<T> data)
-    : path_(std::move(path)), temporary_(path_.string() + ".tmp-" + std::to_string(::getpid())) {
+void write_npy(staged_file& file, embedding_cref<T> data) {
   std::string header = spectral::detail::concat("{'descr': '",
                                                 detail::npy_descr<T>(),
                                                 "', 'fortran_order': False, 'shape': (",
@@ -387,69 +407,26 @@ pending_npy::pending_npy(std::filesystem::path path, embedding_cref<T> data)
   header.append(63 - (prefix + header.size()) % 64, ' ');
   header.push_back('\n');
   const auto header_size = static_cast<std::uint16_t>(header.size());
+  const char version[2] = {1, 0};
+  const char length[2] = {static_cast<char>(header_size & 0xFFU),
+                          static_cast<char>(header_size >> 8U)};
+  file.write(detail::npy_magic);
+  file.write(version, 2);
+  file.write(length, 2);
+  file.write(header);
 
+  const auto bytes = static_cast<std::size_t>(data.size()) * sizeof(T);
+  const bool contiguous = data.outerStride() == data.cols() || data.rows() <= 1;
+  if (std::endian::native == std::endian::little && contiguous) {
+    file.write(data.data(), bytes);  // C order already: no copy
+    return;
+  }
   std::vector<T> payload(static_cast<std::size_t>(data.size()));
   Eigen::Map<row_matrix<T>>(payload.data(), data.rows(), data.cols()) = data;
   if constexpr (std::endian::native != std::endian::little) {
     detail::byteswap_in_place(payload.data(), payload.size());
   }
-
-  pending_ = true;  // from here on the destructor removes the temporary
-  {
-    std::ofstream out(temporary_, std::ios::binary | std::ios::trunc);
-    const char version[2] = {1, 0};
-    const char length[2] = {static_cast<char>(header_size & 0xFFU),
-                            static_cast<char>(header_size >> 8U)};
-    out.write(detail::npy_magic.data(), static_cast<std::streamsize>(detail::npy_magic.size()));
-    out.write(version, 2);
-    out.write(length, 2);
-    out.write(header.data(), static_cast<std::streamsize>(header.size()));
-    out.write(reinterpret_cast<const char*>(payload.data()),
-              static_cast<std::streamsize>(payload.size() * sizeof(T)));
-    out.close();
-    if (!out) {
-      discard();
-      throw invalid_input(spectral::detail::concat(
-          path_.string(), ": cannot write (missing directory, no permission or disk full)"));
-    }
-  }
-}
-
-inline pending_npy::pending_npy(pending_npy&& other) noexcept
-    : path_(std::move(other.path_)),
-      temporary_(std::move(other.temporary_)),
-      pending_(std::exchange(other.pending_, false)) {}
-
-inline pending_npy& pending_npy::operator=(pending_npy&& other) noexcept {
-  if (this != &other) {
-    discard();
-    path_ = std::move(other.path_);
-    temporary_ = std::move(other.temporary_);
-    pending_ = std::exchange(other.pending_, false);
-  }
-  return *this;
-}
-
-inline pending_npy::~pending_npy() { discard(); }
-
-inline void pending_npy::commit() {
-  SPECTRAL_EXPECTS(pending_, path_.string(), ": nothing to commit (already committed or moved)");
-  std::error_code ec;
-  std::filesystem::rename(temporary_, path_, ec);
-  if (ec) {
-    discard();
-    throw invalid_input(spectral::detail::concat(
-        path_.string(), ": cannot move the written file into place (", ec.message(), ")"));
-  }
-  pending_ = false;
-}
-
-inline void pending_npy::discard() noexcept {
-  if (pending_) {
-    std::error_code ec;
-    std::filesystem::remove(temporary_, ec);
-    pending_ = false;
-  }
+  file.write(payload.data(), bytes);
 }
 
 }  // namespace spectral::io
