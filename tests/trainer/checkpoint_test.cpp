@@ -4,6 +4,8 @@
 // Checkpoints keep what a resumed run needs (model, optimizer, generator, step, the AMP loss
 // scale) and load onto the caller's device; the device a process trains on.
 
+#include "models/projector.hpp"
+#include "models/resnet.hpp"
 #include "train/checkpoint.hpp"
 #include "train/device.hpp"
 
@@ -23,6 +25,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <string>
 
@@ -64,7 +68,11 @@ TEST_CASE("a checkpoint restores model, optimizer, generator, step and loss scal
   REQUIRE_FALSE(scaler.unscale({p}));  // one skipped step: scale 512, skipped 1
   st::checkpoint_state saved{4, 40, scaler.state()};
   st::save_checkpoint(file.path, *model, nullptr, optimizer, generator, saved);
-  CHECK_FALSE(std::filesystem::exists(file.path.string() + ".tmp"));  // renamed into place
+  std::string staged_prefix(1, '.');  // a staged file's name: .<name>.<random>.partial
+  staged_prefix.append(file.path.filename().string());
+  for (const auto& entry : std::filesystem::directory_iterator(file.path.parent_path())) {
+    CHECK(entry.path().filename().string().rfind(staged_prefix, 0) != 0);  // renamed into place
+  }
 
   auto restored = small_model(2);  // different weights until loaded
   REQUIRE_FALSE(torch::equal(restored->parameters()[0], model->parameters()[0]));
@@ -99,6 +107,89 @@ TEST_CASE("a checkpoint without a loss scale loads with none", "[checkpoint]") {
   const auto loaded = st::load_checkpoint(file.path, *model, nullptr, optimizer, generator);
   CHECK(loaded.step == 10);
   CHECK_FALSE(loaded.loss_scale.defined());
+}
+
+namespace {
+
+/// A small ResNet-18 encoder (width 4, projector `projector`) with the CIFAR or ImageNet stem.
+st::Encoder small_encoder(bool cifar_stem, std::int64_t width, std::int64_t projector) {
+  torch::manual_seed(11);
+  st::resnet_options options = st::resnet_options::reference(18, cifar_stem);
+  options.width = width;
+  options.in_channels = 1;
+  return st::Encoder(options, projector, projector);
+}
+
+/// What load_checkpoint says when `saved`'s checkpoint is loaded into `target` (empty: it loaded).
+std::string load_error(st::Encoder& saved, st::Encoder& target, const std::filesystem::path& path,
+                       bool teacher = false) {
+  torch::optim::SGD saved_optimizer(saved->parameters(), torch::optim::SGDOptions(0.1));
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(1);
+  st::save_checkpoint(path, *saved, nullptr, saved_optimizer, generator, {1, 5, {}});
+  torch::optim::SGD optimizer(target->parameters(), torch::optim::SGDOptions(0.1));
+  try {
+    (void)st::load_checkpoint(path, *target, teacher ? target.get() : nullptr, optimizer,
+                              generator, torch::kCPU, "--resume");
+  } catch (const spectral::invalid_input& e) {
+    return e.what();
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("a checkpoint of another architecture is refused before anything loads",
+          "[checkpoint]") {
+  temporary_file file;
+  auto cifar = small_encoder(true, 4, 16);
+  {
+    auto same = small_encoder(true, 4, 16);
+    CHECK(load_error(cifar, same, file.path).empty());
+  }
+  auto imagenet = small_encoder(false, 4, 16);
+  const auto stem_before = imagenet->parameters().front().clone();
+  const std::string stem = load_error(cifar, imagenet, file.path);
+  INFO(stem);
+  CHECK(stem.find("--resume: ") == 0);
+  CHECK(stem.find("model.backbone.conv1.weight is [4, 1, 3, 3]") != std::string::npos);
+  CHECK(stem.find("[4, 1, 7, 7]") != std::string::npos);
+  CHECK(torch::equal(imagenet->parameters().front(), stem_before));  // nothing was loaded
+
+  auto wider = small_encoder(true, 8, 16);
+  CHECK(load_error(cifar, wider, file.path).find("in this model") != std::string::npos);
+  auto other_projector = small_encoder(true, 4, 32);
+  const std::string projector = load_error(cifar, other_projector, file.path);
+  INFO(projector);
+  CHECK(projector.find("model.projector") != std::string::npos);
+  // An intl checkpoint has no momentum encoder for an intl_m run.
+  auto student = small_encoder(true, 4, 16);
+  CHECK(load_error(cifar, student, file.path, true).find("no momentum encoder") !=
+        std::string::npos);
+}
+
+TEST_CASE("a float64 checkpoint does not load into a float32 model", "[checkpoint]") {
+  temporary_file file;
+  auto doubled = small_encoder(true, 4, 16);
+  doubled->to(torch::kFloat64);
+  auto single = small_encoder(true, 4, 16);
+  CHECK(load_error(doubled, single, file.path).find("Double") != std::string::npos);
+}
+
+TEST_CASE("a checkpoint replaces a link planted at its name instead of writing through it",
+          "[checkpoint]") {
+  temporary_file file;
+  const auto victim = std::filesystem::path(file.path.string() + ".victim");
+  std::ofstream(victim) << "keep me";
+  std::filesystem::create_symlink(victim, file.path);
+  auto model = small_model(5);
+  torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(0.1));
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(1);
+  st::save_checkpoint(file.path, *model, nullptr, optimizer, generator, {1, 1, {}});
+  CHECK_FALSE(std::filesystem::is_symlink(file.path));
+  std::ifstream in(victim);
+  CHECK(std::string(std::istreambuf_iterator<char>(in), {}) == "keep me");
+  std::filesystem::remove(victim);
+  CHECK(st::load_checkpoint(file.path, *model, nullptr, optimizer, generator).step == 1);
 }
 
 TEST_CASE("a loss scaler state that is not one refuses to load", "[checkpoint]") {

@@ -177,7 +177,8 @@ def case_tiny_run(exe, tmp):
         summary = json.load(f)
     assert summary["completed"] and "random_init" in summary and "final" in summary
     assert os.path.exists(os.path.join(out, "checkpoint.pt"))
-    assert not [n for n in os.listdir(out) if n.endswith(".tmp")], os.listdir(out)
+    staged = [n for n in os.listdir(out) if n.endswith(".partial") or n.startswith(".plots-")]
+    assert not staged, os.listdir(out)  # every file renamed into place
     if shutil.which("gnuplot"):
         for png in ("loss.png", "accuracy.png", "spectrum.png"):
             assert os.path.getsize(os.path.join(out, png)) > 1000, png

@@ -167,7 +167,7 @@ def case_tiny_run(exe, tmp):
     assert 0.0 <= final["val_top1"] <= final["val_top5"] <= 100.0, final
     assert final["skipped_val"] == 1 and final["loss"] > 0.0, final
     assert os.path.getsize(os.path.join(out, "eval_checkpoint.pt")) > 0
-    assert not any(name.endswith(".tmp") for name in os.listdir(out)), os.listdir(out)
+    assert not any(name.endswith(".partial") for name in os.listdir(out)), os.listdir(out)
 
 
 def main():

@@ -21,6 +21,7 @@
 #include "models/resnet.hpp"
 #include "train/checkpoint.hpp"
 #include "train/report.hpp"
+#include "train/run_lock.hpp"
 #include "train/schedule.hpp"
 
 #include <spectral/core/error.hpp>
@@ -34,8 +35,6 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <map>
 #include <memory>
 #include <numbers>
 #include <ostream>
@@ -185,17 +184,6 @@ inline double eval_lr_factor(const eval_config& c, std::int64_t epoch, std::int6
 
 namespace detail {
 
-[[nodiscard]] inline std::string shape_string(const torch::Tensor& t) {
-  std::string s = "[";
-  for (std::int64_t d = 0; d < t.dim(); ++d) {
-    if (d > 0) {
-      s += ", ";
-    }
-    s += std::to_string(t.size(d));
-  }
-  return s + "]";
-}
-
 /// value ∈ [lo, hi] (NaN and infinities fail every comparison), else invalid_input naming the flag.
 template <class T>
 void expect_eval_range(const char* flag, T value, T lo, T hi) {
@@ -310,26 +298,6 @@ inline eval_counts validate_classifier(Classifier& model,
   return torch::where(flip, images.flip({3}), images);
 }
 
-/// Keeps the lines of metrics.jsonl up to `epoch` (a crash may leave a later one) and returns them.
-inline std::vector<nlohmann::json> trim_metrics(const std::filesystem::path& path,
-                                                std::int64_t epoch) {
-  std::vector<nlohmann::json> kept;
-  std::ifstream in(path);
-  std::string line;
-  std::string text;
-  while (std::getline(in, line)) {
-    const auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (!record.is_discarded() && record.contains("epoch") &&
-        record["epoch"].get<std::int64_t>() <= epoch) {
-      kept.push_back(record);
-      text += record.dump() + "\n";
-    }
-  }
-  in.close();
-  write_atomically(path, text);
-  return kept;
-}
-
 [[nodiscard]] inline nlohmann::json path_list(const std::vector<std::filesystem::path>& paths,
                                               std::size_t limit) {
   nlohmann::json list = nlohmann::json::array();
@@ -344,13 +312,6 @@ inline std::vector<nlohmann::json> trim_metrics(const std::filesystem::path& pat
 inline void load_pretrained_backbone(const std::filesystem::path& path, ResNet& backbone) {
   SPECTRAL_EXPECTS(std::filesystem::is_regular_file(path), "--pretrained: no checkpoint at ",
                    path.string());
-  std::map<std::string, std::vector<std::int64_t>> expected;
-  for (const auto& item : backbone->named_parameters()) {
-    expected[item.key()] = item.value().sizes().vec();
-  }
-  for (const auto& item : backbone->named_buffers()) {
-    expected[item.key()] = item.value().sizes().vec();
-  }
   try {
     torch::serialize::InputArchive archive;
     archive.load_from(path.string(), torch::Device(torch::kCPU));  // GPU-written checkpoints too
@@ -359,25 +320,15 @@ inline void load_pretrained_backbone(const std::filesystem::path& path, ResNet& 
     SPECTRAL_EXPECTS(archive.try_read("model", model) && model.try_read("backbone", backbone_archive),
                      "--pretrained: ", path.string(),
                      " is not an intl_train checkpoint (it has no model/backbone)");
+    // Checked before loading: LibTorch's load would take tensors of any shape.
+    detail::check_checkpoint_fits(*backbone, backbone_archive, "backbone.", "--pretrained", path,
+                                  "--arch, --width and --imagenet-stem");
     torch::NoGradGuard no_grad;
     backbone->load(backbone_archive);
   } catch (const c10::Error& e) {
     SPECTRAL_EXPECTS(false, "--pretrained: ", path.string(),
                      " does not hold a backbone of this --arch/--width/--imagenet-stem (",
                      e.what_without_backtrace(), ")");
-  }
-  // LibTorch's load replaces tensors whatever their shape: compare with what the options built.
-  const auto check = [&](const std::string& key, const torch::Tensor& value) {
-    const auto& want = expected.at(key);
-    SPECTRAL_EXPECTS(value.sizes().vec() == want, "--pretrained: ", path.string(), " has backbone.",
-                     key, " of shape ", detail::shape_string(value), ", but this --arch/--width/",
-                     "--imagenet-stem builds ", detail::shape_string(torch::empty(want)));
-  };
-  for (const auto& item : backbone->named_parameters()) {
-    check(item.key(), item.value());
-  }
-  for (const auto& item : backbone->named_buffers()) {
-    check(item.key(), item.value());
   }
 }
 
@@ -438,17 +389,16 @@ inline nlohmann::json run_eval(const eval_config& c, std::ostream& log) {
   image_folder_loader loader(train_set, loader_options);
   const center_crop_options val_crop = center_crop_for(c.image_size);
 
-  fs::create_directories(c.out);
+  const run_folder_lock folder_lock(c.out, "--out");  // one run per folder
   const fs::path checkpoint_path = c.out / "eval_checkpoint.pt";
-  const fs::path metrics_path = c.out / "metrics.jsonl";
+  metrics_log metrics(c.out / "metrics.jsonl");
   checkpoint_state state;
-  std::vector<nlohmann::json> history;
   if (c.resume) {
     state = load_checkpoint(checkpoint_path, *model, nullptr, optimizer, generator);
-    history = detail::trim_metrics(metrics_path, state.epoch);
+    metrics.resume(state.epoch);  // a crash may have left a later epoch's line
     log << "resumed from " << checkpoint_path.string() << " at epoch " << state.epoch << '\n';
   } else {
-    fs::remove(metrics_path);
+    metrics.reset();
   }
   if (linear) {  // a loaded checkpoint brings its tensors' flags; the backbone stays frozen
     for (auto& p : model->backbone()->parameters()) {
@@ -567,16 +517,16 @@ inline nlohmann::json run_eval(const eval_config& c, std::ostream& log) {
       record["lr_backbone"] = base_lrs[1] * factor;
     }
     // The log line first: a crash before the checkpoint leaves a line that resume trims.
-    append_json_line(metrics_path, record);
+    metrics.write(record);
     state.epoch = epoch + 1;
     save_checkpoint(checkpoint_path, *model, nullptr, optimizer, generator, state);
-    history.push_back(record);
     log << "epoch " << state.epoch << "/" << epochs << ": loss " << record["loss"].get<double>()
         << ", train top-1 " << record["train_top1"].get<double>() << "%, val top-1 "
         << record["val_top1"].get<double>() << "%, top-5 " << record["val_top5"].get<double>()
         << "%\n";
   }
 
+  const std::vector<nlohmann::json>& history = metrics.records();
   if (!history.empty()) {
     summary["final"] = history.back();
     const auto best = std::max_element(history.begin(), history.end(), [](const auto& a, const auto& b) {

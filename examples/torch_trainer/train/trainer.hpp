@@ -35,6 +35,7 @@
 #include "train/device.hpp"
 #include "train/evaluate.hpp"
 #include "train/report.hpp"
+#include "train/run_lock.hpp"
 #include "train/schedule.hpp"
 #include "train/throughput.hpp"
 
@@ -322,6 +323,11 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
   if (c.eval_only && !lead) {
     return {{"rank", c.rank}};  // the evaluation runs on rank 0 alone
   }
+  // One run per folder, refused before any work; rank 0 alone writes there.
+  std::optional<run_folder_lock> folder_lock;
+  if (lead) {
+    folder_lock.emplace(c.out, "--out");
+  }
   std::optional<dataset_pair> data;
   image_dataset train_set;
   image_dataset bank;
@@ -394,16 +400,13 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
   auto generator = at::make_generator<at::CPUGeneratorImpl>(c.seed + 4);
   const std::vector<augment_config> view_configs =
       image_folder_input ? make_image_folder_view_configs(c) : make_view_configs(c, train_set);
-  if (lead) {
-    std::filesystem::create_directories(c.out);
-  }
   const auto checkpoint_path = c.out / "checkpoint.pt";
-  const auto metrics_path = c.out / "metrics.jsonl";
+  metrics_log metrics(c.out / "metrics.jsonl");
   checkpoint_state state;
   nlohmann::json summary;
   if (c.eval_only) {  // the evaluation protocol on a saved encoder, nothing else
     state = load_checkpoint(checkpoint_path, *encoder, teacher ? teacher->get() : nullptr, optimizer,
-                            generator, device);
+                            generator, device, "--eval-only");
     nlohmann::json result = evaluate_encoder(encoder, *data, bank, queries, true, c.linear_epochs, c.seed);
     result["epoch"] = state.epoch;
     log << "evaluated " << checkpoint_path.string() << " (epoch " << state.epoch << "): "
@@ -438,8 +441,11 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
   if (teacher) {
     broadcast_module_state(**teacher, dist);
   }
+  if (c.resume && lead) {
+    metrics.resume(state.epoch);
+  }
   if (!c.resume && lead) {
-    std::filesystem::remove(metrics_path);
+    metrics.reset();
     if (c.evaluate_random_init && data) {
       log << "evaluating the randomly initialised encoder ...\n";
       summary["random_init"] = evaluate_encoder(encoder, *data, bank, queries, true, c.linear_epochs, c.seed);
@@ -465,6 +471,27 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
   if (loader) {
     summary["config"]["image_size"] = c.image_size;
     summary["config"]["loader_threads"] = loader->options().threads;
+  }
+
+  // The epoch's record is written before its evaluation and completed after (metrics_log): a run
+  // killed while evaluating left it pending, and the checkpoint holds that epoch's encoder.
+  const auto complete_record = [&](nlohmann::json record) {
+    const bool last = record["epoch"].get<std::int64_t>() == c.epochs;
+    out << "epoch " << record["epoch"].get<std::int64_t>() << ": evaluating ..." << std::endl;
+    record.erase(metrics_log::pending_key);
+    record.update(evaluate_encoder(encoder, *data, bank, queries, last, c.linear_epochs, c.seed));
+    metrics.write(record);
+    if (last) {
+      summary["final"] = record;
+    }
+    return record;
+  };
+  if (lead && data) {
+    if (const nlohmann::json* pending = metrics.pending(state.epoch)) {
+      const nlohmann::json record = complete_record(*pending);
+      log << "completed the interrupted evaluation of epoch " << state.epoch << ": "
+          << record.dump() << '\n';
+    }
   }
 
   progress_bar bar(total_steps, c.progress && lead);
@@ -601,10 +628,6 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
     if (!lead) {
       continue;
     }
-    // Without --amp no scale is kept (a resumed AMP checkpoint's scale is not carried on).
-    state.loss_scale = scaler.enabled() ? scaler.state() : torch::Tensor();
-    save_checkpoint(checkpoint_path, *encoder, teacher ? teacher->get() : nullptr, optimizer,
-                    generator, state);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
     nlohmann::json record = {{"epoch", state.epoch}, {"step", state.step},
@@ -616,14 +639,21 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
     }
     const bool last = state.epoch == c.epochs;
     // ImageNet is evaluated by its own program (linear evaluation), not per epoch here.
-    if (data && (last || (c.knn_every > 0 && state.epoch % c.knn_every == 0))) {
-      record.update(evaluate_encoder(encoder, *data, bank, queries, last, c.linear_epochs, c.seed));
+    const bool evaluate = data && (last || (c.knn_every > 0 && state.epoch % c.knn_every == 0));
+    if (evaluate) {
+      record[metrics_log::pending_key] = "pending";
     }
-    append_json_line(metrics_path, record);
+    // The record before the checkpoint: a crash between them resumes from the previous
+    // checkpoint, which drops this record and trains the epoch again.
+    metrics.write(record);
+    // Without --amp no scale is kept (a resumed AMP checkpoint's scale is not carried on).
+    state.loss_scale = scaler.enabled() ? scaler.state() : torch::Tensor();
+    save_checkpoint(checkpoint_path, *encoder, teacher ? teacher->get() : nullptr, optimizer,
+                    generator, state);
+    if (evaluate) {
+      record = complete_record(record);
+    }
     log << "epoch " << state.epoch << "/" << c.epochs << ": " << record.dump() << '\n';
-    if (last && data) {
-      summary["final"] = record;
-    }
   }
   dist.barrier();  // nobody leaves while a peer may still need the group
   if (!lead) {
@@ -641,7 +671,7 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
     log << "skipped files (did not decode): " << skipped_files << '\n';
   }
   write_atomically(c.out / "summary.json", summary.dump(2) + "\n");
-  if (state.epoch > 0 && !plot_metrics(c.out)) {
+  if (state.epoch > 0 && !plot_metrics(c.out, metrics.records())) {
     log << "warning: gnuplot is missing or failed; metrics.jsonl has the numbers, no PNG plots\n";
   }
   return summary;
