@@ -3,7 +3,8 @@
 
 // `spectral`: spectral transformations of saved embeddings (.npy) from the command line, and the
 // spectrum experiments that reproduce the paper's claims (`spectral experiment <name>`).
-// Exit status: 0 success, 1 internal error, 2 usage or input error, 3 numerical error.
+// Exit status: 0 success, 1 internal error (or out of memory), 2 usage or input error (a flag out
+// of its range, an unreadable input, outputs naming one file), 3 numerical error.
 // Every error is one line on stderr, "spectral: error: <message>", and no output file.
 
 #include "experiments/experiment_command.hpp"

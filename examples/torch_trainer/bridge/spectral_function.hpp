@@ -98,6 +98,22 @@ torch::Tensor forward_on_cuda(const torch::Tensor& z, const transform_spec& spec
 }
 #endif
 
+/// Y = ST(Z) on the CPU with nothing kept for a backward (spectral_transform::apply: no
+/// context, no IterNorm iterates); the same bits as forward_on_cpu's output.
+template <class T>
+torch::Tensor apply_on_cpu(const torch::Tensor& z, const transform_spec& spec) {
+  const torch::Tensor input = z.contiguous();
+  const index_t n = input.size(0);
+  const index_t d = input.size(1);
+  torch::Tensor out = torch::empty_like(input);
+  with_method(spec, [&](auto method) {
+    const spectral_transform<T, decltype(method)> transform{method, spec.opts};
+    transform.apply(embedding_map(input.data_ptr<T>(), n, d),
+                    embedding_map(out.data_ptr<T>(), n, d));
+  });
+  return out;
+}
+
 template <class T>
 torch::Tensor forward_on_device(const torch::Tensor& z, const transform_spec& spec,
                                 saved_backward& saved) {
@@ -122,13 +138,18 @@ torch::Tensor forward_on_device(const torch::Tensor& z, const transform_spec& sp
  *         build, and whatever the transform throws (shapes, NaN, a singular covariance).
  */
 struct spectral_function : torch::autograd::Function<spectral_function> {
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& z,
-                               const transform_spec& spec) {
+  /// @throws invalid_input for a tensor the bridge cannot take (see above)
+  static void expect_input(const torch::Tensor& z) {
     SPECTRAL_EXPECTS(z.dim() == 2, "z: must be a 2-D N×D tensor, got ", z.dim(), " dimensions");
     SPECTRAL_EXPECTS(z.device().is_cpu() || (z.is_cuda() && SPECTRAL_TRAINER_WITH_CUDA),
                      "z: is on ", z.device().str(),
                      "; this trainer was built with the CPU bridge only");
     SPECTRAL_EXPECTS(z.is_floating_point(), "z: must be floating point, got ", z.scalar_type());
+  }
+
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& z,
+                               const transform_spec& spec) {
+    expect_input(z);
     auto saved = c10::make_intrusive<detail::saved_backward>();
     const auto type = z.scalar_type();
     torch::Tensor out;
@@ -158,6 +179,15 @@ struct spectral_function : torch::autograd::Function<spectral_function> {
                                                          const transform_spec& spec) {
   if (spec.engine == transform_engine::reference) {
     return reference_transform(z, spec);
+  }
+  // No backward can follow (grad mode off, or z does not require grad): on the CPU, skip the
+  // autograd node and the context it would keep alive. The CUDA path always keeps its context.
+  const bool needs_backward = torch::autograd::GradMode::is_enabled() && z.requires_grad();
+  if (!needs_backward && z.device().is_cpu()) {
+    spectral_function::expect_input(z);
+    return z.scalar_type() == torch::kFloat64
+               ? detail::apply_on_cpu<double>(z, spec)
+               : detail::apply_on_cpu<float>(z.to(torch::kFloat32), spec);
   }
   return spectral_function::apply(z, spec);
 }
