@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <exception>
 #include <new>
+#include <sstream>
 #include <string>
 #include <string_view>
 
@@ -42,6 +43,14 @@ inline constexpr const char* exit_codes_help =
                                                    : "must be in [0, 2^64-1], got " + text;
       },
       "UINT64");
+}
+
+/// " (lo-hi)" for a flag's help text: the range its validation enforces.
+template <class T>
+[[nodiscard]] std::string range(T lo, T hi) {
+  std::ostringstream text;
+  text << " (" << lo << "-" << hi << ")";
+  return text.str();
 }
 
 namespace detail {

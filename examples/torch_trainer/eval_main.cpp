@@ -15,20 +15,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
-#include <sstream>
 #include <string>
 
 namespace {
 
-/// " (lo-hi)" for a flag's help: the range validate_eval() enforces.
-template <class T>
-std::string range(T lo, T hi) {
-  std::ostringstream text;
-  text << " (" << lo << "-" << hi << ")";
-  return text.str();
-}
-
 int run(int argc, char** argv) {
+  using spectral::trainer::range;
   namespace limits = spectral::trainer::eval_limits;
   using spectral::trainer::eval_mode;
   using spectral::trainer::eval_schedule;

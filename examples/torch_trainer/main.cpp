@@ -16,20 +16,12 @@
 #include <iostream>
 #include <map>
 #include <optional>
-#include <sstream>
 #include <string>
 
 namespace {
 
-/// " (lo-hi)" for a flag's help: the range validate_settings() enforces.
-template <class T>
-std::string range(T lo, T hi) {
-  std::ostringstream text;
-  text << " (" << lo << "-" << hi << ")";
-  return text.str();
-}
-
 int run(int argc, char** argv) {
+  using spectral::trainer::range;
   namespace limits = spectral::trainer::limits;
   using spectral::trainer::ssl_method;
   using spectral::trainer::transform_kind;

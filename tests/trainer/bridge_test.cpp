@@ -80,6 +80,30 @@ TEST_CASE("bridge: gradients equal LibTorch autograd of the reference formulas (
   }
 }
 
+TEST_CASE("bridge: without a gradient the output is the same and no graph is kept",
+          "[trainer][bridge]") {
+  for (const transform_kind kind : {transform_kind::zca, transform_kind::cholesky,
+                                    transform_kind::iternorm}) {
+    CAPTURE(spectral::trainer::to_string(kind));
+    transform_spec spec;
+    spec.kind = kind;
+    const auto z = anisotropic(8, 24, 5);
+    using spectral::trainer::spectral_transform_op;
+    const auto y_grad = spectral_transform_op(z.clone().requires_grad_(true), spec);
+    REQUIRE(y_grad.grad_fn() != nullptr);
+    const auto y_plain = spectral_transform_op(z, spec);  // an input that needs no gradient
+    torch::Tensor y_no_grad_mode;
+    {
+      const torch::NoGradGuard no_grad;
+      y_no_grad_mode = spectral_transform_op(z.clone().requires_grad_(true), spec);
+    }
+    CHECK(y_plain.grad_fn() == nullptr);
+    CHECK(y_no_grad_mode.grad_fn() == nullptr);
+    CHECK(torch::equal(y_plain, y_grad.detach()));  // forward-only gives forward's bits
+    CHECK(torch::equal(y_no_grad_mode, y_grad.detach()));
+  }
+}
+
 TEST_CASE("bridge: float and autocast inputs, and bad tensors", "[trainer][bridge]") {
   transform_spec spec;
   const auto z = anisotropic(16, 32, 2).to(torch::kFloat32).requires_grad_(true);
