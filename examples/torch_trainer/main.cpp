@@ -205,9 +205,6 @@ int run(int argc, char** argv) {
   c.depth = arch == "resnet18" ? 18 : 50;
   c.transform.engine = engine == "library" ? spectral::trainer::transform_engine::library
                                            : spectral::trainer::transform_engine::reference;
-  // Every range before any thread pool, data or file is touched (train() checks again).
-  spectral::trainer::validate_settings(c);
-
   const auto summary = spectral::trainer::train(c, std::cout);
   for (const char* mode : {"loader", "pipeline"}) {
     if (summary.contains(mode)) {

@@ -3,6 +3,7 @@
 // Staged output files: whole or nothing, never written through a planted link, several outputs
 // committed all or none.
 
+#include <common/temp_folder.hpp>
 #include <spectral/io/staged_file.hpp>
 
 #include <catch2/catch_test_macros.hpp>
@@ -13,7 +14,6 @@
 #include <string>
 #include <vector>
 
-#include <unistd.h>
 
 namespace {
 
@@ -21,15 +21,8 @@ namespace fs = std::filesystem;
 using spectral::io::staged_file;
 using spectral::io::staged_file_set;
 
-/// A fresh folder, removed with everything in it at the end of the test.
-struct scratch_folder {
-  fs::path path = fs::temp_directory_path() /
-                  ("spectral_staged_file_test_" + std::to_string(::getpid()));
-  scratch_folder() {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~scratch_folder() { fs::remove_all(path); }
+/// A fresh folder, and the names in it.
+struct scratch_folder : spectral_test::temp_folder {
   [[nodiscard]] std::vector<std::string> names() const {
     std::vector<std::string> out;
     for (const auto& entry : fs::directory_iterator(path)) {

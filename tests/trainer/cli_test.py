@@ -3,15 +3,13 @@
 # SPDX-License-Identifier: Apache-2.0
 """intl_train end to end: the documented errors (one line, non-zero exit, nothing half-written)
 and a tiny run's files. Usage: cli_test.py --exe PATH --case NAME."""
-import argparse
 import gzip
 import json
 import os
 import shutil
 import subprocess
-import sys
-import tempfile
-import time
+
+import cli_checks
 
 FASHION = "/usr/share/datasets/fashion-mnist"
 TINY = ["--train-subset", "128", "--eval-train-subset", "256", "--eval-test-subset", "128",
@@ -24,10 +22,7 @@ def run(exe, *args):
 
 
 def expect_error(result, code, fragment):
-    lines = [l for l in result.stderr.splitlines() if l.strip()]
-    assert result.returncode == code, (result.returncode, result.stderr)
-    assert len(lines) == 1 and lines[0].startswith("intl_train: error:"), result.stderr
-    assert fragment in lines[0], (fragment, lines[0])
+    cli_checks.expect_error(result, code, "intl_train", fragment)
 
 
 # Out-of-range values, one row per check: (arguments, fragment the one-line error must hold).
@@ -85,25 +80,10 @@ OUT_OF_RANGE = [
 def case_out_of_range(exe, tmp):
     data = os.path.join(tmp, "no-data")
     out = os.path.join(tmp, "out")
-    failures = []
-    for args, fragment in OUT_OF_RANGE:
-        start = time.monotonic()
-        result = subprocess.run([exe, "--data", data, "--out", out, *args], capture_output=True,
-                                text=True, timeout=60, check=False)
-        seconds = time.monotonic() - start
-        lines = [l for l in result.stderr.splitlines() if l.strip()]
-        if (result.returncode != 2 or len(lines) != 1 or
-                not lines[0].startswith("intl_train: error:") or fragment not in lines[0]):
-            failures.append(f"{args}: exit {result.returncode}, stderr {result.stderr!r}")
-        elif args[-1] not in lines[0]:  # the value is named too
-            failures.append(f"{args}: the value is not in {lines[0]!r}")
-        elif seconds > 20:
-            failures.append(f"{args}: took {seconds:.1f} s")
-        if os.path.exists(out):
-            failures.append(f"{args}: created {out}")
-            shutil.rmtree(out)
-    assert not failures, "\n".join(failures)
-    print(f"{len(OUT_OF_RANGE)} out-of-range values refused")
+    cli_checks.refuses_out_of_range(
+        lambda args: subprocess.run([exe, "--data", data, "--out", out, *args],
+                                    capture_output=True, text=True, timeout=60, check=False),
+        OUT_OF_RANGE, "intl_train", out)
 
 
 def case_unknown_flag(exe, tmp):
@@ -223,18 +203,5 @@ def case_loader_only(exe, tmp):
                  "--multi-crop")
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--exe", required=True)
-    parser.add_argument("--case", required=True)
-    args = parser.parse_args()
-    case = globals().get("case_" + args.case)
-    if case is None:
-        sys.exit(f"unknown case {args.case}")
-    with tempfile.TemporaryDirectory() as tmp:
-        case(args.exe, tmp)
-    print(f"{args.case}: ok")
-
-
 if __name__ == "__main__":
-    main()
+    cli_checks.run_case(globals())

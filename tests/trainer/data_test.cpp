@@ -3,6 +3,7 @@
 // The trainer's data layer: the Fashion-MNIST and CIFAR readers and the batched augmentations.
 
 #include <ATen/CPUGeneratorImpl.h>
+
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 #include <torch/torch.h>
@@ -17,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include <common/invalid_input_message.hpp>
+#include <common/temp_folder.hpp>
 #include <data/augment.hpp>
 #include <data/datasets.hpp>
 #include <zlib.h>
@@ -30,22 +33,7 @@ using spectral::trainer::augment_config;
 
 const fs::path fashion_folder{SPECTRAL_TEST_FASHION_MNIST};
 
-/// A fresh temporary folder, removed with its content at the end of the scope.
-struct temp_folder {
-  fs::path path;
-  temp_folder() {
-    std::random_device entropy;
-    path = fs::temp_directory_path() /
-           ("spectral_data_test_" + std::to_string(entropy()) + std::to_string(entropy()));
-    fs::create_directories(path);
-  }
-  ~temp_folder() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  temp_folder(const temp_folder&) = delete;
-  temp_folder& operator=(const temp_folder&) = delete;
-};
+using spectral_test::temp_folder;
 
 void write_bytes(const fs::path& path, const std::vector<std::uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary);
@@ -68,16 +56,7 @@ void write_gzip(const fs::path& path, const std::vector<std::uint8_t>& bytes) {
   REQUIRE(gzclose(out) == Z_OK);
 }
 
-/// The message of the spectral::invalid_input that `call` throws (fails the test otherwise).
-std::string invalid_input_message(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const spectral::invalid_input& error) {
-    return error.what();
-  }
-  FAIL("no spectral::invalid_input was thrown");
-  return {};
-}
+using spectral_test::invalid_input_message;
 
 std::int64_t pixel_sum(const torch::Tensor& images) {
   return images.sum(torch::kInt64).item<std::int64_t>();

@@ -4,15 +4,12 @@
 """intl_eval end to end: the documented errors (one line, exit 2, nothing written) and a tiny
 linear evaluation with --resume on an ImageFolder of real JPEGs. Usage:
 eval_cli_test.py --exe PATH --case NAME."""
-import argparse
 import base64
 import json
 import os
-import shutil
 import subprocess
-import sys
-import tempfile
-import time
+
+import cli_checks
 
 # A 16x16 baseline JPEG (written with TurboJPEG): enough for the pipeline, the accuracy is moot.
 JPEG = base64.b64decode(
@@ -34,10 +31,7 @@ def run(exe, *args):
 
 
 def expect_error(result, fragment):
-    lines = [l for l in result.stderr.splitlines() if l.strip()]
-    assert result.returncode == 2, (result.returncode, result.stderr)
-    assert len(lines) == 1 and lines[0].startswith("intl_eval: error:"), result.stderr
-    assert fragment in lines[0], (fragment, lines[0])
+    cli_checks.expect_error(result, 2, "intl_eval", fragment)
 
 
 def make_tree(root):
@@ -77,24 +71,9 @@ OUT_OF_RANGE = [
 def case_out_of_range(exe, tmp):
     data = os.path.join(tmp, "no-data")
     out = os.path.join(tmp, "out")
-    failures = []
-    for args, fragment in OUT_OF_RANGE:
-        start = time.monotonic()
-        result = run(exe, "--data", data, "--out", out, "--random-init", *args)
-        seconds = time.monotonic() - start
-        lines = [l for l in result.stderr.splitlines() if l.strip()]
-        value = args[-1].split(",")[-1]
-        if (result.returncode != 2 or len(lines) != 1 or
-                not lines[0].startswith("intl_eval: error:") or fragment not in lines[0] or
-                value not in lines[0]):
-            failures.append(f"{args}: exit {result.returncode}, stderr {result.stderr!r}")
-        elif seconds > 20:
-            failures.append(f"{args}: took {seconds:.1f} s")
-        if os.path.exists(out):
-            failures.append(f"{args}: created {out}")
-            shutil.rmtree(out)
-    assert not failures, "\n".join(failures)
-    print(f"{len(OUT_OF_RANGE)} out-of-range values refused")
+    cli_checks.refuses_out_of_range(
+        lambda args: run(exe, "--data", data, "--out", out, "--random-init", *args),
+        OUT_OF_RANGE, "intl_eval", out)
 
 
 def case_finetune_small_split(exe, tmp):
@@ -170,16 +149,5 @@ def case_tiny_run(exe, tmp):
     assert not any(name.endswith(".partial") for name in os.listdir(out)), os.listdir(out)
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--exe", required=True)
-    parser.add_argument("--case", required=True)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="intl_eval_cli_") as tmp:
-        globals()["case_" + args.case](args.exe, tmp)
-    print(f"{args.case}: ok")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    cli_checks.run_case(globals(), prefix="intl_eval_cli_")

@@ -14,6 +14,7 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
+#include "common/temp_folder.hpp"
 #include "trainer/jpeg_files.hpp"
 
 #include <cmath>
@@ -39,22 +40,7 @@ using spectral::trainer::view_crop;
 using spectral_test::encode_jpeg;
 using spectral_test::write_bytes;
 
-/// A fresh temporary folder, removed with its content at the end of the scope.
-struct temp_folder {
-  fs::path path;
-  temp_folder() {
-    std::random_device entropy;
-    path = fs::temp_directory_path() /
-           ("spectral_imagefolder_test_" + std::to_string(entropy()) + std::to_string(entropy()));
-    fs::create_directories(path);
-  }
-  ~temp_folder() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  temp_folder(const temp_folder&) = delete;
-  temp_folder& operator=(const temp_folder&) = delete;
-};
+using spectral_test::temp_folder;
 
 /// A smooth synthetic RGB image (packed HWC), different per `variant`.
 std::vector<std::uint8_t> synthetic_rgb(int width, int height, int variant) {

@@ -18,6 +18,8 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
+#include "common/invalid_input_message.hpp"
+#include "common/temp_folder.hpp"
 #include "trainer/jpeg_files.hpp"
 // clang-format on
 
@@ -40,33 +42,9 @@ using spectral_test::encode_jpeg;
 using spectral_test::with_announced_size;
 using spectral_test::write_bytes;
 
-/// A fresh temporary folder, removed with its content at the end of the scope.
-struct temp_folder {
-  fs::path path;
-  temp_folder() {
-    std::random_device entropy;
-    path = fs::temp_directory_path() /
-           ("spectral_input_bounds_test_" + std::to_string(entropy()) + std::to_string(entropy()));
-    fs::create_directories(path);
-  }
-  ~temp_folder() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  temp_folder(const temp_folder&) = delete;
-  temp_folder& operator=(const temp_folder&) = delete;
-};
+using spectral_test::temp_folder;
 
-/// The message of the spectral::invalid_input that `call` throws (fails the test otherwise).
-std::string invalid_input_message(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const spectral::invalid_input& error) {
-    return error.what();
-  }
-  FAIL("no spectral::invalid_input was thrown");
-  return {};
-}
+using spectral_test::invalid_input_message;
 
 std::vector<unsigned char> seeded_bytes(std::size_t n, std::uint64_t seed) {
   std::mt19937_64 rng(seed);

@@ -19,6 +19,7 @@
 #include <catch2/generators/catch_generators.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
+#include "common/temp_folder.hpp"
 #include "trainer/jpeg_files.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -40,23 +41,7 @@ namespace st = spectral::trainer;
 using Catch::Matchers::ContainsSubstring;
 using spectral_test::write_bytes;
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::random_device entropy;
-    std::string name("spectral_linear_eval_test_");
-    name += std::to_string(entropy());
-    name += std::to_string(entropy());
-    path = fs::temp_directory_path() / name;
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-};
+using temp_dir = spectral_test::temp_folder;
 
 /// Packed RGB: a smooth pattern whose colour balance depends on the class, varied per image.
 std::vector<std::uint8_t> pattern(int width, int height, int label, int variant) {

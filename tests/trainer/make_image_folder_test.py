@@ -5,12 +5,11 @@
 written (exit 2, one line naming the flag and the value); a refused thread ends the run with one
 line and nothing written, never a signal; links planted in the output folder are not written
 through. Usage: make_image_folder_test.py --exe PATH --case NAME."""
-import argparse
 import os
 import resource
 import subprocess
-import sys
-import tempfile
+
+import cli_checks
 
 SMALL = ["--classes", "2", "--per-class", "3", "--width", "32", "--height", "24", "--threads", "2"]
 
@@ -21,11 +20,7 @@ def run(exe, *args, preexec_fn=None):
 
 
 def expect_error(result, code, *fragments):
-    lines = [l for l in result.stderr.splitlines() if l.strip()]
-    assert result.returncode == code, (result.returncode, result.stderr)
-    assert len(lines) == 1 and lines[0].startswith("make_image_folder: error:"), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
+    cli_checks.expect_error(result, code, "make_image_folder", *fragments)
 
 
 def case_bad_values(exe, tmp):
@@ -94,18 +89,5 @@ def case_planted_links(exe, tmp):
     assert os.listdir(other) == [], os.listdir(other)
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--exe", required=True)
-    parser.add_argument("--case", required=True)
-    args = parser.parse_args()
-    case = globals().get("case_" + args.case)
-    if case is None:
-        sys.exit(f"unknown case {args.case}")
-    with tempfile.TemporaryDirectory() as tmp:
-        case(args.exe, tmp)
-    print(f"{args.case}: ok")
-
-
 if __name__ == "__main__":
-    main()
+    cli_checks.run_case(globals())

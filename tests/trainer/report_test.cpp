@@ -4,6 +4,7 @@
 // A run's files: metrics.jsonl keeps a record whose evaluation was interrupted, one run per
 // folder, and plots whose folder name is hostile inject nothing.
 
+#include "common/temp_folder.hpp"
 #include "train/report.hpp"
 #include "train/run_lock.hpp"
 
@@ -25,15 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace st = spectral::trainer;
 
-struct scratch_folder {
-  fs::path path = fs::temp_directory_path() /
-                  ("spectral_report_test_" + std::to_string(::getpid()));
-  scratch_folder() {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~scratch_folder() { fs::remove_all(path); }
-};
+using scratch_folder = spectral_test::temp_folder;
 
 std::vector<nlohmann::json> read_lines(const fs::path& path) {
   std::vector<nlohmann::json> records;

@@ -4,15 +4,14 @@
 """intl_train's output folder under attack and faults: a hostile --out, links planted at its
 files' names, a second run on a busy folder, a kill during evaluation, and checkpoints of another
 model. Usage: run_folder_test.py --exe PATH --case NAME."""
-import argparse
 import json
 import os
 import shutil
 import signal
 import subprocess
-import sys
-import tempfile
 import time
+
+import cli_checks
 
 TINY = {"--train-subset": "128", "--eval-train-subset": "256", "--eval-test-subset": "128",
         "--batch": "32", "--width": "8", "--projector": "32", "--epochs": "1",
@@ -32,11 +31,7 @@ def run(exe, *args, cwd=None):
 
 
 def expect_error(result, code, *fragments):
-    lines = [l for l in result.stderr.splitlines() if l.strip()]
-    assert result.returncode == code, (result.returncode, result.stderr)
-    assert len(lines) == 1 and lines[0].startswith("intl_train: error:"), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
+    cli_checks.expect_error(result, code, "intl_train", *fragments)
 
 
 def records(out):
@@ -164,22 +159,5 @@ def case_checkpoint_mismatch(exe, tmp):
         assert f.read() == saved  # refused runs leave the checkpoint as it was
 
 
-CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
-
-
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--exe", required=True)
-    parser.add_argument("--case", required=True, choices=sorted(CASES))
-    args = parser.parse_args()
-    tmp = tempfile.mkdtemp(prefix="spectral_run_folder_")
-    try:
-        CASES[args.case](args.exe, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{args.case}: ok")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    cli_checks.run_case(globals(), prefix="spectral_run_folder_")

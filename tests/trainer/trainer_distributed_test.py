@@ -22,16 +22,15 @@ Cases (--case NAME):
                    world size 2 without a peer, as rank 0 and as rank 1: the waiting line comes
                    before the wait, and after --rendezvous-timeout one error line, exit 2.
 Exits 77 (ctest SKIP_RETURN_CODE) when intl_train was built without a c10d backend."""
-import argparse
 import ctypes
 import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
+import cli_checks
 from ranks import NO_BACKEND, SKIP, Skipped, free_port, wait_for_ranks
 
 TIMEOUT = 600.0
@@ -228,12 +227,7 @@ def expect_error(exe, args, fragments, env=None):
     full_env.update(env or {})
     result = subprocess.run([exe, *args], capture_output=True, text=True, timeout=120,
                             check=False, env=full_env)
-    lines = [l for l in result.stderr.splitlines() if l.strip()]
-    assert result.returncode == 2, (result.returncode, result.stderr)
-    assert len(lines) == 1 and lines[0].startswith("intl_train: error:"), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    print(lines[0])
+    print(cli_checks.expect_error(result, 2, "intl_train", *fragments))
 
 
 def case_batch_not_divisible(exe, tmp):
@@ -311,22 +305,9 @@ def case_missing_imagefolder_root(exe, tmp):
                        "--out", os.path.join(tmp, "out")], ["--data", missing])
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--exe", required=True)
-    parser.add_argument("--case", required=True)
-    args = parser.parse_args()
-    case = globals().get("case_" + args.case)
-    if case is None:
-        sys.exit(f"unknown case {args.case}")
-    with tempfile.TemporaryDirectory() as tmp:
-        case(os.path.abspath(args.exe), tmp)
-    print(f"{args.case}: ok")
-
-
 if __name__ == "__main__":
     try:
-        main()
+        cli_checks.run_case(globals())
     except Skipped as e:
         print(f"SKIPPED: {e}")
         sys.exit(SKIP)

@@ -20,6 +20,7 @@
 #include "data/split_file.hpp"
 #include "models/resnet.hpp"
 #include "train/checkpoint.hpp"
+#include "train/config.hpp"
 #include "train/report.hpp"
 #include "train/run_lock.hpp"
 #include "train/schedule.hpp"
@@ -56,17 +57,18 @@ inline const std::vector<double> imagenet_mean{0.485, 0.456, 0.406};
 inline const std::vector<double> imagenet_std{0.229, 0.224, 0.225};
 
 /// Upper bounds of intl_eval's numeric settings, far above every recipe: they keep a run's
-/// memory and time finite. --help prints them.
+/// memory and time finite. --help prints them. The model, data and machine bounds are
+/// intl_train's (train/config.hpp), so a model one trains the other can evaluate.
 namespace eval_limits {
 inline constexpr std::int64_t epochs = 1'000;
-inline constexpr std::int64_t batch = 8'192;
-inline constexpr double lr = 100.0;
-inline constexpr double weight_decay = 1.0;
-inline constexpr std::int64_t width = 256;
 inline constexpr std::size_t milestones = 64;  ///< how many
-inline constexpr std::int64_t image_size = 1'024;
-inline constexpr int loader_threads = 256;
-inline constexpr int threads = 1'024;
+inline constexpr std::int64_t batch = limits::batch;
+inline constexpr double lr = limits::lr;
+inline constexpr double weight_decay = limits::weight_decay;
+inline constexpr std::int64_t width = limits::width;
+inline constexpr std::int64_t image_size = limits::image_size;
+inline constexpr int loader_threads = limits::loader_threads;
+inline constexpr int threads = limits::threads;
 }  // namespace eval_limits
 
 /// Everything an evaluation run is told; defaults are spec §6.3 (linear) and §6.4 (finetune).
@@ -184,16 +186,9 @@ inline double eval_lr_factor(const eval_config& c, std::int64_t epoch, std::int6
 
 namespace detail {
 
-/// value ∈ [lo, hi] (NaN and infinities fail every comparison), else invalid_input naming the flag.
-template <class T>
-void expect_eval_range(const char* flag, T value, T lo, T hi) {
-  SPECTRAL_EXPECTS(value >= lo && value <= hi, flag, ": must be in [", lo, ", ", hi, "], got ",
-                   value);
-}
-
 /// Every setting, before any folder is scanned or file written.
 inline void validate_eval(const eval_config& c) {
-  expect_eval_range<std::int64_t>("--epochs", c.epochs, 0, eval_limits::epochs);
+  expect_range<std::int64_t>("--epochs", c.epochs, 0, eval_limits::epochs);
   // Fine-tuning trains BN in training mode, which needs two samples per batch.
   const std::int64_t min_batch = c.mode == eval_mode::finetune ? 2 : 1;
   SPECTRAL_EXPECTS(c.batch >= min_batch && c.batch <= eval_limits::batch, "--batch: must be in [",
@@ -201,20 +196,20 @@ inline void validate_eval(const eval_config& c) {
                    c.mode == eval_mode::finetune ? " with --mode finetune" : "", ", got ", c.batch);
   SPECTRAL_EXPECTS(c.lr_classifier > 0.0 && c.lr_classifier <= eval_limits::lr,
                    "--lr-classifier: must be in (0, ", eval_limits::lr, "], got ", c.lr_classifier);
-  expect_eval_range("--lr-backbone", c.lr_backbone, 0.0, eval_limits::lr);
-  expect_eval_range("--wd", c.weight_decay, 0.0, eval_limits::weight_decay);
+  expect_range("--lr-backbone", c.lr_backbone, 0.0, eval_limits::lr);
+  expect_range("--wd", c.weight_decay, 0.0, eval_limits::weight_decay);
   SPECTRAL_EXPECTS(c.gamma > 0.0 && c.gamma <= 1.0, "--gamma: must be in (0, 1], got ", c.gamma);
   SPECTRAL_EXPECTS(c.milestones.size() <= eval_limits::milestones, "--milestones: at most ",
                    eval_limits::milestones, " epochs, got ", c.milestones.size());
   for (const std::int64_t m : c.milestones) {
-    expect_eval_range<std::int64_t>("--milestones", m, 1, eval_limits::epochs);
+    expect_range<std::int64_t>("--milestones", m, 1, eval_limits::epochs);
   }
   SPECTRAL_EXPECTS(c.depth == 18 || c.depth == 50, "--arch: resnet18 or resnet50, got depth ",
                    c.depth);
-  expect_eval_range<std::int64_t>("--width", c.width, 4, eval_limits::width);
-  expect_eval_range<std::int64_t>("--image-size", c.image_size, 8, eval_limits::image_size);
-  expect_eval_range("--loader-threads", c.loader_threads, 1, eval_limits::loader_threads);
-  expect_eval_range("--threads", c.threads, 0, eval_limits::threads);
+  expect_range<std::int64_t>("--width", c.width, 4, eval_limits::width);
+  expect_range<std::int64_t>("--image-size", c.image_size, 8, eval_limits::image_size);
+  expect_range("--loader-threads", c.loader_threads, 1, eval_limits::loader_threads);
+  expect_range("--threads", c.threads, 0, eval_limits::threads);
   SPECTRAL_EXPECTS(!(c.random_init && !c.pretrained.empty()),
                    "--pretrained and --random-init exclude each other");
   SPECTRAL_EXPECTS(c.random_init || !c.pretrained.empty(),

@@ -181,9 +181,9 @@ inline void print_run(std::ostream& log, const std::string& what, const nlohmann
       << r["first_loss"].get<double>() << " (step 1) -> " << r["last_loss"].get<double>() << '\n';
 }
 
-/// Every setting of a throughput mode, before anything is read or allocated.
+/// The settings of a throughput mode beyond the numeric ranges, which train() checked first
+/// (validate_settings), before anything is read or allocated.
 inline void validate_throughput(const train_config& c) {
-  validate_settings(c);  // the numeric ranges, shared with training
   SPECTRAL_EXPECTS(c.device == "cpu" || c.device.rfind("cuda", 0) == 0,
                    "--device: cpu or cuda[:N], got '", c.device, "'");
   SPECTRAL_EXPECTS(!c.amp || c.device != "cpu",

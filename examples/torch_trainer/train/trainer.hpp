@@ -84,9 +84,9 @@ inline image_dataset subset(const image_dataset& full, std::int64_t count, std::
           full.name};
 }
 
-/// Every setting of a training run, before any data is read or file written.
+/// The settings of a training run beyond the numeric ranges (validate_settings(), which train()
+/// runs first), before any data is read or file written.
 inline void validate(const train_config& c) {
-  validate_settings(c);  // the numeric ranges, shared with the throughput modes
   SPECTRAL_EXPECTS(c.device == "cpu" || c.device.rfind("cuda", 0) == 0,
                    "--device: cpu or cuda[:N], got '", c.device, "'");
   SPECTRAL_EXPECTS(c.device == "cpu" || compat::built_with_cuda,
@@ -299,6 +299,7 @@ namespace detail {
  *         when the ranks cannot meet or a collective times out.
  */
 inline nlohmann::json train(const train_config& c, std::ostream& log) {
+  validate_settings(c);  // every numeric range, before any thread pool, data or file is touched
   // Debian's LibTorch starts with one intra-op thread; use every core unless told otherwise.
   const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
   torch::set_num_threads(c.threads > 0 ? c.threads : static_cast<int>(cores));
