@@ -2,25 +2,20 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <spectral/core/backend.hpp>
+#include <spectral/core/batch.hpp>
 #include <spectral/core/error.hpp>
+#include <spectral/core/status.hpp>
 #include <spectral/core/types.hpp>
+#include <spectral/cpu/batched.hpp>
+#include <spectral/cpu/solvers.hpp>
 
 #include <Eigen/Cholesky>
 #include <Eigen/Eigenvalues>
 
 #include <string_view>
-
-#if defined(SPECTRAL_USE_LAPACKE)
-#include <lapacke.h>
-
-#include <algorithm>
-#include <cmath>
-#include <cstdint>
-#include <limits>
 #include <type_traits>
-#include <utility>
 #include <vector>
-#endif
 
 namespace spectral::cpu {
 
@@ -28,10 +23,110 @@ namespace spectral::cpu {
  * @brief The CPU backend: Eigen for products, Eigen or LAPACK (`SPECTRAL_USE_LAPACKE`, set by
  *        the `spectral::blas` CMake target) for the symmetric eigensolver.
  *
- * Methods and the transform core are written against these primitives; a GPU backend supplies
- * the same set over device memory.
+ * Two sets of primitives: the static per-matrix helpers the methods use today (eigh, gram,
+ * symmetric_product, rebuild, loewner_sandwich, cholesky), and the members that make it a
+ * `spectral::batched_backend` (core/backend.hpp): primitives over strided batches of host
+ * memory, implemented in cpu/batched.hpp. A stateless, empty object; any instance will do.
  */
 struct backend {
+  // --- batched primitives (the batched_backend concept) -------------------------------------
+  // The scalar type is deduced from the output (the inputs then convert from batch<T>).
+
+  template <class T>
+  using buffer = host_buffer<T>;
+  template <class T>
+  using same = std::type_identity_t<T>;
+
+  /// `n` uninitialised entries.
+  template <class T>
+  [[nodiscard]] buffer<T> allocate(index_t n) const {
+    return batched::allocate<T>(n);
+  }
+  /// `n` value-initialised (zero) entries.
+  template <class T>
+  [[nodiscard]] buffer<T> zeros(index_t n) const {
+    return batched::zeros<T>(n);
+  }
+  /// A buffer holding a copy of in[0, n).
+  template <class T>
+  [[nodiscard]] buffer<T> upload(const T* in, index_t n) const {
+    return batched::upload<T>(in, n);
+  }
+  /// A copy of in[0, n).
+  template <class T>
+  [[nodiscard]] std::vector<T> download(const T* in, index_t n) const {
+    return batched::download<T>(in, n);
+  }
+  /// C = α·op(A)·op(B) + β·C (β = 0 ignores C's old contents).
+  template <class T>
+  void gemm(op oa, op ob, same<T> alpha, batch<const same<T>> a, batch<const same<T>> b,
+            same<T> beta, batch<T> c) const {
+    batched::gemm<T>(oa, ob, alpha, a, b, beta, c);
+  }
+  /// C = α·op(A)·op(A)ᵀ + β·C from C's lower triangle; both triangles written, exactly equal.
+  template <class T>
+  void syrk(op oa, same<T> alpha, batch<const same<T>> a, same<T> beta, batch<T> c) const {
+    batched::syrk<T>(oa, alpha, a, beta, c);
+  }
+  /// C = α·A·B + β·C for a product known to be symmetric; exactly symmetric.
+  template <class T>
+  void symmetric_product(same<T> alpha, batch<const same<T>> a, batch<const same<T>> b,
+                         same<T> beta, batch<T> c) const {
+    batched::symmetric_product<T>(alpha, a, b, beta, c);
+  }
+  /// A ← eigenvectors, values ← eigenvalues ascending; failures → status_solver_failed.
+  template <class T>
+  void eigh(batch<T> a, batch<same<T>> values, status_word* status) const {
+    batched::eigh<T>(a, values, status);
+  }
+  /// A ← lower Cholesky factor; failures → status_not_positive_definite.
+  template <class T>
+  void potrf(batch<T> a, status_word* status) const {
+    batched::potrf<T>(a, status);
+  }
+  /// C ← L⁻¹·C.
+  template <class T>
+  void solve_lower(batch<const same<T>> l, batch<T> c) const {
+    batched::solve_lower<T>(l, c);
+  }
+  /// f(b, i, j) for every index triple (column-major order within each matrix).
+  template <class F>
+  void for_each_entry(const extent& e, const F& f) const {
+    batched::for_each_entry(e, f);
+  }
+  /// out[b] = tr A.
+  template <class T>
+  void trace(batch<const same<T>> a, T* out) const {
+    batched::trace<T>(a, out);
+  }
+  /// out[b] = Σ A∘B.
+  template <class T>
+  void dot(batch<const same<T>> a, batch<const same<T>> b, T* out) const {
+    batched::dot<T>(a, b, out);
+  }
+  /// out[b] = max |A| (NaN when A holds a NaN).
+  template <class T>
+  void max_abs(batch<const same<T>> a, T* out) const {
+    batched::max_abs<T>(a, out);
+  }
+  /// Records `flag` (group b, the first non-finite value) for each A holding a NaN or Inf.
+  template <class T>
+  void check_finite(batch<const T> a, status_word* status, unsigned flag) const {
+    batched::check_finite<T>(a, status, flag);
+  }
+  template <class T>
+    requires(!std::is_const_v<T>)
+  void check_finite(batch<T> a, status_word* status, unsigned flag) const {
+    batched::check_finite<T>(a, status, flag);
+  }
+  /// C = A minus its means over `over` (C may be A); the means to `means` unless null.
+  template <class T>
+  void center(batch<const same<T>> a, batch<T> c, mean_over over, T* means) const {
+    batched::center<T>(a, c, over, means);
+  }
+
+  // --- per-matrix helpers (the current methods) ---------------------------------------------
+
   template <class T>
   using matrix = spectral::matrix<T>;
   template <class T>
@@ -78,71 +173,9 @@ struct backend {
   [[nodiscard]] static bool cholesky(const matrix<T>& a, matrix<T>& lower);
 };
 
+static_assert(spectral::batched_backend<backend>);
+
 // --- implementation -----------------------------------------------------------------------------
-
-namespace detail {
-
-template <class T>
-void fix_eigenvector_signs(matrix<T>& u) {
-  for (index_t j = 0; j < u.cols(); ++j) {
-    index_t arg = 0;
-    u.col(j).cwiseAbs().maxCoeff(&arg);
-    if (u(arg, j) < T(0)) {
-      u.col(j) = -u.col(j);
-    }
-  }
-}
-
-#if defined(SPECTRAL_USE_LAPACKE)
-/// ?syevd with an explicit workspace: `lwork` or `liwork` -1 is a workspace query.
-template <class T>
-lapack_int syevd(lapack_int n, T* a, T* w, T* work, lapack_int lwork, lapack_int* iwork,
-                 lapack_int liwork) {
-  const lapack_int lda = std::max<lapack_int>(n, 1);
-  if constexpr (std::is_same_v<T, double>) {
-    return LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'L', n, a, lda, w, work, lwork, iwork,
-                               liwork);
-  } else {
-    return LAPACKE_ssyevd_work(LAPACK_COL_MAJOR, 'V', 'L', n, a, lda, w, work, lwork, iwork,
-                               liwork);
-  }
-}
-
-/// Workspace lengths of ?syevd with eigenvectors for an n×n matrix: LAPACK's documented
-/// minimums (lwork = 1 + 6n + 2n², liwork = 3 + 5n), or the query's answer when it is larger.
-/// The query alone is not enough: it returns lwork as a T, and a float holds integers exactly
-/// only up to 2²⁴, so from n ≈ 2900 the answer can be rounded below the minimum (info = -9).
-/// @throws invalid_input when the workspace does not fit in a lapack_int
-template <class T>
-std::pair<lapack_int, lapack_int> syevd_workspace(index_t rows, T* a, T* w) {
-  constexpr auto largest = static_cast<std::int64_t>(std::numeric_limits<lapack_int>::max());
-  const auto n = static_cast<std::int64_t>(rows);
-  // Judged in double first: 2n² of an absurd n would overflow even 64 bits.
-  const double needed = 1.0 + 6.0 * static_cast<double>(n) + 2.0 * static_cast<double>(n) *
-                                                                   static_cast<double>(n);
-  SPECTRAL_EXPECTS(needed <= static_cast<double>(largest) && 1 + 6 * n + 2 * n * n <= largest,
-                   "eigh: a ", rows, "x", rows, " matrix needs a LAPACK syevd workspace of ",
-                   needed, " elements, more than lapack_int holds (", largest, ")");
-  const std::int64_t work_min = 1 + 6 * n + 2 * n * n;
-  const std::int64_t iwork_min = 3 + 5 * n;
-  T work_query{};
-  lapack_int iwork_query = 0;
-  const lapack_int info =
-      syevd<T>(static_cast<lapack_int>(n), a, w, &work_query, -1, &iwork_query, -1);
-  if (info != 0) {
-    SPECTRAL_FAIL("eigh: LAPACK syevd's workspace query failed with info=", info, " on a ", n,
-                  "x", n, " matrix");
-  }
-  // Rounded up, and capped: an answer beyond lapack_int is only a float's rounding of one inside.
-  const double queried = std::min(std::ceil(static_cast<double>(work_query)),
-                                  static_cast<double>(largest));
-  const std::int64_t work = std::max(work_min, static_cast<std::int64_t>(queried));
-  const std::int64_t iwork = std::max(iwork_min, static_cast<std::int64_t>(iwork_query));
-  return {static_cast<lapack_int>(work), static_cast<lapack_int>(iwork)};
-}
-#endif
-
-}  // namespace detail
 
 template <class T>
 backend::eigen_pair<T> backend::eigh(const matrix<T>& a) {
