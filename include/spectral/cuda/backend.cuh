@@ -2,13 +2,18 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <spectral/core/backend.hpp>
+#include <spectral/core/batch.hpp>
 #include <spectral/core/error.hpp>
+#include <spectral/core/status.hpp>
+#include <spectral/core/types.hpp>
 #include <spectral/cuda/error.cuh>
 #include <spectral/cuda/handles.cuh>
 #include <spectral/cuda/kernels/batched.cuh>
 #include <spectral/cuda/kernels/eigen.cuh>
 #include <spectral/cuda/kernels/launch.cuh>
 #include <spectral/cuda/memory.cuh>
+#include <spectral/cuda/scratch.cuh>
 #include <spectral/cuda/status.cuh>
 
 #include <cublas_v2.h>
@@ -16,6 +21,8 @@
 #include <cusolverDn.h>
 
 #include <climits>
+#include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -43,31 +50,52 @@ struct settings {
  *
  * Every primitive works on `count` column-major matrices stored with a fixed stride (the G
  * groups of one transform) and issues one batched call, never a loop over groups.
+ *
+ * It is a `spectral::batched_backend` (core/backend.hpp): the primitives over `batch<T>` views
+ * of device memory (declared in the second half of the class, implemented in
+ * cuda/batched.cuh) are enqueued on the bound stream and never wait for the host, except
+ * `upload` and `download`. The scratch memory they need lives in a cache the backend owns
+ * (scratch.cuh) and is reused from call to call.
  * Move-only; not thread-safe (use one per thread or stream).
  */
 class backend {
  public:
+  /// What `allocate`, `zeros` and `upload` return (batched_backend's owned buffer).
+  template <class T>
+  using buffer = device_buffer<T>;
+
   explicit backend(memory_resource memory = stream_ordered_resource()) : memory_(memory) {}
 
   /// Creates the handles on first use (throws cuda_error without a GPU) and binds `stream`.
+  /// Binding another stream than before drops the scratch cache (freed in stream order on the
+  /// old stream), so scratch memory is never shared between two streams' work.
   void bind(cudaStream_t stream) {
     if (!handles_) {
       handles_.emplace();
     }
     handles_->bind(stream);
+    if (stream != stream_) {
+      scratch_.release();
+    }
     stream_ = stream;
   }
   [[nodiscard]] cudaStream_t stream() const noexcept { return stream_; }
   [[nodiscard]] const memory_resource& memory() const noexcept { return memory_; }
+  /// Bytes the scratch cache holds (grows to the largest call's need, then stays).
+  [[nodiscard]] std::size_t scratch_bytes() const noexcept { return scratch_.bytes(); }
 
-  template <class T>
-  [[nodiscard]] device_buffer<T> allocate(std::size_t count) const {
-    return device_buffer<T>(count, stream_, memory_);
+  /// `count` uninitialised T from the memory resource, allocated in order on the bound stream.
+  template <class T, std::integral Count>
+  [[nodiscard]] device_buffer<T> allocate(Count count) const {
+    if constexpr (std::is_signed_v<Count>) {
+      SPECTRAL_EXPECTS(count >= 0, "allocate: negative element count ", count);
+    }
+    return device_buffer<T>(static_cast<std::size_t>(count), stream_, memory_);
   }
   template <class T>
-  void fill_zero(device_buffer<T>& buffer) const {
-    if (!buffer.empty()) {
-      SPECTRAL_CUDA_TRY(cudaMemsetAsync(buffer.data(), 0, buffer.size() * sizeof(T), stream_));
+  void fill_zero(device_buffer<T>& target) const {
+    if (!target.empty()) {
+      SPECTRAL_CUDA_TRY(cudaMemsetAsync(target.data(), 0, target.size() * sizeof(T), stream_));
     }
   }
 
@@ -102,15 +130,126 @@ class backend {
   [[nodiscard]] cublasHandle_t blas() const;
   [[nodiscard]] cusolverDnHandle_t solver() const;
 
+  // --- batched_backend (core/backend.hpp): primitives over strided batches ------------------
+  //
+  // Every batch is a view of device memory. Inputs may repeat one matrix (stride 0, or a
+  // count of 1 against an output of several); outputs need distinct matrices. Shapes are
+  // checked on the host (invalid_input) before anything is enqueued. Scalars are deduced from
+  // the output, so read-only operands may be given as mutable batches.
+
+  /// `count` T with every byte zero (cudaMemsetAsync on the bound stream): 0 for float and
+  /// double, "no problem" for a status_word.
+  template <class T, std::integral Count>
+  [[nodiscard]] device_buffer<T> zeros(Count count) const;
+
+  /// A device copy of `count` host values. Synchronises the bound stream before returning, so
+  /// the host memory (pageable or pinned) may be reused at once: upload is a setup step, the
+  /// one primitive besides download that waits.
+  template <class T>
+  [[nodiscard]] device_buffer<T> upload(const T* host, index_t count) const;
+
+  /// `count` values from device memory, copied to the host after everything enqueued before
+  /// on the bound stream (synchronises the stream).
+  template <class T>
+  [[nodiscard]] std::vector<T> download(const T* device, index_t count) const;
+
+  /// C = α·op(A)·op(B) + β·C per matrix: one cublas?gemmStridedBatched (sizes, leading
+  /// dimensions and the count must fit in int).
+  template <class T>
+  void gemm(op op_a, op op_b, std::type_identity_t<T> alpha,
+            std::type_identity_t<batch<const T>> a, std::type_identity_t<batch<const T>> b,
+            std::type_identity_t<T> beta, batch<T> c);
+
+  /// C = α·op(A)·op(A)ᵀ + β·C with both triangles equal. One matrix: cublas?syrk (lower
+  /// triangle; the upper triangle of C is not read) and a mirror kernel. Several: cuBLAS has no
+  /// batched syrk, so one gemmStridedBatched computes both triangles and the mirror kernel
+  /// makes them exactly equal.
+  template <class T>
+  void syrk(op op_a, std::type_identity_t<T> alpha, std::type_identity_t<batch<const T>> a,
+            std::type_identity_t<T> beta, batch<T> c);
+
+  /// C = α·A·B + β·C for a product known to be symmetric: gemm, then the lower triangle
+  /// mirrored so that the result is exactly symmetric.
+  template <class T>
+  void symmetric_product(std::type_identity_t<T> alpha, std::type_identity_t<batch<const T>> a,
+                         std::type_identity_t<batch<const T>> b, std::type_identity_t<T> beta,
+                         batch<T> c);
+
+  /// In place: each symmetric K×K A_b (lower triangle read) becomes its eigenvectors, values
+  /// (K×1 each) its eigenvalues ascending; each eigenvector's largest-|entry| is positive.
+  /// One matrix: cusolverDnXsyevd; several: cusolverDnXsyevBatched, which needs the matrices
+  /// at stride ld·K and the values at stride K: other layouts go through packed copies.
+  /// A nonzero info of matrix b → status_solver_failed (group b, the info).
+  template <class T>
+  void eigh(batch<T> a, batch<T> values, status_word* status);
+
+  /// In place: each A_b becomes its lower Cholesky factor, strict upper triangle zeroed. One
+  /// matrix: cusolverDnXpotrf; several: cusolverDn?potrfBatched. A failed factorisation (a
+  /// nonzero info, or a pivot that is not positive, NaN included) →
+  /// status_not_positive_definite (group b, value: the smallest squared pivot, 0 when the
+  /// factorisation stopped; bound 0).
+  template <class T>
+  void potrf(batch<T> a, status_word* status);
+
+  /// C ← L⁻¹·C per matrix for lower-triangular, non-unit L: cublas?trsm for one matrix,
+  /// cublas?trsmBatched (pointer arrays) for several.
+  template <class T>
+  void solve_lower(std::type_identity_t<batch<const T>> lower, batch<T> c);
+
+  /// f(b, i, j) for every index triple of `e`, concurrently: one grid-stride launch of
+  /// for_each_entry_kernel (i fastest, so consecutive threads touch consecutive rows of a
+  /// column-major matrix). F: a trivially copyable functor with a SPECTRAL_HOST_DEVICE call
+  /// operator (no extended lambdas).
+  template <class F>
+  void for_each_entry(extent e, F f);
+
+  /// out[b] = tr A_b (out: `count` T of device memory). Like dot and max_abs: two passes over
+  /// the whole GPU whatever the count (per-chunk partials in double, then a fixed-order sum),
+  /// deterministic from run to run and from device to device.
+  template <class T>
+  void trace(std::type_identity_t<batch<const T>> a, T* out);
+
+  /// out[b] = Σ A_b ∘ B_b.
+  template <class T>
+  void dot(std::type_identity_t<batch<const T>> a, std::type_identity_t<batch<const T>> b,
+           T* out);
+
+  /// out[b] = max |A_b| (NaN when A_b holds a NaN, 0 for an empty matrix).
+  template <class T>
+  void max_abs(std::type_identity_t<batch<const T>> a, T* out);
+
+  /// Records `flag` (group b, the value, bound 0) for a NaN or Inf in A_b: one pass.
+  template <class U>
+  void check_finite(batch<U> a, status_word* status, unsigned flag);
+
+  /// C = A minus its means: over columns, each row loses the mean of its entries (a mean per
+  /// row); over rows, each column loses the mean of its entries (a mean per column). The means
+  /// (computed in double) go to `means` when it is not null: `count` vectors of rows (over
+  /// columns) or cols (over rows) values, back to back (NaN for a mean over zero entries).
+  /// C may be A itself (same data, ld and stride), no other overlap.
+  template <class T>
+  void center(std::type_identity_t<batch<const T>> a, batch<T> c, mean_over over,
+              std::type_identity_t<T>* means);
+
  private:
   template <class T>
   T** pointer_array(device_buffer<T*>& storage, T* base, std::int64_t stride,
                     std::int64_t count) const;
+  template <class T>
+  [[nodiscard]] T* scratch(scratch_cache::slot which, std::size_t count) {
+    return scratch_.get<T>(which, count, stream_, memory_);
+  }
+  template <class T, class Reader, class Combine>
+  void reduce(Reader reader, Combine combine, index_t count, index_t work, T* out,
+              const char* name);
+  template <class T>
+  void mirror_lower(batch<T> c);
 
   memory_resource memory_;
   std::optional<handles> handles_;
   cudaStream_t stream_ = nullptr;
   std::vector<char> host_workspace_;  ///< cuSOLVER's host workspace; outlives every call
+  scratch_cache scratch_;             ///< the batched primitives' reusable device temporaries
 };
 
 // --- implementation -----------------------------------------------------------------------------
@@ -273,3 +412,6 @@ void backend::invert_lower(const T* lower, T* w, std::int64_t k, std::int64_t co
 }
 
 }  // namespace spectral::cuda
+
+// The batched primitives (batched_backend) and their kernels.
+#include <spectral/cuda/batched.cuh>  // IWYU pragma: export

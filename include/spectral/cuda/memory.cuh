@@ -7,6 +7,7 @@
 
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -32,7 +33,43 @@ struct memory_resource {
 };
 
 namespace detail {
+
+/**
+ * @brief Once per device (per process): sets the release threshold of the device's default
+ *        cudaMallocAsync pool to UINT64_MAX, so that memory freed with cudaFreeAsync stays in
+ *        the pool instead of going back to the driver at the next synchronisation.
+ *
+ * Without it the pool's threshold is 0 and every stream synchronisation (each `download`, each
+ * `check_status`) trims the pool, so the next call's allocations are real driver allocations
+ * again; with it, the workspaces of one call are the memory of the next. The setting belongs
+ * to the process-wide default pool (other users of that pool keep their memory too;
+ * `cudaMemPoolTrimTo` gives it back). A pool the application made current with
+ * `cudaDeviceSetMemPool` is not touched. A failure (a device without memory pools) is left for
+ * cudaMallocAsync itself to report.
+ */
+inline void keep_default_pool_memory() noexcept {
+  static std::atomic<std::uint64_t> configured{0};  // one bit per device ordinal below 64
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return;
+  }
+  const std::uint64_t bit =
+      device >= 0 && device < 64 ? (std::uint64_t{1} << static_cast<unsigned>(device)) : 0U;
+  if (bit != 0U && ((configured.load(std::memory_order_relaxed) & bit) != 0U ||
+                     (configured.fetch_or(bit, std::memory_order_relaxed) & bit) != 0U)) {
+    return;  // set before: only the first call for a device gets past here
+  }
+  cudaMemPool_t pool = nullptr;
+  std::uint64_t threshold = UINT64_MAX;
+  if (cudaDeviceGetDefaultMemPool(&pool, device) != cudaSuccess ||
+      cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold) != cudaSuccess) {
+    (void)cudaGetLastError();
+  }
+}
+
 inline void* pool_allocate(void* /*state*/, std::size_t bytes, cudaStream_t stream) {
+  keep_default_pool_memory();
   void* pointer = nullptr;
   SPECTRAL_CUDA_TRY(cudaMallocAsync(&pointer, bytes, stream));
   return pointer;
@@ -43,7 +80,9 @@ inline void pool_deallocate(void* /*state*/, void* pointer, std::size_t /*bytes*
 }
 }  // namespace detail
 
-/// The default resource: the CUDA driver's stream-ordered pool.
+/// The default resource: the CUDA driver's stream-ordered pool (the device's default
+/// cudaMallocAsync pool, whose release threshold the first allocation on each device raises to
+/// UINT64_MAX so that freed memory is kept for the next call; see keep_default_pool_memory).
 [[nodiscard]] inline memory_resource stream_ordered_resource() noexcept {
   return {nullptr, &detail::pool_allocate, &detail::pool_deallocate};
 }
