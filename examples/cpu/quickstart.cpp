@@ -79,8 +79,8 @@ int main() {
       spectral::trace_loss<double>(normalized.output, spectral::axis::features, &grad_y_ref);
   const row_matrix<double> grad_z = iter_norm.backward(normalized.context, grad_y);
   // IterNorm is scale invariant, so the gradient is orthogonal to the centred input.
-  const double radial = grad_z.cwiseProduct(normalized.context.centered).sum() /
-                        (grad_z.norm() * normalized.context.centered.norm());
+  const double radial = grad_z.cwiseProduct(normalized.context.centered()).sum() /
+                        (grad_z.norm() * normalized.context.centered().norm());
   std::printf("%-28s trace loss %.4g, |dL/dZ| %.4g, cos(dL/dZ, Z_c) %.1e\n",
               "gradient:",
               loss,

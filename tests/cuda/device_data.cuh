@@ -95,7 +95,7 @@ template <class T>
   std::ostringstream out;
   out << names[static_cast<int>(c.kind)] << " p=" << c.power << " T=" << c.iterations << ", "
       << (c.ax == reference::axis::features ? "features" : "samples") << " axis, groups="
-      << c.groups << ", eps=" << c.eps;
+      << c.groups << ", eps=" << c.eps << (c.eigen_route ? ", eigen route" : "");
   return out.str();
 }
 
@@ -116,7 +116,9 @@ decltype(auto) with_transform(const reference::config& c, Fn&& fn) {
           spectral::power_function{c.power}, opts});
     case method::iter_norm:
       return fn(spectral::spectral_transform<T, spectral::iter_norm, Backend>{
-          spectral::iter_norm{c.iterations}, opts});
+          spectral::iter_norm{c.iterations, c.eigen_route ? spectral::iter_norm_solver::eigen
+                                                          : spectral::iter_norm_solver::automatic},
+          opts});
   }
   throw std::logic_error("with_transform: unknown method");
 }

@@ -53,6 +53,8 @@ std::vector<config> every_instance() {
       with(method::iter_norm, 0.5, 1);
       with(method::iter_norm, 0.5, 4);
       with(method::iter_norm, 0.5, 7);
+      with(method::iter_norm, 0.5, 4);
+      out.back().eigen_route = true;  // the route the CPU takes from K = 512 on
     }
   }
   return out;
@@ -95,6 +97,44 @@ TEMPLATE_TEST_CASE("cuda: every instance matches the CPU backend, forward and ba
       CHECK(rel_error(dev.grad_in, truth.grad_in) <= std::max(parity_tolerance<T>(), 4.0 * cpu_grad));
     }
     seed += 7;
+  }
+}
+
+TEMPLATE_TEST_CASE("cuda: the smaller side (M < K) matches the CPU, forward and backward",
+                   "[cuda][gpu][parity][gram_side]", float, double) {
+  SPECTRAL_REQUIRE_GPU();
+  using T = TestType;
+  // K = 24 from M = 10 observations per group: ZCA and power with eps, IterNorm without (both
+  // routes) are solved on the 10×10 Gram on both backends.
+  std::uint64_t seed = 20261202;
+  for (const axis ax : {axis::features, axis::samples}) {
+    for (const int groups : {1, 2}) {
+      std::vector<config> cases(5);
+      cases[0].kind = method::zca;
+      cases[0].eps = 0.1;
+      cases[1].kind = method::power;
+      cases[1].power = 0.3;
+      cases[1].eps = 0.05;
+      cases[2].kind = method::iter_norm;
+      cases[3].kind = method::iter_norm;
+      cases[3].eigen_route = true;
+      cases[4].kind = method::iter_norm;
+      cases[4].iterations = 1;
+      for (config& c : cases) {
+        c.ax = ax;
+        c.groups = groups;
+        const shape s = ax == axis::features ? shape{10, 24L * groups} : shape{24, 10L * groups};
+        CAPTURE(gpu::describe(c), seed);
+        const row_matrix<T> z = randn(s.n, s.d, seed).cast<T>();
+        const row_matrix<T> grad_out = randn(s.n, s.d, seed + 1).cast<T>();
+        const auto cpu = gpu::run_cpu<T>(c, z, grad_out);
+        const auto dev = gpu::run_gpu<T>(c, z, grad_out);
+        REQUIRE(cpu.output.cwiseAbs().maxCoeff() > T(0.1));
+        CHECK(rel_error(dev.output, cpu.output) <= parity_tolerance<T>());
+        CHECK(rel_error(dev.grad_in, cpu.grad_in) <= 10.0 * parity_tolerance<T>());
+        seed += 3;
+      }
+    }
   }
 }
 

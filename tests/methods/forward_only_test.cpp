@@ -53,35 +53,35 @@ struct solve_counts {
   int forward_only = 0;
 };
 
-/// A hook method, W = Σ (any W does here), with and without a state-free solve.
-template <bool HasForwardOnly>
+/// A hook method, W = Σ (any W does here), that counts the solves with and without a state.
 struct counting_method {
-  template <class T>
+  template <class T, class Backend>
   struct state {
-    spectral::matrix<T> kept;  ///< what a backward would read
+    typename Backend::template buffer<T> kept;  ///< what a backward would read
   };
   solve_counts* counts = nullptr;
 
   [[nodiscard]] static constexpr std::string_view name() noexcept { return "counting"; }
   template <class Backend, class T>
-  void compute(Backend /*tag*/, const spectral::matrix<T>& sigma, spectral::matrix<T>& w,
-               state<T>& st) const {
-    ++counts->with_state;
-    w = sigma;
-    st.kept = sigma;
+  void compute(const spectral::primitives<Backend, T>& p,
+               typename Backend::template buffer<T>&& sigma, spectral::index_t size,
+               spectral::index_t count, spectral::batch<T> w, state<T, Backend>* st,
+               spectral::status_word* /*status*/, spectral::index_t /*covariance_size*/) const {
+    ++(st != nullptr ? counts->with_state : counts->forward_only);
+    p.for_each(spectral::extent::of(w),
+               spectral::detail::copy_entries<T>{
+                   spectral::dense_batch(static_cast<const T*>(sigma.data()), size, size, count),
+                   w});
+    if (st != nullptr) {
+      st->kept = std::move(sigma);
+    }
   }
   template <class Backend, class T>
-    requires HasForwardOnly
-  void compute_forward_only(Backend /*tag*/, const spectral::matrix<T>& sigma,
-                            spectral::matrix<T>& w) const {
-    ++counts->forward_only;
-    w = sigma;
-  }
-  template <class Backend, class T>
-  [[nodiscard]] spectral::matrix<T> gradient(Backend /*tag*/, const state<T>& /*st*/,
-                                             const spectral::matrix<T>& /*w*/,
-                                             const spectral::matrix<T>& grad_w) const {
-    return grad_w;
+  void gradient(const spectral::primitives<Backend, T>& p, const state<T, Backend>& /*st*/,
+                spectral::batch<const T> /*w*/, spectral::batch<const T> grad_w,
+                spectral::batch<T> grad_sigma) const {
+    p.for_each(spectral::extent::of(grad_sigma),
+               spectral::detail::copy_entries<T>{grad_w, grad_sigma});
   }
 };
 
@@ -136,7 +136,7 @@ TEST_CASE("apply in place: out may be z's own memory", "[forward_only][cpu]") {
 }
 
 TEST_CASE("apply keeps no backward state", "[forward_only][cpu]") {
-  using transform_t = spectral::spectral_transform<double, counting_method<true>>;
+  using transform_t = spectral::spectral_transform<double, counting_method>;
   // No context to hold anything: apply returns nothing (or only Y).
   static_assert(std::is_void_v<decltype(std::declval<const transform_t&>().apply(
                     std::declval<spectral::embedding_cref<double>>(),
@@ -148,37 +148,38 @@ TEST_CASE("apply keeps no backward state", "[forward_only][cpu]") {
   const row_matrix<double> z = randn(40, 12, 4400);
   const spectral::options opts{.groups = 3};
 
-  SECTION("a method's state-free solve is the one apply calls") {
+  SECTION("apply asks the method for no state") {
     solve_counts counts;
-    const transform_t transform{counting_method<true>{.counts = &counts}, opts};
+    const transform_t transform{counting_method{.counts = &counts}, opts};
     const row_matrix<double> applied = transform.apply(z);
-    CHECK(counts.forward_only == 3);  // once per group
+    CHECK(counts.forward_only == 1);  // once for all groups
     CHECK(counts.with_state == 0);
     const row_matrix<double> forward = transform.forward(z).output;
-    CHECK(counts.with_state == 3);
-    CHECK(counts.forward_only == 3);
+    CHECK(counts.with_state == 1);
+    CHECK(counts.forward_only == 1);
     CHECK(same_bits(applied, forward));
-  }
-  SECTION("a method without one is solved with a state dropped at once") {
-    solve_counts counts;
-    const spectral::spectral_transform<double, counting_method<false>> transform{
-        counting_method<false>{.counts = &counts}, opts};
-    const row_matrix<double> applied = transform.apply(z);
-    CHECK(counts.with_state == 3);
-    CHECK(same_bits(applied, transform.forward(z).output));
   }
   SECTION("IterNorm: the state-free Newton solve gives compute's W from no saved iterate") {
     const spectral::iter_norm method{6, spectral::iter_norm_solver::newton};
     const spectral::matrix<double> sigma =
         spectral::covariance<double>(z, {.axis = spectral::axis::features});
-    spectral::matrix<double> w_kept;
-    spectral::matrix<double> w_free;
-    spectral::iter_norm::state<double> st;
-    method.compute(spectral::cpu::backend{}, sigma, w_kept, st);
-    CHECK(st.iterates.size() == 5);  // what forward keeps for backward: P, P², P³ of T − 1 steps
-    method.compute_forward_only(spectral::cpu::backend{}, sigma, w_free);
+    spectral::cpu::backend be;
+    const spectral::primitives<spectral::cpu::backend, double> p{be};
+    const auto k = sigma.rows();
+    spectral::matrix<double> w_kept(k, k);
+    spectral::matrix<double> w_free(k, k);
+    spectral::iter_norm::state<double, spectral::cpu::backend> st;
+    spectral::status_word status{};
+    method.compute(p, be.upload<double>(sigma.data(), sigma.size()), k, 1,
+                   spectral::dense_batch(w_kept.data(), k, k, 1), &st, &status, k);
+    // What forward keeps for backward: P, P², P³ of T − 1 steps.
+    CHECK(st.steps == 5);
+    CHECK(static_cast<spectral::index_t>(st.iterates.size()) == 5 * 3 * k * k);
+    method.compute(p, be.upload<double>(sigma.data(), sigma.size()), k, 1,
+                   spectral::dense_batch(w_free.data(), k, k, 1),
+                   static_cast<decltype(st)*>(nullptr), &status, k);
+    CHECK(status.flags == 0U);
     REQUIRE(w_kept.cwiseAbs().maxCoeff() > 0.1);
-    CHECK(w_free.rows() == 12);
     CHECK(std::memcmp(w_free.data(), w_kept.data(),
                       static_cast<std::size_t>(w_kept.size()) * sizeof(double)) == 0);
   }

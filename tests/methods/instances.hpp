@@ -126,8 +126,8 @@ template <class T>
   return with_transform<T>(c, [&](const auto& t) {
     std::vector<spectral::matrix<T>> out;
     const auto context = t.forward(z).context;
-    for (std::size_t g = 0; g < context.groups.size(); ++g) {
-      out.push_back(spectral::transform_matrix(context, static_cast<spectral::index_t>(g)));
+    for (spectral::index_t g = 0; g < context.opts.groups; ++g) {
+      out.push_back(spectral::transform_matrix(context, g));
     }
     return out;
   });

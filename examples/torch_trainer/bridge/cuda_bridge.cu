@@ -72,9 +72,9 @@ class saved final : public saved_forward {
     auto& transform = *static_cast<cuda_transform<T, Method>*>(entry_->transform.get());
     transform.backward(context_,
                        cuda::embedding_view<const T>(static_cast<const T*>(grad_out),
-                                                     context_.rows, context_.cols),
-                       cuda::embedding_view<T>(static_cast<T*>(grad_in), context_.rows,
-                                               context_.cols),
+                                                     context_.rows(), context_.cols()),
+                       cuda::embedding_view<T>(static_cast<T*>(grad_in), context_.rows(),
+                                               context_.cols()),
                        static_cast<cudaStream_t>(stream));
   }
 

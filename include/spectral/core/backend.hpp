@@ -62,21 +62,21 @@ concept batched_primitives = requires(B& be, batch<const T> a, batch<const T> b,
  * Every primitive takes all `count` matrices of its batches in one call (a backend may loop,
  * run groups in parallel, or issue one batched library call) and runs in the backend's
  * execution context: in order on the CPU, in stream order on CUDA, where nothing waits for the
- * host except `download`. Memory comes from the backend (`allocate`, owned `buffer<T>`s with
+ * host except `upload` and `download`. Memory comes from the backend (`allocate`, owned `buffer<T>`s with
  * `data()` and `size()`), whose resource the caller chooses.
  *
  * | primitive | meaning (for every matrix b of the batches) |
  * |---|---|
  * | `gemm(oa, ob, α, A, B, β, C)` | C = α·op(A)·op(B) + β·C |
- * | `syrk(oa, α, A, β, C)` | C = α·op(A)·op(A)ᵀ + β·C, both triangles written and equal |
- * | `symmetric_product(α, A, B, β, C)` | C = α·A·B + β·C for a product known to be symmetric; result exactly symmetric |
- * | `eigh(A, Λ, s)` | A ← eigenvectors, Λ (K×1 each) ← eigenvalues ascending; each eigenvector's largest-|entry| positive; failure → `status_solver_failed` |
+ * | `syrk(oa, α, A, β, C)` | C = α·op(A)·op(A)ᵀ + β·C, both triangles written and equal (C symmetric on input when β ≠ 0: its lower triangle is read) |
+ * | `symmetric_product(α, A, B, β, C)` | C = α·A·B + β·C for a product known to be symmetric (C too when β ≠ 0); result exactly symmetric |
+ * | `eigh(A, Λ, s)` | A ← eigenvectors, Λ (K×1 each) ← eigenvalues ascending (lower triangle read); each eigenvector's largest-|entry| positive; failure → `status_solver_failed` |
  * | `potrf(A, s)` | A ← lower Cholesky factor (strict upper zeroed); failure → `status_not_positive_definite` |
  * | `solve_lower(L, C)` | C ← L⁻¹·C for lower-triangular L |
  * | `for_each_entry(extent, f)` | f(b, i, j) for every index triple, in any order, concurrently on a GPU |
  * | `trace(A, out)`, `dot(A, B, out)`, `max_abs(A, out)` | out[b] = tr A, Σ A∘B, max abs(A) |
  * | `check_finite(A, s, flag)` | records `flag` (example: group b, the value) for a NaN or Inf |
- * | `center(A, C, over, means)` | C = A minus the mean over rows or columns; the means to `means` |
+ * | `center(A, C, over, means)` | C = A minus the mean over rows or columns; matrix b's means to `means[b·length …]` (length = rows or cols); C may be A |
  *
  * A functor given to for_each_entry is a small copyable object with a `SPECTRAL_HOST_DEVICE`
  * call operator, holding batches and scalars by value; it writes through them.
@@ -124,7 +124,7 @@ struct primitives {
   void dot(batch<const T> a, batch<const T> b, T* out) const { be.template dot<T>(a, b, out); }
   void max_abs(batch<const T> a, T* out) const { be.template max_abs<T>(a, out); }
   void check_finite(batch<const T> a, status_word* status, unsigned flag) const {
-    be.template check_finite<T>(a, status, flag);
+    be.check_finite(a, status, flag);
   }
   void center(batch<const T> a, batch<T> c, mean_over over, T* means) const {
     be.template center<T>(a, c, over, means);

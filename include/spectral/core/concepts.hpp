@@ -2,11 +2,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <spectral/core/backend.hpp>
+#include <spectral/core/batch.hpp>
+#include <spectral/core/status.hpp>
 #include <spectral/core/types.hpp>
 #include <spectral/cpu/backend.hpp>
 
 #include <concepts>
 #include <string_view>
+#include <utility>
 
 namespace spectral {
 
@@ -26,21 +30,28 @@ concept spectral_function_method = requires(const M m, double lambda) {
 };
 
 /**
- * @brief A method with its own hooks (PCA, Cholesky, IterNorm): Σ → W in `compute`, recording
- *        `state<T>` for backward, and (state, W, ∂L/∂W) → ∂L/∂Σ in `gradient`. Both take the
- *        backend as a tag first argument; the CPU backend is the archetype checked here.
+ * @brief A method with its own hooks (PCA, Cholesky, IterNorm), written once against the
+ *        backend primitives (core/backend.hpp) so that it runs on every backend.
  *
- * Optionally `compute_forward_only(backend, Σ, W)`: the same W with no state, for
- * spectral_transform::apply (a method whose state is large, like IterNorm's Newton iterates,
- * saves that memory; without it apply calls `compute` and drops the state).
+ * - `state<T, Backend>`: what its backward needs, for all groups at once (backend buffers);
+ * - `compute(p, Σ, size, count, W, st, status, K)`: the `count` matrices Σ (a buffer it may keep,
+ *   e.g. as its eigenvectors) → W; `st` is nullptr for a forward no backward follows (then keep
+ *   nothing); data problems are recorded in `status`, never thrown or read back;
+ * - `gradient(p, st, W, ∂L/∂W, ∂L/∂Σ)`.
+ * Elementwise steps are functors with `SPECTRAL_HOST_DEVICE` call operators, launched with
+ * `p.for_each`. The CPU backend is the archetype checked here.
  */
 template <class M>
-concept hook_method = requires(const M m, const matrix<double>& sigma, matrix<double>& w,
-                               typename M::template state<double>& st) {
-  { M::name() } -> std::convertible_to<std::string_view>;
-  m.compute(cpu::backend{}, sigma, w, st);
-  { m.gradient(cpu::backend{}, st, w, w) } -> std::convertible_to<matrix<double>>;
-};
+concept hook_method =
+    requires(const M m, const primitives<cpu::backend, double>& p,
+             cpu::backend::buffer<double>&& sigma, index_t n, batch<double> w,
+             batch<const double> read, typename M::template state<double, cpu::backend>* st,
+             const typename M::template state<double, cpu::backend>& saved,
+             status_word* status) {
+      { M::name() } -> std::convertible_to<std::string_view>;
+      m.compute(p, std::move(sigma), n, n, w, st, status, n);
+      m.gradient(p, saved, read, read, w);
+    };
 
 /// Anything the generic spectral_transform accepts as its Method parameter.
 template <class M>

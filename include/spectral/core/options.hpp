@@ -37,7 +37,7 @@ struct options {
   double eps = 0.0;                 ///< shrinkage: Σ + eps·I before the method sees it
   /// When M < K, let a matrix-function method (ZCA, power functions, IterNorm; see
   /// spectral_transform) solve on the M×M Gram XᵀX instead of the K×K covariance XXᵀ: the same
-  /// Y, since F(XXᵀ)X = X F(XᵀX). false forces the K×K covariance. CPU backend only.
+  /// Y, since F(XXᵀ)X = X F(XᵀX). false forces the K×K covariance. Every backend.
   bool smaller_side = true;
 
   /// @throws invalid_input when groups < 1 or eps is negative or not finite.

@@ -58,26 +58,27 @@ void running_statistics<T>::update(const transform_context<T, Method>& ctx) {
   SPECTRAL_EXPECTS(ctx.opts.axis == axis::features,
                    "ctx: running statistics need the features axis, got the samples axis (its "
                    "N×N transform depends on the batch)");
-  SPECTRAL_EXPECTS(!ctx.groups.empty(), "ctx: the context is empty (forward was not called)");
+  SPECTRAL_EXPECTS(!ctx.empty(), "ctx: the context is empty (forward was not called)");
   // Every W first (transform_matrix may recompute one, and may throw), then the update, so a
   // failure leaves the statistics as they were.
-  std::vector<matrix<T>> batch;
-  for (std::size_t g = 0; g < ctx.groups.size(); ++g) {
-    batch.push_back(transform_matrix(ctx, static_cast<index_t>(g)));
+  std::vector<matrix<T>> incoming;
+  const auto groups = static_cast<std::size_t>(ctx.opts.groups);
+  for (std::size_t g = 0; g < groups; ++g) {
+    incoming.push_back(transform_matrix(ctx, static_cast<index_t>(g)));
   }
   if (transforms_.empty()) {
-    mean_ = ctx.feature_mean;
-    transforms_ = std::move(batch);
+    mean_ = ctx.feature_mean();
+    transforms_ = std::move(incoming);
     return;
   }
-  SPECTRAL_EXPECTS(ctx.feature_mean.size() == mean_.size() && ctx.groups.size() == transforms_.size(),
-                   "ctx: has D=", ctx.feature_mean.size(), " in ", ctx.groups.size(),
+  SPECTRAL_EXPECTS(ctx.feature_mean().size() == mean_.size() && groups == transforms_.size(),
+                   "ctx: has D=", ctx.feature_mean().size(), " in ", groups,
                    " groups, the statistics have D=", mean_.size(), " in ", transforms_.size());
   const T keep = static_cast<T>(1.0 - momentum_);
   const T take = static_cast<T>(momentum_);
-  mean_ = keep * mean_ + take * ctx.feature_mean;
+  mean_ = keep * mean_ + take * ctx.feature_mean();
   for (std::size_t g = 0; g < transforms_.size(); ++g) {
-    transforms_[g] = keep * transforms_[g] + take * batch[g];
+    transforms_[g] = keep * transforms_[g] + take * incoming[g];
   }
 }
 

@@ -2,11 +2,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <spectral/core/backend.hpp>
+#include <spectral/core/batch.hpp>
 #include <spectral/core/concepts.hpp>
 #include <spectral/core/error.hpp>
 #include <spectral/core/options.hpp>
 #include <spectral/core/types.hpp>
+#include <spectral/core/status.hpp>
 #include <spectral/cpu/backend.hpp>
+#include <spectral/detail/batch_ops.hpp>
 #include <spectral/detail/checks.hpp>
 #include <spectral/detail/spectral_function.hpp>
 
@@ -21,43 +25,129 @@
 namespace spectral {
 
 namespace detail {
-template <class T, class Method>
+template <class T, class Method, class Backend>
 struct method_state {
-  using type = typename Method::template state<T>;
+  using type = typename Method::template state<T, Backend>;
 };
-template <class T, spectral_function_method Method>
-struct method_state<T, Method> {
-  using type = spectral_function_state<T>;
+template <class T, spectral_function_method Method, class Backend>
+struct method_state<T, Method, Backend> {
+  using type = spectral_function_state<T, Backend>;
 };
+
+/// Backends whose buffers are host memory (the CPU): results can be read and errors thrown
+/// where they arise, without a transfer.
+template <class Backend>
+concept host_backend = requires { requires Backend::host_memory; };
+
+/// What a backend is configured with and runs on: its `settings` and `stream_type` (CUDA: the
+/// stream, sync_check, TF32, the memory resource), or nothing (the CPU).
+struct no_settings {};
+template <class Backend>
+struct backend_traits {
+  using settings = no_settings;
+  using stream = std::nullptr_t;
+};
+template <class Backend>
+  requires requires {
+    typename Backend::settings;
+    typename Backend::stream_type;
+  }
+struct backend_traits<Backend> {
+  using settings = typename Backend::settings;
+  using stream = typename Backend::stream_type;
+};
+
+template <class Backend, class Settings>
+[[nodiscard]] Backend make_backend(const Settings& config) {
+  if constexpr (std::is_constructible_v<Backend, const Settings&>) {
+    return Backend(config);
+  } else {
+    return Backend{};
+  }
+}
 }  // namespace detail
 
-/// What a method records per group for its backward pass.
-template <class T, spectral_method Method>
-using method_state_t = typename detail::method_state<T, Method>::type;
+/// What a method records for its backward pass, for all groups at once.
+template <class T, spectral_method Method, class Backend = cpu::backend>
+using method_state_t = typename detail::method_state<T, Method, Backend>::type;
 
 /**
- * @brief Everything forward saves for backward, per call. Owns its memory.
+ * @brief Everything forward saves for backward, per call, in the backend's memory. Owns it.
  *
- * Holds the centred input Z_c (N×D) and, per group, the matrix forward applied and the
- * method's state. Also the public record of what forward computed (the options, the method).
- * A group solved on the smaller side (`gram_side`) holds the M×M W̃ = F(XᵀX/(M−1)) with
- * Y = X W̃ instead of the K×K W = F(Σ) with Y = W X; transform_matrix() gives W either way.
+ * Holds the centred input Z_c (N×D, row-major), the matrix forward applied for every group (one
+ * batch: W, K×K each, or W̃, M×M each, when the groups were solved on the smaller side, with
+ * Y = X W̃ instead of Y = W X; transform_matrix() gives W either way), the method's state and
+ * the status word the steps recorded problems in. Also the public record of what forward
+ * computed (the options, the method).
  */
-template <class T, spectral_method Method>
+template <class T, spectral_method Method, class Backend = cpu::backend>
 struct transform_context {
-  struct group {
-    matrix<T> transform;              ///< W (K×K), or W̃ (M×M) when gram_side
-    method_state_t<T, Method> state;  ///< the method's saved state
-    bool gram_side = false;           ///< solved on the M×M Gram (see options::smaller_side)
-  };
-  options opts;
-  std::optional<Method> method;  ///< the method that made it (rebuilds W for gram_side groups)
-  row_matrix<T> centered;    ///< Z_c, N×D
-  vector<T> feature_mean;    ///< batch mean of each of the D features (features axis only)
-  std::vector<group> groups;
+  template <class U>
+  using buffer = typename Backend::template buffer<U>;
 
-  [[nodiscard]] index_t rows() const noexcept { return centered.rows(); }
-  [[nodiscard]] index_t cols() const noexcept { return centered.cols(); }
+  options opts;
+  std::optional<Method> method;  ///< the method that made it
+  bool gram_side = false;        ///< solved on the M×M Gram (see options::smaller_side)
+  index_t sample_count = 0;      ///< N
+  index_t feature_count = 0;     ///< D
+  index_t solved_size = 0;       ///< K, or M when gram_side
+  buffer<T> centered_data;       ///< Z_c, N×D row-major
+  buffer<T> feature_mean_data;   ///< batch mean of each of the D features (features axis only)
+  buffer<T> transform_data;      ///< W (or W̃) of every group, packed
+  method_state_t<T, Method, Backend> state;
+  /// What forward's, then backward's steps recorded (backward adds to it, hence mutable).
+  mutable buffer<status_word> status;
+
+  [[nodiscard]] index_t rows() const noexcept { return sample_count; }
+  [[nodiscard]] index_t cols() const noexcept { return feature_count; }
+  [[nodiscard]] bool empty() const noexcept { return !method.has_value(); }
+  /// W (or W̃) of every group, a batch of `opts.groups` square matrices.
+  [[nodiscard]] batch<const T> transforms() const {
+    return dense_batch(static_cast<const T*>(transform_data.data()), solved_size, solved_size,
+                       opts.groups);
+  }
+  /// Z_c seen column-major: a D×N matrix.
+  [[nodiscard]] batch<const T> centered_columns() const {
+    return dense_batch(static_cast<const T*>(centered_data.data()), feature_count, sample_count, 1);
+  }
+
+  /// The feature means (D; features axis only).
+  [[nodiscard]] batch<const T> feature_means() const {
+    return dense_batch(static_cast<const T*>(feature_mean_data.data()),
+                       static_cast<index_t>(feature_mean_data.size()), 1, 1);
+  }
+
+  /**
+   * @brief Throws what forward, or a backward on this context, recorded (device backends with
+   *        `sync_check` off: call it when you choose; it waits for `stream`).
+   * @throws invalid_input for non-finite z or grad_out, numerical_error for numerical failures
+   */
+  void check(typename detail::backend_traits<Backend>::stream stream = {}) const {
+    SPECTRAL_EXPECTS(!empty(), "ctx: the context is empty (forward was not called)");
+    if constexpr (detail::host_backend<Backend>) {
+      (void)stream;
+      throw_status(*status.data(), Method::name());
+    } else {
+      Backend::check_status(status.data(), stream, Method::name());
+    }
+  }
+
+  /// Host-memory conveniences (CPU backend): Z_c, the feature means, a group's W or W̃.
+  [[nodiscard]] Eigen::Map<const row_matrix<T>> centered() const
+    requires detail::host_backend<Backend>
+  {
+    return {centered_data.data(), sample_count, feature_count};
+  }
+  [[nodiscard]] Eigen::Map<const vector<T>> feature_mean() const
+    requires detail::host_backend<Backend>
+  {
+    return {feature_mean_data.data(), static_cast<index_t>(feature_mean_data.size())};
+  }
+  [[nodiscard]] Eigen::Map<const matrix<T>> solved_transform(index_t group) const
+    requires detail::host_backend<Backend>
+  {
+    return {transform_data.data() + group * solved_size * solved_size, solved_size, solved_size};
+  }
 };
 
 /**
@@ -78,7 +168,11 @@ class spectral_transform {
  public:
   using scalar_type = T;
   using method_type = Method;
-  using context_type = transform_context<T, Method>;
+  using backend_type = Backend;
+  using context_type = transform_context<T, Method, Backend>;
+  /// The backend's own settings (CUDA: sync_check, tf32, memory) and execution stream.
+  using settings_type = typename detail::backend_traits<Backend>::settings;
+  using stream_type = typename detail::backend_traits<Backend>::stream;
 
   struct result {
     row_matrix<T> output;
@@ -86,8 +180,12 @@ class spectral_transform {
   };
 
   /// @throws invalid_input for invalid options (groups < 1, eps < 0).
-  explicit spectral_transform(Method method = Method{}, options opts = {})
-      : method_(std::move(method)), opts_(opts) {
+  explicit spectral_transform(Method method = Method{}, options opts = {},
+                              settings_type config = {})
+      : method_(std::move(method)),
+        opts_(opts),
+        config_(config),
+        backend_(detail::make_backend<Backend>(config)) {
     opts_.validate();
   }
 
@@ -100,27 +198,30 @@ class spectral_transform {
    * @throws numerical_error for a singular covariance (eigen and Cholesky methods without eps)
    *         or a non-finite result
    */
-  [[nodiscard]] context_type forward(embedding_cref<T> z, embedding_ref<T> out) const;
+  [[nodiscard]] context_type forward(embedding_cref<T> z, embedding_ref<T> out) const
+    requires detail::host_backend<Backend>;
 
   /// Allocating overload of forward.
-  [[nodiscard]] result forward(embedding_cref<T> z) const;
+  [[nodiscard]] result forward(embedding_cref<T> z) const
+    requires detail::host_backend<Backend>;
 
   /**
    * @brief Forward without backward: the Y of forward(), bit for bit, and no context.
    *
    * For calls no backward will follow (inference, evaluation, a tool writing Y). Nothing that
-   * only backward needs outlives its use: Z_c is a temporary of the call, each group's W and the
-   * method's intermediates live only while that group is transformed, and a method with a
-   * state-free solve (`compute_forward_only`, see core/concepts.hpp) uses it; IterNorm's Newton
-   * route then keeps one iterate instead of P, P², P³ of every iteration.
+   * only backward needs outlives its use: Z_c, W and the method's intermediates are temporaries
+   * of the call, and the method keeps no state (IterNorm's Newton route then holds one iterate
+   * instead of P, P², P³ of every iteration).
    * @param z   N×D embedding, as for forward()
    * @param out N×D destination (may share memory with z)
    * @throws as forward()
    */
-  void apply(embedding_cref<T> z, embedding_ref<T> out) const;
+  void apply(embedding_cref<T> z, embedding_ref<T> out) const
+    requires detail::host_backend<Backend>;
 
   /// Allocating overload of apply.
-  [[nodiscard]] row_matrix<T> apply(embedding_cref<T> z) const;
+  [[nodiscard]] row_matrix<T> apply(embedding_cref<T> z) const
+    requires detail::host_backend<Backend>;
 
   /**
    * @brief ∂⟨G, Y⟩/∂Z for the Y that produced `ctx`, written into `grad_in` (N×D).
@@ -128,29 +229,73 @@ class spectral_transform {
    * @throws invalid_input when grad_out's shape differs from the forward input or is not finite
    */
   void backward(const context_type& ctx, embedding_cref<T> grad_out,
-                embedding_ref<T> grad_in) const;
+                embedding_ref<T> grad_in) const
+    requires detail::host_backend<Backend>;
 
   /// Allocating overload of backward.
-  [[nodiscard]] row_matrix<T> backward(const context_type& ctx, embedding_cref<T> grad_out) const;
+  [[nodiscard]] row_matrix<T> backward(const context_type& ctx, embedding_cref<T> grad_out) const
+    requires detail::host_backend<Backend>;
+
+  // --- backends with their own memory (CUDA): device views, in stream order ------------------
+  // Shapes are checked on the host before any device work; data problems (NaN, a singular Σ)
+  // are recorded on the device and, with settings.sync_check (default), thrown at the end of
+  // the call; without it, call context.check(stream) when you choose.
+
+  /**
+   * @brief Y = W(Σ(Z)) Z_c per group, written into `out` (N×D, may be `z` itself).
+   * @throws invalid_input for shape mismatches, null pointers or D % groups ≠ 0 (before any
+   *         device work), and with sync_check for non-finite input
+   * @throws numerical_error with sync_check for a singular Σ (eigen and Cholesky methods
+   *         without eps), a constant input or a non-finite result
+   */
+  [[nodiscard]] context_type forward(embedding_view<const T> z, embedding_view<T> out,
+                                     stream_type stream = {}) const
+    requires(!detail::host_backend<Backend>);
+
+  /**
+   * @brief Lower-precision input (half or bfloat16: what the reference feeds IterNorm under
+   *        autocast, a known source of NaN), computed in T: z is widened into a T copy first.
+   */
+  template <class Low>
+    requires(!std::is_same_v<std::remove_const_t<Low>, T>)
+  [[nodiscard]] context_type forward(embedding_view<const Low> z, embedding_view<T> out,
+                                     stream_type stream = {}) const
+    requires(!detail::host_backend<Backend>);
+
+  /// Forward without backward (see the host apply()): Y only, no context kept.
+  void apply(embedding_view<const T> z, embedding_view<T> out, stream_type stream = {}) const
+    requires(!detail::host_backend<Backend>);
+
+  /**
+   * @brief ∂⟨G, Y⟩/∂Z for the Y that produced `ctx`, into `grad_in` (may alias grad_out).
+   * @note Run on the stream forward ran on, or order the streams yourself.
+   */
+  void backward(const context_type& ctx, embedding_view<const T> grad_out,
+                embedding_view<T> grad_in, stream_type stream = {}) const
+    requires(!detail::host_backend<Backend>);
+
+  /**
+   * @brief The algorithm itself, over the backend's memory: forward of `z` (D×N column-major,
+   *        i.e. the N×D row-major embedding) into `out`, recording into `ctx` (nullptr: apply).
+   *        Problems in the data are recorded in `status`; nothing here reads numbers back.
+   */
+  void run(Backend& be, batch<const T> z, batch<T> out, context_type* ctx,
+           status_word* status) const;
+  /// The backward over the backend's memory (grad_out and grad_in D×N, must not overlap).
+  void run_backward(Backend& be, const context_type& ctx, batch<const T> grad_out,
+                    batch<T> grad_in, status_word* status) const;
 
   [[nodiscard]] const Method& method() const noexcept { return method_; }
   [[nodiscard]] const options& opts() const noexcept { return opts_; }
+  [[nodiscard]] const settings_type& config() const noexcept { return config_; }
 
  private:
-  /// forward() with ctx, apply() without: one loop, so both produce the same bits.
-  void run(embedding_cref<T> z, embedding_ref<T> out, context_type* ctx) const;
-  [[nodiscard]] matrix<T> gradient(const typename context_type::group& g,
-                                   const matrix<T>& grad_w) const;
-  /// Whether W multiplies a group's N×w block Z_b of Z_c from the left (Y_b = W Z_b) or from the
-  /// right (Y_b = Z_b Wᵀ). Samples axis: X = Z_b, Y = W X, so left. Features axis: X = Z_bᵀ,
-  /// Y_bᵀ = W X, so right. The Gram side (Y = X W̃) swaps the two, using that W̃ = F(G) is
-  /// symmetric (W̃ᵀ = W̃, exactly: every solve mirrors its triangle).
-  [[nodiscard]] bool applies_from_left(const typename context_type::group& g) const {
-    return (opts_.axis == axis::samples) != g.gram_side;
-  }
-
   Method method_;
   options opts_;
+  settings_type config_;
+  /// Handles, caches and the bound stream on CUDA (hence one transform per thread or stream);
+  /// stateless on the CPU.
+  mutable Backend backend_;
 };
 
 /**
@@ -164,7 +309,7 @@ template <class T>
  * @brief W (K×K) of one group of a forward pass: the context's own matrix, or, for a group
  *        solved on the smaller side, W built from the Gram's solution (spectral functions:
  *        g(ε) I + C diag(δ) Cᵀ from its eigenpairs; IterNorm: 1.5ᵀ I + B R Bᵀ from its
- *        iterates) at K·M² + K²·M, exact; a user method with neither recomputes W from Σ.
+ *        iterates) at K·M² + K²·M, exact; a method with neither recomputes W from Σ.
  * @throws invalid_input for an empty context or a group out of range
  */
 template <class T, spectral_method Method>
@@ -173,53 +318,6 @@ template <class T, spectral_method Method>
 // --- implementation -----------------------------------------------------------------------------
 
 namespace detail {
-
-/// Calls fn with the group's K×M whitening-layout view of an N×w row-major block: Zᵀ on the
-/// features axis, Z itself on the samples axis. Both are views, so nothing is copied.
-template <class Block, class Fn>
-decltype(auto) as_whitening_layout(axis a, Block&& block, Fn&& fn) {
-  if (a == axis::features) {
-    return fn(block.transpose());
-  }
-  return fn(block);
-}
-
-template <class T>
-void center(embedding_cref<T> z, row_matrix<T>& centered, const options& opts,
-            vector<T>* feature_mean = nullptr) {
-  centered = z;
-  const index_t width = z.cols() / opts.groups;
-  if (opts.axis == axis::features) {
-    const Eigen::Matrix<T, 1, Eigen::Dynamic> mean = centered.colwise().mean();
-    centered.rowwise() -= mean;
-    if (feature_mean != nullptr) {
-      *feature_mean = mean.transpose();
-    }
-    return;
-  }
-  for (index_t g = 0; g < opts.groups; ++g) {
-    auto block = centered.middleCols(g * width, width);
-    block.colwise() -= block.rowwise().mean().eval();
-  }
-}
-
-/// Throws numerical_error when Σ (before eps) is no larger than the rounding noise that
-/// centring leaves in a constant input (≈ K·(2ε·max|z|)²): every observation is the same, and a
-/// transform would only amplify that noise into an O(1) output. `sigma` may be the K×K
-/// covariance or the M×M Gram: both have the same trace.
-template <class T, class Block>
-void expect_not_constant(std::string_view method, const matrix<T>& sigma, double eps,
-                         const Block& z_block, index_t group, index_t covariance_size) {
-  const double largest = static_cast<double>(z_block.cwiseAbs().maxCoeff());
-  const double noise = 4.0 * std::numeric_limits<T>::epsilon() * largest;  // 2x the bound above
-  const double k = static_cast<double>(covariance_size);
-  const double trace = static_cast<double>(sigma.trace()) - static_cast<double>(sigma.rows()) * eps;
-  if (!(trace > k * noise * noise)) {
-    SPECTRAL_FAIL(method, ": z's covariance (group ", group, ") is zero up to rounding (trace ", trace,
-                  ", input magnitude ", largest,
-                  "); every observation is identical after centring, nothing to transform");
-  }
-}
 
 /// Whether forward solves this method on the M×M Gram G = XᵀX/(M−1) (+ eps·I) instead of the
 /// K×K Σ = XXᵀ/(M−1) (+ eps·I). Exact for W = F(Σ) with F a fixed matrix function, because
@@ -245,28 +343,29 @@ template <class Method>
   }
 }
 
-/// Σ → W (and the state backward needs) for any spectral_method. `covariance_size` is K when
-/// `sigma` is the M×M Gram, so that positive-definiteness is judged as for the K×K Σ.
-template <class Backend, class T, spectral_method Method>
-void solve(const Method& method, const matrix<T>& sigma, matrix<T>& w,
-           method_state_t<T, Method>& state, index_t covariance_size = 0) {
-  if constexpr (spectral_function_method<Method>) {
-    spectral_function_compute<Backend, T>(method, sigma, w, state, covariance_size);
-  } else {
-    method.compute(Backend{}, sigma, w, state);
-  }
+/// The groups of a D×N column-major embedding: row block g (width rows, N columns) of each.
+template <class T>
+[[nodiscard]] batch<T> group_blocks(batch<T> columns, index_t groups) {
+  const index_t width = columns.rows / groups;
+  return {columns.data, width, columns.cols, columns.ld, width, groups};
 }
 
-/// Σ → W alone, for a forward no backward follows: the method's state-free solve when it has
-/// one (`compute_forward_only`), else solve() with a state dropped on return.
+/// How the whitening layout X (K×M) reads a group block B (w×N): X = B on the features axis,
+/// X = Bᵀ on the samples axis.
+[[nodiscard]] inline op whitening_op(axis a) { return a == axis::features ? op::none : op::transpose; }
+
+[[nodiscard]] inline op flip(op o) { return o == op::none ? op::transpose : op::none; }
+
+/// Σ → W (and the state backward needs, when `st` is given) for any spectral_method.
 template <class Backend, class T, spectral_method Method>
-void solve_forward_only(const Method& method, const matrix<T>& sigma, matrix<T>& w,
-                        index_t covariance_size = 0) {
-  if constexpr (requires { method.compute_forward_only(Backend{}, sigma, w); }) {
-    method.compute_forward_only(Backend{}, sigma, w);
+void solve(const primitives<Backend, T>& p, const Method& method,
+           typename Backend::template buffer<T>&& sigma, index_t size, index_t count, batch<T> w,
+           method_state_t<T, Method, Backend>* st, status_word* status, index_t covariance_size) {
+  if constexpr (spectral_function_method<Method>) {
+    spectral_function_compute<Backend, T>(p, method, std::move(sigma), size, count, w, st, status,
+                                          covariance_size);
   } else {
-    method_state_t<T, Method> state;
-    solve<Backend, T>(method, sigma, w, state, covariance_size);
+    method.compute(p, std::move(sigma), size, count, w, st, status, covariance_size);
   }
 }
 
@@ -286,7 +385,171 @@ template <class A, class B>
   return std::less_equal<>{}(a_first, b_last) && std::less_equal<>{}(b_first, a_last);
 }
 
+/// An N×D row-major view, seen column-major: a D×N batch of one.
+template <class Ref>
+[[nodiscard]] auto columns_of(Ref& m) {
+  using S = std::remove_pointer_t<decltype(m.data())>;
+  return batch<S>{m.data(), m.cols(), m.rows(), m.outerStride(), 0, 1};
+}
+
+/// Throws what a host status word records, with where it happened appended.
+inline void throw_recorded(const status_word& s, std::string_view method, const options& opts,
+                           group_shape shape) {
+  if (s.flags == 0U) {
+    return;
+  }
+  try {
+    throw_status(s, method);
+  } catch (const numerical_error& e) {
+    SPECTRAL_FAIL(e.what(), " [", opts.groups, " group(s), ", to_string(opts.axis),
+                  " axis, K=", shape.size, ", M=", shape.observations, ", eps=", opts.eps, "]");
+  }
+}
+
+/// Z_c (D×N, the centred embedding read column-major) from z, along the options' axis: each
+/// feature over the batch (features axis; its means into `means`), or each sample over its
+/// group's features (samples axis). zc may be z's own memory.
+template <class Backend, class T>
+void center_embedding(const primitives<Backend, T>& p, std::type_identity_t<batch<const T>> z,
+                      batch<T> zc,
+                      const options& opts, T* means) {
+  if (opts.axis == axis::features) {  // a mean per row of the D×N matrix
+    p.center(z, zc, mean_over::columns, means);
+  } else {  // a mean per column of each group's row block
+    p.center(group_blocks(z, opts.groups), group_blocks(zc, opts.groups), mean_over::rows,
+             nullptr);
+  }
+}
+
+/// Σ = XXᵀ/(M−1) (K×K) of every group of Z_c, or on the smaller side G = XᵀX/(M−1) (M×M);
+/// + eps·I either way. Symmetric by construction.
+template <class Backend, class T>
+void group_covariances(const primitives<Backend, T>& p, std::type_identity_t<batch<const T>> zc,
+                       const options& opts, group_shape shape, bool gram_side, batch<T> sigma) {
+  const op x_op = whitening_op(opts.axis);
+  p.syrk(gram_side ? flip(x_op) : x_op,
+         static_cast<T>(1.0 / static_cast<double>(shape.observations - 1)),
+         group_blocks(zc, opts.groups), T(0), sigma);
+  if (opts.eps != 0.0) {
+    p.for_each(extent{sigma.count, sigma.rows, 1},
+               add_identity<T>{sigma, static_cast<T>(opts.eps)});
+  }
+}
+
 }  // namespace detail
+
+template <real_scalar T, spectral_method Method, class Backend>
+void spectral_transform<T, Method, Backend>::run(Backend& be, batch<const T> z, batch<T> out,
+                                                 context_type* ctx, status_word* status) const {
+  using buffer = typename Backend::template buffer<T>;
+  const primitives<Backend, T> p{be};
+  const index_t d = z.rows;
+  const index_t n = z.cols;
+  const group_shape shape = checked_group_shape(n, d, opts_);
+  const index_t groups = opts_.groups;
+  const bool gram_side = detail::solves_on_gram_side(method_, opts_, shape);
+  const index_t size = gram_side ? shape.observations : shape.size;
+
+  buffer centered = p.allocate(n * d);
+  buffer means = p.allocate(opts_.axis == axis::features ? d : 0);
+  const batch<T> zc = dense_batch(centered.data(), d, n, 1);
+  detail::center_embedding(p, z, zc, opts_, means.data());
+  const batch<const T> blocks = detail::group_blocks(batch<const T>(zc), groups);
+  buffer sigma = p.allocate(size * size * groups);
+  const batch<T> s = dense_batch(sigma.data(), size, size, groups);
+  detail::group_covariances(p, zc, opts_, shape, gram_side, s);
+  buffer checks = p.allocate(2 * groups);  // tr Σ and max|z| per group
+  p.trace(s, checks.data());
+  p.max_abs(detail::group_blocks(z, groups), checks.data() + groups);
+  p.for_each(extent{groups, 1, 1},
+             detail::check_not_constant<T>{checks.data(), checks.data() + groups, opts_.eps,
+                                           static_cast<double>(size),
+                                           static_cast<double>(shape.size),
+                                           static_cast<double>(std::numeric_limits<T>::epsilon()),
+                                           status});
+
+  buffer transform = p.allocate(size * size * groups);
+  const batch<T> w = dense_batch(transform.data(), size, size, groups);
+  detail::solve<Backend, T>(p, method_, std::move(sigma), size, groups, w,
+                            ctx != nullptr ? &ctx->state : nullptr, status, shape.size);
+
+  // Y_b = W Z_b from the left (samples axis, K×K) or Z_b Wᵀ from the right (features axis);
+  // the Gram side (Y = X W̃, W̃ symmetric) swaps the two. In the D×N layout a group's block is
+  // B = Z_bᵀ, so the output block is B Wᵀ from the left and W B from the right.
+  const bool from_left = (opts_.axis == axis::samples) != gram_side;
+  const batch<T> out_blocks = detail::group_blocks(out, groups);
+  if (from_left) {
+    p.gemm(op::none, op::transpose, T(1), blocks, w, T(0), out_blocks);
+  } else {
+    p.gemm(op::none, op::none, T(1), w, blocks, T(0), out_blocks);
+  }
+  p.check_finite(out_blocks, status, status_nonfinite_output);
+
+  if (ctx != nullptr) {
+    ctx->opts = opts_;
+    ctx->method.emplace(method_);
+    ctx->gram_side = gram_side;
+    ctx->sample_count = n;
+    ctx->feature_count = d;
+    ctx->solved_size = size;
+    ctx->centered_data = std::move(centered);
+    ctx->feature_mean_data = std::move(means);
+    ctx->transform_data = std::move(transform);
+  }
+}
+
+template <real_scalar T, spectral_method Method, class Backend>
+void spectral_transform<T, Method, Backend>::run_backward(Backend& be, const context_type& ctx,
+                                                          batch<const T> grad_out,
+                                                          batch<T> grad_in,
+                                                          status_word* status) const {
+  using buffer = typename Backend::template buffer<T>;
+  const primitives<Backend, T> p{be};
+  const group_shape shape = checked_group_shape(ctx.rows(), ctx.cols(), opts_);
+  const index_t groups = opts_.groups;
+  const index_t size = ctx.solved_size;
+  const batch<const T> x = detail::group_blocks(ctx.centered_columns(), groups);
+  const batch<const T> gy = detail::group_blocks(grad_out, groups);
+  const batch<T> gx = detail::group_blocks(grad_in, groups);
+  const batch<const T> w = ctx.transforms();
+  const bool from_left = (opts_.axis == axis::samples) != ctx.gram_side;
+
+  buffer grad_w_storage = p.allocate(size * size * groups);
+  buffer grad_sigma_storage = p.allocate(size * size * groups);
+  const batch<T> grad_w = dense_batch(grad_w_storage.data(), size, size, groups);
+  const batch<T> grad_sigma = dense_batch(grad_sigma_storage.data(), size, size, groups);
+  // Output blocks B Wᵀ (from the left) or W B: ∂L/∂W = Gᵀ B or G Bᵀ for the gradient's block G.
+  if (from_left) {
+    p.gemm(op::transpose, op::none, T(1), gy, x, T(0), grad_w);
+  } else {
+    p.gemm(op::none, op::transpose, T(1), gy, x, T(0), grad_w);
+  }
+  if constexpr (spectral_function_method<Method>) {
+    detail::spectral_function_gradient<Backend, T>(p, method_, ctx.state, grad_w, grad_sigma);
+  } else {
+    method_.gradient(p, ctx.state, w, batch<const T>(grad_w), grad_sigma);
+  }
+  // The covariance's chain rule: ∂L/∂X gets sym(∂L/∂Σ)·2/(M − 1) applied to X.
+  const T coupling = T(2) / static_cast<T>(shape.observations - 1);
+  p.for_each(extent::of(grad_w), detail::combine_transpose<T>{grad_sigma, grad_w,
+                                                              T(0.5) * coupling,
+                                                              T(0.5) * coupling});
+  const batch<const T> sym = grad_w;
+  if (from_left) {  // G_B = Gy W + B sym
+    p.gemm(op::none, op::none, T(1), gy, w, T(0), gx);
+    p.gemm(op::none, op::none, T(1), x, sym, T(1), gx);
+  } else {  // G_B = Wᵀ Gy + sym B
+    p.gemm(op::transpose, op::none, T(1), w, gy, T(0), gx);
+    p.gemm(op::none, op::none, T(1), sym, x, T(1), gx);
+  }
+  // Through the centring: the mean along the centred dimension comes off.
+  if (opts_.axis == axis::features) {
+    p.center(grad_in, grad_in, mean_over::columns, nullptr);
+  } else {
+    p.center(gx, gx, mean_over::rows, nullptr);
+  }
+  p.check_finite(gx, status, status_nonfinite_grad_in);
+}
 
 template <class T>
 matrix<T> covariance(embedding_cref<T> z, const options& opts, index_t group) {
@@ -295,121 +558,96 @@ matrix<T> covariance(embedding_cref<T> z, const options& opts, index_t group) {
   SPECTRAL_EXPECTS(group >= 0 && group < opts.groups, "group: must be in [0, ", opts.groups,
                    "), got ", group);
   detail::expect_finite(z, "z");
-  row_matrix<T> centered;
-  detail::center<T>(z, centered, opts);
-  const index_t width = z.cols() / opts.groups;
-  return detail::as_whitening_layout(opts.axis, centered.middleCols(group * width, width),
-                                     [&](auto x) {
-                                       return cpu::backend::gram(
-                                           x, static_cast<double>(shape.observations - 1),
-                                           opts.eps);
-                                     });
+  cpu::backend be;
+  const primitives<cpu::backend, T> p{be};
+  auto centered = p.allocate(z.rows() * z.cols());
+  const batch<T> zc = dense_batch(centered.data(), z.cols(), z.rows(), 1);
+  detail::center_embedding(p, detail::columns_of(z), zc, opts, static_cast<T*>(nullptr));
+  matrix<T> all(shape.size, shape.size * opts.groups);
+  detail::group_covariances(p, zc, opts, shape, false,
+                            dense_batch(all.data(), shape.size, shape.size, opts.groups));
+  return all.middleCols(group * shape.size, shape.size);
 }
+
+namespace detail {
+
+/**
+ * @brief W (K×K) of every group of a forward pass into `w` (groups × K × K), on the context's
+ *        backend: the context's own matrices, or, for groups solved on the smaller side, W built
+ *        from the Gram's solution where the method knows how, else by solving Σ again.
+ */
+template <class Backend, class T, spectral_method Method>
+void transform_matrices(const primitives<Backend, T>& p,
+                        const transform_context<T, Method, Backend>& ctx, batch<T> w) {
+  if (!ctx.gram_side) {
+    p.for_each(extent::of(w), copy_entries<T>{ctx.transforms(), w});
+    return;
+  }
+  const group_shape shape = checked_group_shape(ctx.rows(), ctx.cols(), ctx.opts);
+  const double divisor = static_cast<double>(shape.observations - 1);
+  const Method& method = *ctx.method;
+  const batch<const T> x = group_blocks(ctx.centered_columns(), ctx.opts.groups);
+  const op x_op = whitening_op(ctx.opts.axis);
+  if constexpr (spectral_function_method<Method>) {
+    spectral_function_from_gram<Backend, T>(p, method, ctx.state, x, x_op, divisor, ctx.opts.eps,
+                                            w);
+  } else if constexpr (requires {
+                         method.transform_from_gram(p, ctx.state, x, x_op, divisor, ctx.opts.eps,
+                                                    w);
+                       }) {
+    method.transform_from_gram(p, ctx.state, x, x_op, divisor, ctx.opts.eps, w);
+  } else {  // solve the K×K Σ of the (already centred) input again
+    options k_side = ctx.opts;
+    k_side.smaller_side = false;
+    const spectral_transform<T, Method, Backend> again(method, k_side);
+    transform_context<T, Method, Backend> solved;
+    solved.status = p.be.template zeros<status_word>(1);
+    auto scratch = p.allocate(ctx.rows() * ctx.cols());
+    again.run(p.be, ctx.centered_columns(), dense_batch(scratch.data(), ctx.cols(), ctx.rows(), 1),
+              &solved, solved.status.data());
+    p.for_each(extent::of(w), copy_entries<T>{solved.transforms(), w});
+  }
+}
+
+}  // namespace detail
 
 template <class T, spectral_method Method>
 matrix<T> transform_matrix(const transform_context<T, Method>& ctx, index_t group) {
-  SPECTRAL_EXPECTS(!ctx.groups.empty() && ctx.method.has_value(),
-                   "ctx: the context is empty (forward was not called)");
-  SPECTRAL_EXPECTS(group >= 0 && group < static_cast<index_t>(ctx.groups.size()),
-                   "group: must be in [0, ", ctx.groups.size(), "), got ", group);
-  const auto& g = ctx.groups[static_cast<std::size_t>(group)];
-  if (!g.gram_side) {
-    return g.transform;
+  SPECTRAL_EXPECTS(!ctx.empty(), "ctx: the context is empty (forward was not called)");
+  SPECTRAL_EXPECTS(group >= 0 && group < ctx.opts.groups, "group: must be in [0, ",
+                   ctx.opts.groups, "), got ", group);
+  if (!ctx.gram_side) {
+    return ctx.solved_transform(group);
   }
-  // W from the Gram side's solution (K·M² + K²·M) where the method knows how, else from Σ.
-  const group_shape shape = checked_group_shape(ctx.rows(), ctx.cols(), ctx.opts);
-  const double divisor = static_cast<double>(shape.observations - 1);
-  const index_t width = ctx.cols() / ctx.opts.groups;
-  const auto x = [&] {  // K×M, the whitening layout
-    return detail::as_whitening_layout(ctx.opts.axis, ctx.centered.middleCols(group * width, width),
-                                       [](auto block) { return matrix<T>(block); });
-  };
-  const Method& method = *ctx.method;
-  if constexpr (spectral_function_method<Method>) {
-    return detail::spectral_function_from_gram<T>(method, g.state, x(), divisor, ctx.opts.eps);
-  } else if constexpr (requires { method.transform_from_gram(g.state, matrix<T>{}, divisor); }) {
-    return method.transform_from_gram(g.state, x(), divisor);
-  } else {
-    const matrix<T> sigma = covariance<T>(ctx.centered, ctx.opts, group);
-    matrix<T> w;
-    method_state_t<T, Method> state;
-    detail::solve<cpu::backend, T>(method, sigma, w, state);
-    return w;
-  }
-}
-
-template <real_scalar T, spectral_method Method, class Backend>
-matrix<T> spectral_transform<T, Method, Backend>::gradient(const typename context_type::group& g,
-                                                           const matrix<T>& grad_w) const {
-  if constexpr (spectral_function_method<Method>) {
-    return detail::spectral_function_gradient<Backend, T>(method_, g.state, grad_w);
-  } else {
-    return method_.gradient(Backend{}, g.state, g.transform, grad_w);
-  }
-}
-
-template <real_scalar T, spectral_method Method, class Backend>
-void spectral_transform<T, Method, Backend>::run(embedding_cref<T> z, embedding_ref<T> out,
-                                                 context_type* ctx) const {
-  const group_shape shape = checked_group_shape(z.rows(), z.cols(), opts_);
-  detail::expect_shape(out, z.rows(), z.cols(), "out");
-  detail::expect_finite(z, "z");
-
-  row_matrix<T> scratch;  // Z_c of a call without context
-  row_matrix<T>& centered = ctx != nullptr ? ctx->centered : scratch;
-  if (ctx != nullptr) {
-    ctx->opts = opts_;
-    ctx->method.emplace(method_);  // copy-constructible is all a method needs to be
-    ctx->groups.resize(static_cast<std::size_t>(opts_.groups));
-  }
-  const bool gram_side = detail::solves_on_gram_side(method_, opts_, shape);
-  detail::center<T>(z, centered, opts_, ctx != nullptr ? &ctx->feature_mean : nullptr);
-  const index_t width = z.cols() / opts_.groups;
-  const double divisor = static_cast<double>(shape.observations - 1);
-
-  for (index_t g = 0; g < opts_.groups; ++g) {
-    typename context_type::group transient;  // a group without context, gone after this one
-    auto& group = ctx != nullptr ? ctx->groups[static_cast<std::size_t>(g)] : transient;
-    auto x_block = centered.middleCols(g * width, width);
-    auto y_block = out.middleCols(g * width, width);
-    group.gram_side = gram_side;
-    // The K×K Σ = XXᵀ/(M−1), or on the smaller side the M×M G = XᵀX/(M−1); + eps·I either way.
-    const matrix<T> sigma = detail::as_whitening_layout(opts_.axis, x_block, [&](auto x) {
-      return gram_side ? Backend::gram(x.transpose(), divisor, opts_.eps)
-                       : Backend::gram(x, divisor, opts_.eps);
-    });
-    detail::expect_not_constant<T>(Method::name(), sigma, opts_.eps,
-                                   z.middleCols(g * width, width), g, shape.size);
-    try {
-      if (ctx != nullptr) {
-        detail::solve<Backend, T>(method_, sigma, group.transform, group.state, shape.size);
-      } else {
-        detail::solve_forward_only<Backend, T>(method_, sigma, group.transform, shape.size);
-      }
-    } catch (const numerical_error& e) {
-      SPECTRAL_FAIL(e.what(), " [group ", g, " of ", opts_.groups, ", ", to_string(opts_.axis),
-                    " axis, K=", shape.size, ", M=", shape.observations, ", eps=", opts_.eps, "]");
-    }
-    const matrix<T>& w = group.transform;
-    if (applies_from_left(group)) {
-      y_block.noalias() = w * x_block;
-    } else {
-      y_block.noalias() = x_block * w.transpose();
-    }
-  }
-  detail::ensure_finite_result(out, std::string(Method::name()) + " output");
+  const index_t k = checked_group_shape(ctx.rows(), ctx.cols(), ctx.opts).size;
+  cpu::backend be;
+  const primitives<cpu::backend, T> p{be};
+  matrix<T> all(k, k * ctx.opts.groups);
+  detail::transform_matrices(p, ctx, dense_batch(all.data(), k, k, ctx.opts.groups));
+  return all.middleCols(group * k, k);
 }
 
 template <real_scalar T, spectral_method Method, class Backend>
 auto spectral_transform<T, Method, Backend>::forward(embedding_cref<T> z,
-                                                     embedding_ref<T> out) const -> context_type {
+                                                     embedding_ref<T> out) const -> context_type
+  requires detail::host_backend<Backend>
+{
+  const group_shape shape = checked_group_shape(z.rows(), z.cols(), opts_);
+  detail::expect_shape(out, z.rows(), z.cols(), "out");
+  detail::expect_finite(z, "z");
+  Backend be;
   context_type ctx;
-  run(z, out, &ctx);
+  ctx.status = be.template zeros<status_word>(1);
+  auto out_columns = detail::columns_of(out);
+  run(be, detail::columns_of(z), out_columns, &ctx, ctx.status.data());
+  detail::throw_recorded(*ctx.status.data(), Method::name(), opts_, shape);
   return ctx;
 }
 
 template <real_scalar T, spectral_method Method, class Backend>
-auto spectral_transform<T, Method, Backend>::forward(embedding_cref<T> z) const -> result {
+auto spectral_transform<T, Method, Backend>::forward(embedding_cref<T> z) const -> result
+  requires detail::host_backend<Backend>
+{
   result r;
   r.output.resize(z.rows(), z.cols());
   r.context = forward(z, r.output);
@@ -417,77 +655,192 @@ auto spectral_transform<T, Method, Backend>::forward(embedding_cref<T> z) const 
 }
 
 template <real_scalar T, spectral_method Method, class Backend>
-void spectral_transform<T, Method, Backend>::apply(embedding_cref<T> z,
-                                                   embedding_ref<T> out) const {
-  run(z, out, nullptr);
+void spectral_transform<T, Method, Backend>::apply(embedding_cref<T> z, embedding_ref<T> out) const
+  requires detail::host_backend<Backend>
+{
+  const group_shape shape = checked_group_shape(z.rows(), z.cols(), opts_);
+  detail::expect_shape(out, z.rows(), z.cols(), "out");
+  detail::expect_finite(z, "z");
+  Backend be;
+  status_word status{};
+  // Y is written at the end, after Z_c was taken, so out may share z's memory.
+  auto out_columns = detail::columns_of(out);
+  run(be, detail::columns_of(z), out_columns, nullptr, &status);
+  detail::throw_recorded(status, Method::name(), opts_, shape);
 }
 
 template <real_scalar T, spectral_method Method, class Backend>
-row_matrix<T> spectral_transform<T, Method, Backend>::apply(embedding_cref<T> z) const {
+row_matrix<T> spectral_transform<T, Method, Backend>::apply(embedding_cref<T> z) const
+  requires detail::host_backend<Backend>
+{
   row_matrix<T> out(z.rows(), z.cols());
-  run(z, out, nullptr);
+  apply(z, out);
   return out;
 }
 
 template <real_scalar T, spectral_method Method, class Backend>
 void spectral_transform<T, Method, Backend>::backward(const context_type& ctx,
                                                       embedding_cref<T> grad_out,
-                                                      embedding_ref<T> grad_in) const {
-  SPECTRAL_EXPECTS(!ctx.groups.empty(), "ctx: the context is empty (forward was not called)");
+                                                      embedding_ref<T> grad_in) const
+  requires detail::host_backend<Backend>
+{
+  SPECTRAL_EXPECTS(!ctx.empty(), "ctx: the context is empty (forward was not called)");
   SPECTRAL_EXPECTS(ctx.opts.groups == opts_.groups && ctx.opts.axis == opts_.axis,
                    "ctx: made by a transform with other options (axis ", to_string(ctx.opts.axis),
                    ", groups ", ctx.opts.groups, ")");
   detail::expect_shape(grad_out, ctx.rows(), ctx.cols(), "grad_out");
   detail::expect_shape(grad_in, ctx.rows(), ctx.cols(), "grad_in");
   detail::expect_finite(grad_out, "grad_out");
-
   const group_shape shape = checked_group_shape(ctx.rows(), ctx.cols(), opts_);
-  const index_t width = ctx.cols() / opts_.groups;
-  const T coupling = T(2) / static_cast<T>(shape.observations - 1);  // dΣ/dX_c factor
 
   // Backward writes grad_in while it still reads grad_out: read from a copy when they share
   // memory (e.g. an in-place backward), so aliasing costs a copy instead of a wrong gradient.
-  row_matrix<T> grad_out_copy;
   if (detail::overlaps(grad_out, grad_in)) {
-    grad_out_copy = grad_out;
+    const row_matrix<T> grad_out_copy = grad_out;
     backward(ctx, grad_out_copy, grad_in);
     return;
   }
-
-  for (index_t g = 0; g < opts_.groups; ++g) {
-    const auto& group = ctx.groups[static_cast<std::size_t>(g)];
-    auto x_block = ctx.centered.middleCols(g * width, width);
-    auto gy_block = grad_out.middleCols(g * width, width);
-    auto gx_block = grad_in.middleCols(g * width, width);
-    const matrix<T>& w = group.transform;
-    // Y_b = W Z_b (from the left) or Z_b Wᵀ, with Σ (or G) = Z_b Z_bᵀ or Z_bᵀ Z_b over (M−1).
-    const bool left = applies_from_left(group);
-    const matrix<T> grad_w = left ? matrix<T>(gy_block * x_block.transpose())
-                                  : matrix<T>(gy_block.transpose() * x_block);
-    const matrix<T> grad_sigma = gradient(group, grad_w);
-    const matrix<T> sym = T(0.5) * coupling * (grad_sigma + grad_sigma.transpose());
-    if (left) {
-      gx_block.noalias() = w.transpose() * gy_block;
-      gx_block.noalias() += sym * x_block;
-    } else {
-      gx_block.noalias() = gy_block * w;
-      gx_block.noalias() += x_block * sym;
-    }
-    if (opts_.axis == axis::features) {  // the centring's Jacobian: each feature over the batch
-      gx_block.rowwise() -= gx_block.colwise().mean().eval();
-    } else {  // each sample over its features
-      gx_block.colwise() -= gx_block.rowwise().mean().eval();
-    }
-  }
-  detail::ensure_finite_result(grad_in, std::string(Method::name()) + " gradient");
+  Backend be;
+  status_word status{};
+  auto grad_in_columns = detail::columns_of(grad_in);
+  run_backward(be, ctx, detail::columns_of(grad_out), grad_in_columns, &status);
+  detail::throw_recorded(status, Method::name(), opts_, shape);
 }
 
 template <real_scalar T, spectral_method Method, class Backend>
 row_matrix<T> spectral_transform<T, Method, Backend>::backward(const context_type& ctx,
-                                                               embedding_cref<T> grad_out) const {
+                                                               embedding_cref<T> grad_out) const
+  requires detail::host_backend<Backend>
+{
   row_matrix<T> grad_in(ctx.rows(), ctx.cols());
   backward(ctx, grad_out, grad_in);
   return grad_in;
+}
+
+// --- device-memory entry points -------------------------------------------------------------
+
+namespace detail {
+
+/// Host-side checks every device entry point runs before enqueuing any work.
+template <class T>
+void expect_view(const embedding_view<T>& view, index_t rows, index_t cols, const char* name) {
+  SPECTRAL_EXPECTS(view.data != nullptr || rows * cols == 0, name, ": null pointer");
+  SPECTRAL_EXPECTS(view.rows == rows && view.cols == cols, name, ": expected ", rows, "x", cols,
+                   ", got ", view.rows, "x", view.cols);
+  SPECTRAL_EXPECTS(view.row_stride >= view.cols, name, ": row_stride ", view.row_stride,
+                   " is smaller than its ", view.cols, " columns");
+}
+
+/// Whether two views' address ranges intersect.
+template <class A, class B>
+[[nodiscard]] bool overlaps(const embedding_view<A>& a, const embedding_view<B>& b) {
+  if (a.rows * a.cols == 0 || b.rows * b.cols == 0) {
+    return false;
+  }
+  const auto* a_first = reinterpret_cast<const char*>(a.data);
+  const auto* a_last = reinterpret_cast<const char*>(a.data + (a.rows - 1) * a.row_stride + a.cols);
+  const auto* b_first = reinterpret_cast<const char*>(b.data);
+  const auto* b_last = reinterpret_cast<const char*>(b.data + (b.rows - 1) * b.row_stride + b.cols);
+  return std::less<>{}(a_first, b_last) && std::less<>{}(b_first, a_last);
+}
+
+/// out = T(in): widens a lower-precision input.
+template <class Low, class T>
+struct widen {
+  batch<const Low> in;
+  batch<T> out;
+  SPECTRAL_HOST_DEVICE void operator()(index_t b, index_t i, index_t j) const {
+    out(b, i, j) = static_cast<T>(in(b, i, j));
+  }
+};
+
+}  // namespace detail
+
+template <real_scalar T, spectral_method Method, class Backend>
+auto spectral_transform<T, Method, Backend>::forward(embedding_view<const T> z,
+                                                     embedding_view<T> out,
+                                                     stream_type stream) const -> context_type
+  requires(!detail::host_backend<Backend>)
+{
+  (void)checked_group_shape(z.rows, z.cols, opts_);
+  detail::expect_view(z, z.rows, z.cols, "z");
+  detail::expect_view(out, z.rows, z.cols, "out");
+  backend_.bind(stream);
+  context_type ctx;
+  ctx.status = backend_.template zeros<status_word>(1);
+  backend_.check_finite(z.columns(), ctx.status.data(), status_nonfinite_input);
+  run(backend_, z.columns(), out.columns(), &ctx, ctx.status.data());
+  if (config_.sync_check) {
+    ctx.check(stream);
+  }
+  return ctx;
+}
+
+template <real_scalar T, spectral_method Method, class Backend>
+template <class Low>
+  requires(!std::is_same_v<std::remove_const_t<Low>, T>)
+auto spectral_transform<T, Method, Backend>::forward(embedding_view<const Low> z,
+                                                     embedding_view<T> out,
+                                                     stream_type stream) const -> context_type
+  requires(!detail::host_backend<Backend>)
+{
+  (void)checked_group_shape(z.rows, z.cols, opts_);
+  detail::expect_view(z, z.rows, z.cols, "z");
+  backend_.bind(stream);
+  auto widened = backend_.template allocate<T>(z.rows * z.cols);
+  const embedding_view<T> wide(widened.data(), z.rows, z.cols);
+  backend_.for_each_entry(extent::of(z.columns()),
+                          detail::widen<Low, T>{z.columns(), wide.columns()});
+  return forward(embedding_view<const T>(wide), out, stream);
+}
+
+template <real_scalar T, spectral_method Method, class Backend>
+void spectral_transform<T, Method, Backend>::apply(embedding_view<const T> z,
+                                                   embedding_view<T> out,
+                                                   stream_type stream) const
+  requires(!detail::host_backend<Backend>)
+{
+  (void)checked_group_shape(z.rows, z.cols, opts_);
+  detail::expect_view(z, z.rows, z.cols, "z");
+  detail::expect_view(out, z.rows, z.cols, "out");
+  backend_.bind(stream);
+  auto status = backend_.template zeros<status_word>(1);
+  backend_.check_finite(z.columns(), status.data(), status_nonfinite_input);
+  run(backend_, z.columns(), out.columns(), nullptr, status.data());
+  if (config_.sync_check) {
+    Backend::check_status(status.data(), stream, Method::name());
+  }
+}
+
+template <real_scalar T, spectral_method Method, class Backend>
+void spectral_transform<T, Method, Backend>::backward(const context_type& ctx,
+                                                      embedding_view<const T> grad_out,
+                                                      embedding_view<T> grad_in,
+                                                      stream_type stream) const
+  requires(!detail::host_backend<Backend>)
+{
+  SPECTRAL_EXPECTS(!ctx.empty(), "ctx: the context is empty (forward was not called)");
+  SPECTRAL_EXPECTS(ctx.opts.groups == opts_.groups && ctx.opts.axis == opts_.axis,
+                   "ctx: made by a transform with other options (axis ", to_string(ctx.opts.axis),
+                   ", groups ", ctx.opts.groups, ")");
+  detail::expect_view(grad_out, ctx.rows(), ctx.cols(), "grad_out");
+  detail::expect_view(grad_in, ctx.rows(), ctx.cols(), "grad_in");
+  backend_.bind(stream);
+  status_word* status = ctx.status.data();
+  // Backward writes grad_in while it still reads grad_out: read from a copy when they overlap.
+  typename Backend::template buffer<T> copy;
+  batch<const T> gy = grad_out.columns();
+  if (detail::overlaps(grad_out, grad_in)) {
+    copy = backend_.template allocate<T>(ctx.rows() * ctx.cols());
+    const batch<T> packed = dense_batch(copy.data(), ctx.cols(), ctx.rows(), 1);
+    backend_.for_each_entry(extent::of(packed), detail::copy_entries<T>{gy, packed});
+    gy = packed;
+  }
+  backend_.check_finite(gy, status, status_nonfinite_gradient);
+  run_backward(backend_, ctx, gy, grad_in.columns(), status);
+  if (config_.sync_check) {
+    ctx.check(stream);
+  }
 }
 
 }  // namespace spectral

@@ -41,10 +41,10 @@ struct status_word {
 
 namespace detail {
 
-/// Index of a single flag's example slot.
+/// Index of a flag's example slot: its lowest set bit (a zero flag has none: slot 0).
 [[nodiscard]] SPECTRAL_HOST_DEVICE inline int slot_of(unsigned flag) noexcept {
   int slot = 0;
-  while ((flag >> static_cast<unsigned>(slot)) != 1U) {
+  while (slot < status_flag_count - 1 && ((flag >> static_cast<unsigned>(slot)) & 1U) == 0U) {
     ++slot;
   }
   return slot;

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -37,7 +38,7 @@ struct settings {
   /// set this to false and call `context.check(stream)` when they choose: then IterNorm's
   /// forward and backward never synchronise with the host.
   bool sync_check = true;
-  /// IterNorm's float GEMMs on TF32 tensor cores (10-bit mantissa inputs; see README for the
+  /// Float GEMMs (and syrk) on TF32 tensor cores (10-bit mantissa inputs; see README for the
   /// measured accuracy). Off by default: strict float32.
   bool tf32 = false;
   /// Device memory for contexts and workspaces.
@@ -64,7 +65,13 @@ class backend {
   template <class T>
   using buffer = device_buffer<T>;
 
+  /// What a transform on this backend is configured with, and the stream its calls run on.
+  using settings = cuda::settings;
+  using stream_type = cudaStream_t;
+
   explicit backend(memory_resource memory = stream_ordered_resource()) : memory_(memory) {}
+  /// A backend with a transform's settings: its memory resource, and TF32 math when asked.
+  explicit backend(const settings& config) : memory_(config.memory), tf32_(config.tf32) {}
 
   /// Creates the handles on first use (throws cuda_error without a GPU) and binds `stream`.
   /// Binding another stream than before drops the scratch cache (freed in stream order on the
@@ -72,6 +79,9 @@ class backend {
   void bind(cudaStream_t stream) {
     if (!handles_) {
       handles_.emplace();
+      if (tf32_) {
+        use_tf32(true);
+      }
     }
     handles_->bind(stream);
     if (stream != stream_) {
@@ -99,33 +109,17 @@ class backend {
     }
   }
 
+  /// Waits for `stream` and throws what a status word in device memory records.
+  static void check_status(const status_word* status, cudaStream_t stream,
+                           std::string_view method) {
+    cuda::check_status(status, stream, method);
+  }
+
   /// TF32 tensor-core math for float GEMMs until switched off again.
   void use_tf32(bool on) {
     SPECTRAL_CUBLAS_TRY(cublasSetMathMode(
         blas(), on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
   }
-
-  /// C_b = alpha · op(A_b) op(B_b) + beta · C_b for b < count (one strided-batched call).
-  template <class T>
-  void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k,
-            T alpha, const T* a, std::int64_t lda, std::int64_t stride_a, const T* b,
-            std::int64_t ldb, std::int64_t stride_b, T beta, T* c, std::int64_t ldc,
-            std::int64_t stride_c, std::int64_t count);
-
-  /// In place: each symmetric A_b (lower triangle read) becomes its eigenvectors, `values` its
-  /// eigenvalues (ascending); signs follow the largest-|entry|-positive convention. A failed
-  /// solve is recorded in `status`.
-  template <class T>
-  void eigh(T* a, T* values, std::int64_t k, std::int64_t count, device_status* status);
-
-  /// In place: each A_b becomes its lower Cholesky factor (strict upper triangle zeroed);
-  /// failures and tiny pivots are recorded in `status`.
-  template <class T>
-  void cholesky(T* a, std::int64_t k, std::int64_t count, device_status* status);
-
-  /// W_b = L_b⁻¹ for lower-triangular L_b (batched triangular solve against I).
-  template <class T>
-  void invert_lower(const T* lower, T* w, std::int64_t k, std::int64_t count);
 
   [[nodiscard]] cublasHandle_t blas() const;
   [[nodiscard]] cusolverDnHandle_t solver() const;
@@ -233,9 +227,6 @@ class backend {
 
  private:
   template <class T>
-  T** pointer_array(device_buffer<T*>& storage, T* base, std::int64_t stride,
-                    std::int64_t count) const;
-  template <class T>
   [[nodiscard]] T* scratch(scratch_cache::slot which, std::size_t count) {
     return scratch_.get<T>(which, count, stream_, memory_);
   }
@@ -245,7 +236,16 @@ class backend {
   template <class T>
   void mirror_lower(batch<T> c);
 
+  /// C_b = alpha · op(A_b) op(B_b) + beta · C_b for b < count: one cublas?gemmStridedBatched
+  /// over raw pointers (gemm and syrk over batches end here).
+  template <class T>
+  void strided_gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n,
+                    std::int64_t k, T alpha, const T* a, std::int64_t lda, std::int64_t stride_a,
+                    const T* b, std::int64_t ldb, std::int64_t stride_b, T beta, T* c,
+                    std::int64_t ldc, std::int64_t stride_c, std::int64_t count);
+
   memory_resource memory_;
+  bool tf32_ = false;  ///< float GEMMs on TF32 tensor cores (settings::tf32)
   std::optional<handles> handles_;
   cudaStream_t stream_ = nullptr;
   std::vector<char> host_workspace_;  ///< cuSOLVER's host workspace; outlives every call
@@ -269,18 +269,8 @@ inline int as_int(std::int64_t value, const char* what) {
 
 }  // namespace detail
 
-inline cublasHandle_t backend::blas() const {
-  SPECTRAL_EXPECTS(handles_.has_value(), "backend: bind(stream) was not called");
-  return handles_->blas();
-}
-
-inline cusolverDnHandle_t backend::solver() const {
-  SPECTRAL_EXPECTS(handles_.has_value(), "backend: bind(stream) was not called");
-  return handles_->solver();
-}
-
 template <class T>
-void backend::gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n,
+void backend::strided_gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n,
                    std::int64_t k, T alpha, const T* a, std::int64_t lda, std::int64_t stride_a,
                    const T* b, std::int64_t ldb, std::int64_t stride_b, T beta, T* c,
                    std::int64_t ldc, std::int64_t stride_c, std::int64_t count) {
@@ -304,112 +294,27 @@ void backend::gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int6
   }
 }
 
-template <class T>
-void backend::eigh(T* a, T* values, std::int64_t k, std::int64_t count, device_status* status) {
-  constexpr cudaDataType type = detail::data_type<T>();
-  (void)solver();  // throws when bind() was not called
-  const auto& h = *handles_;
-  std::size_t device_bytes = 0;
-  std::size_t host_bytes = 0;
-  // One matrix: divide and conquer (syevd). Several: the batched solver, one call for all.
-  if (count == 1) {
-    SPECTRAL_CUSOLVER_TRY(cusolverDnXsyevd_bufferSize(h.solver(), h.params(),
-                                                      CUSOLVER_EIG_MODE_VECTOR,
-                                                      CUBLAS_FILL_MODE_LOWER, k, type, a, k, type,
-                                                      values, type, &device_bytes, &host_bytes));
-  } else {
-    (void)detail::as_int(k * k * count, "batched eigensolver: K*K*groups");  // its documented limit
-    SPECTRAL_CUSOLVER_TRY(cusolverDnXsyevBatched_bufferSize(
-        h.solver(), h.params(), CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, k, type, a, k,
-        type, values, type, &device_bytes, &host_bytes, count));
-  }
-  auto workspace = allocate<char>(device_bytes);
-  auto info = allocate<int>(static_cast<std::size_t>(count));
-  if (host_workspace_.size() < host_bytes) {
-    host_workspace_.resize(host_bytes);
-  }
-  std::vector<char>& host_workspace = host_workspace_;
-  if (count == 1) {
-    SPECTRAL_CUSOLVER_TRY(cusolverDnXsyevd(h.solver(), h.params(), CUSOLVER_EIG_MODE_VECTOR,
-                                           CUBLAS_FILL_MODE_LOWER, k, type, a, k, type, values,
-                                           type, workspace.data(), device_bytes,
-                                           host_workspace.data(), host_bytes, info.data()));
-  } else {
-    SPECTRAL_CUSOLVER_TRY(cusolverDnXsyevBatched(
-        h.solver(), h.params(), CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, k, type, a, k,
-        type, values, type, workspace.data(), device_bytes, host_workspace.data(), host_bytes,
-        info.data(), count));
-  }
-  detail::solver_info_kernel<int><<<detail::grid_blocks(count), detail::block_threads, 0, stream_>>>(
-      info.data(), count, status);
-  detail::check_launch("solver_info_kernel");
-  detail::fix_eigenvector_signs_kernel<T>
-      <<<detail::grid_blocks(count * k * detail::warp_threads), detail::block_threads, 0,
-         stream_>>>(a, k, count * k);
-  detail::check_launch("fix_eigenvector_signs_kernel");
+inline cublasHandle_t backend::blas() const {
+  SPECTRAL_EXPECTS(handles_.has_value(), "backend: bind(stream) was not called");
+  return handles_->blas();
 }
 
-template <class T>
-T** backend::pointer_array(device_buffer<T*>& storage, T* base, std::int64_t stride,
-                           std::int64_t count) const {
-  storage = allocate<T*>(static_cast<std::size_t>(count));
-  detail::pointer_array_kernel<T>
-      <<<detail::grid_blocks(count), detail::block_threads, 0, stream_>>>(base, stride, count,
-                                                                          storage.data());
-  detail::check_launch("pointer_array_kernel");
-  return storage.data();
+inline cusolverDnHandle_t backend::solver() const {
+  SPECTRAL_EXPECTS(handles_.has_value(), "backend: bind(stream) was not called");
+  return handles_->solver();
 }
 
-template <class T>
-void backend::cholesky(T* a, std::int64_t k, std::int64_t count, device_status* status) {
-  const int n = detail::as_int(k, "cholesky size");
-  const int batch = detail::as_int(count, "cholesky batch");
-  auto largest = allocate<T>(static_cast<std::size_t>(count));
-  detail::batched_max_diagonal_kernel<T>
-      <<<static_cast<unsigned>(count), detail::block_threads, 0, stream_>>>(a, k, largest.data());
-  detail::check_launch("batched_max_diagonal_kernel");
-  device_buffer<T*> pointers;
-  T** array = pointer_array<T>(pointers, a, k * k, count);
-  auto info = allocate<int>(static_cast<std::size_t>(count));
-  if constexpr (std::is_same_v<T, float>) {
-    SPECTRAL_CUSOLVER_TRY(
-        cusolverDnSpotrfBatched(solver(), CUBLAS_FILL_MODE_LOWER, n, array, n, info.data(), batch));
-  } else {
-    SPECTRAL_CUSOLVER_TRY(
-        cusolverDnDpotrfBatched(solver(), CUBLAS_FILL_MODE_LOWER, n, array, n, info.data(), batch));
-  }
-  detail::zero_upper_kernel<T>
-      <<<detail::grid_blocks(count * k * k), detail::block_threads, 0, stream_>>>(a, k, count);
-  detail::check_launch("zero_upper_kernel");
-  detail::check_cholesky_kernel<T><<<detail::grid_blocks(count), detail::block_threads, 0,
-                                     stream_>>>(a, largest.data(), info.data(), k, count,
-                                                std::numeric_limits<T>::epsilon(), status);
-  detail::check_launch("check_cholesky_kernel");
+namespace detail {
+
+/// Launches a grid-stride kernel over `work` items on the backend's stream.
+template <class Kernel, class... Args>
+void launch(const backend& be, const char* name, std::int64_t work, Kernel kernel,
+            Args... args) {
+  kernel<<<grid_blocks(work), block_threads, 0, be.stream()>>>(args...);
+  check_launch(name);
 }
 
-template <class T>
-void backend::invert_lower(const T* lower, T* w, std::int64_t k, std::int64_t count) {
-  const int n = detail::as_int(k, "triangular solve size");
-  const int batch = detail::as_int(count, "triangular solve batch");
-  detail::fill_scaled_identity_kernel<T>
-      <<<detail::grid_blocks(count * k * k), detail::block_threads, 0, stream_>>>(w, k, count,
-                                                                                  T(1));
-  detail::check_launch("fill_scaled_identity_kernel");
-  device_buffer<T*> lower_pointers;
-  device_buffer<T*> w_pointers;
-  T** l_array = pointer_array<T>(lower_pointers, const_cast<T*>(lower), k * k, count);
-  T** w_array = pointer_array<T>(w_pointers, w, k * k, count);
-  const T one = T(1);
-  if constexpr (std::is_same_v<T, float>) {
-    SPECTRAL_CUBLAS_TRY(cublasStrsmBatched(blas(), CUBLAS_SIDE_LEFT, CUBLAS_FILL_MODE_LOWER,
-                                           CUBLAS_OP_N, CUBLAS_DIAG_NON_UNIT, n, n, &one, l_array,
-                                           n, w_array, n, batch));
-  } else {
-    SPECTRAL_CUBLAS_TRY(cublasDtrsmBatched(blas(), CUBLAS_SIDE_LEFT, CUBLAS_FILL_MODE_LOWER,
-                                           CUBLAS_OP_N, CUBLAS_DIAG_NON_UNIT, n, n, &one, l_array,
-                                           n, w_array, n, batch));
-  }
-}
+}  // namespace detail
 
 }  // namespace spectral::cuda
 

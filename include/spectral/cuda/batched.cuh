@@ -156,7 +156,7 @@ void backend::gemm(op op_a, op op_b, std::type_identity_t<T> alpha,
   if (c.empty()) {
     return;
   }
-  gemm<T>(op_a == op::transpose, op_b == op::transpose, m, c.cols, k, alpha, a.data,
+  strided_gemm<T>(op_a == op::transpose, op_b == op::transpose, m, c.cols, k, alpha, a.data,
           detail::blas_ld(a), stride_a, b.data, detail::blas_ld(b), stride_b, beta, c.data,
           detail::blas_ld(c), c.stride, c.count);
 }
@@ -190,7 +190,8 @@ void backend::syrk(op op_a, std::type_identity_t<T> alpha, std::type_identity_t<
     }
   } else {
     // No batched syrk in cuBLAS: op(A)·op(A)ᵀ as one strided-batched gemm (both triangles).
-    gemm<T>(transpose, !transpose, n, n, k, alpha, a.data, detail::blas_ld(a), stride_a, a.data,
+    strided_gemm<T>(transpose, !transpose, n, n, k, alpha, a.data, detail::blas_ld(a), stride_a,
+                    a.data,
             detail::blas_ld(a), stride_a, beta, c.data, detail::blas_ld(c), c.stride, c.count);
   }
   mirror_lower(c);

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <spectral/core/batch.hpp>
 #include <spectral/core/error.hpp>
 #include <spectral/cuda/error.cuh>
 
@@ -141,29 +142,9 @@ class device_buffer {
   memory_resource resource_ = stream_ordered_resource();
 };
 
-/**
- * @brief A non-owning view of an N×D row-major embedding in device memory (rows = samples).
- *
- * This is the memory of a contiguous torch CUDA tensor (row_stride = D) or of a row slice of
- * a wider one (row_stride > D). Column-major readers see the same bytes as a D×N matrix with
- * leading dimension row_stride, which is how cuBLAS is called on it.
- */
-template <class T>
-struct embedding_view {
-  T* data = nullptr;
-  std::int64_t rows = 0;        ///< N
-  std::int64_t cols = 0;        ///< D
-  std::int64_t row_stride = 0;  ///< distance between consecutive rows, in elements (>= D)
-
-  embedding_view() = default;
-  embedding_view(T* pointer, std::int64_t n, std::int64_t d, std::int64_t stride = 0)
-      : data(pointer), rows(n), cols(d), row_stride(stride == 0 ? d : stride) {}
-  /// A view of mutable memory converts to a read-only view.
-  template <class U>
-    requires std::is_same_v<const U, T> && (!std::is_same_v<U, T>)
-  embedding_view(const embedding_view<U>& other)  // NOLINT(google-explicit-constructor)
-      : data(other.data), rows(other.rows), cols(other.cols), row_stride(other.row_stride) {}
-};
+/// Device embeddings are the core's view (core/batch.hpp) over device memory: the memory of a
+/// contiguous torch CUDA tensor (row_stride = D) or of a row slice of a wider one.
+using spectral::embedding_view;
 
 namespace detail {
 

@@ -6,9 +6,7 @@
 #include <spectral/core/options.hpp>
 #include <spectral/cuda/backend.cuh>
 #include <spectral/cuda/kernels/batched.cuh>
-#include <spectral/cuda/kernels/centering.cuh>
 #include <spectral/cuda/memory.cuh>
-#include <spectral/cuda/methods/method_ops.cuh>
 #include <spectral/cuda/spectral_transform.cuh>
 
 #include <cuda_runtime.h>
@@ -65,32 +63,38 @@ void running_statistics<T>::update(const transform_context<T, Method>& ctx, cuda
   SPECTRAL_EXPECTS(ctx.opts.axis == axis::features,
                    "ctx: running statistics need the features axis, got the samples axis (its "
                    "N×N transform depends on the batch)");
-  SPECTRAL_EXPECTS(!ctx.transform.empty(), "ctx: the context is empty (forward was not called)");
+  SPECTRAL_EXPECTS(!ctx.empty(), "ctx: the context is empty (forward was not called)");
   backend_.bind(stream);
+  const std::int64_t d = ctx.cols();
+  const std::int64_t groups = ctx.opts.groups;
+  const std::int64_t k = d / groups;
+  if (!transforms_.empty()) {
+    SPECTRAL_EXPECTS(d == features_ && groups == groups_, "ctx: has D=", d, " in ", groups,
+                     " groups, the statistics have D=", features_, " in ", groups_);
+  }
+  // Every group's K×K W, also for groups solved on the smaller side (the M×M W̃ is no EMA term).
+  auto incoming = backend_.allocate<T>(k * k * groups);
+  const primitives<backend, T> p{backend_};
+  spectral::detail::transform_matrices(p, ctx, dense_batch(incoming.data(), k, k, groups));
   if (transforms_.empty()) {
-    features_ = ctx.cols;
-    groups_ = ctx.opts.groups;
-    mean_ = backend_.allocate<T>(ctx.feature_mean.size());
-    transforms_ = backend_.allocate<T>(ctx.transform.size());
-    SPECTRAL_CUDA_TRY(cudaMemcpyAsync(mean_.data(), ctx.feature_mean.data(), mean_.size() * sizeof(T),
-                                      cudaMemcpyDeviceToDevice, stream));
-    SPECTRAL_CUDA_TRY(cudaMemcpyAsync(transforms_.data(), ctx.transform.data(),
-                                      transforms_.size() * sizeof(T), cudaMemcpyDeviceToDevice,
-                                      stream));
+    features_ = d;
+    groups_ = groups;
+    mean_ = backend_.allocate<T>(d);
+    SPECTRAL_CUDA_TRY(cudaMemcpyAsync(mean_.data(), ctx.feature_mean_data.data(),
+                                      mean_.size() * sizeof(T), cudaMemcpyDeviceToDevice, stream));
+    transforms_ = std::move(incoming);
     return;
   }
-  SPECTRAL_EXPECTS(ctx.cols == features_ && ctx.opts.groups == groups_, "ctx: has D=", ctx.cols,
-                   " in ", ctx.opts.groups, " groups, the statistics have D=", features_, " in ",
-                   groups_);
   const T keep = static_cast<T>(1.0 - momentum_);
   const T take = static_cast<T>(momentum_);
   detail::launch(backend_, "axpby_kernel", static_cast<std::int64_t>(mean_.size()),
                  detail::axpby_kernel<T>, static_cast<std::int64_t>(mean_.size()), keep,
-                 static_cast<const T*>(mean_.data()), take, ctx.feature_mean.data(), mean_.data());
+                 static_cast<const T*>(mean_.data()), take, ctx.feature_mean_data.data(),
+                 mean_.data());
   detail::launch(backend_, "axpby_kernel", static_cast<std::int64_t>(transforms_.size()),
                  detail::axpby_kernel<T>, static_cast<std::int64_t>(transforms_.size()), keep,
-                 static_cast<const T*>(transforms_.data()), take, ctx.transform.data(),
-                 transforms_.data());
+                 static_cast<const T*>(transforms_.data()), take,
+                 static_cast<const T*>(incoming.data()), transforms_.data());
 }
 
 namespace detail {
@@ -121,8 +125,11 @@ void running_statistics<T>::apply(embedding_view<const T> z, embedding_view<T> o
   auto centered = backend_.allocate<T>(static_cast<std::size_t>(n * d));
   detail::launch(backend_, "subtract_mean_kernel", n * d, detail::subtract_mean_kernel<T>, z.data,
                  n, d, z.row_stride, static_cast<const T*>(mean_.data()), centered.data());
-  backend_.gemm<T>(false, false, k, n, k, T(1), transforms_.data(), k, k * k, centered.data(), d,
-                   k, T(0), out.data, out.row_stride, k, groups_);
+  // Per group, the output block (K×N, column-major view of the N×D rows) is W times Z_cᵀ's.
+  const batch<const T> w{transforms_.data(), k, k, k, k * k, groups_};
+  const batch<const T> blocks{centered.data(), k, n, d, k, groups_};
+  backend_.gemm<T>(op::none, op::none, T(1), w, blocks, T(0),
+                   batch<T>{out.data, k, n, out.row_stride, k, groups_});
 }
 
 }  // namespace spectral::cuda

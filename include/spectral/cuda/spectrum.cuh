@@ -5,8 +5,6 @@
 #include <spectral/core/error.hpp>
 #include <spectral/core/options.hpp>
 #include <spectral/cuda/backend.cuh>
-#include <spectral/cuda/kernels/centering.cuh>
-#include <spectral/cuda/kernels/losses.cuh>
 #include <spectral/cuda/memory.cuh>
 #include <spectral/cuda/spectral_transform.cuh>
 #include <spectral/cuda/status.cuh>
@@ -33,27 +31,30 @@ template <real_scalar T>
   const group_shape shape = checked_group_shape(z.rows, z.cols, opts);
   SPECTRAL_EXPECTS(group >= 0 && group < opts.groups, "group: must be in [0, ", opts.groups,
                    "), got ", group);
-  detail::expect_view(z, z.rows, z.cols, "z");
+  spectral::detail::expect_view(z, z.rows, z.cols, "z");
   backend be(memory);
   be.bind(stream);
+  const primitives<backend, double> p{be};
   const std::int64_t n = z.rows;
   const std::int64_t d = z.cols;
   const std::int64_t k = shape.size;
-  auto status = be.allocate<device_status>(1);
-  be.fill_zero(status);
-  auto widened = be.allocate<double>(static_cast<std::size_t>(n * d));
-  detail::launch(be, "widen_kernel", n * d, detail::widen_kernel<T, double>, z.data, n, d,
-                 z.row_stride, widened.data());
-  detail::center<double>(be, opts, widened.data(), d, widened.data(), d, n, d, nullptr, nullptr,
-                         status.data(), status_nonfinite_input);
-  auto sigma = be.allocate<double>(static_cast<std::size_t>(opts.groups * k * k));
-  detail::covariance<double>(be, opts, widened.data(), n, d, shape, sigma.data());
-  double* chosen = sigma.data() + group * k * k;
-  auto values = be.allocate<double>(static_cast<std::size_t>(k));
+  auto status = be.zeros<status_word>(1);
+  // In double, as on the CPU, with the transform's own centring and covariance steps.
+  auto widened = p.allocate(n * d);
+  const batch<double> columns = dense_batch(widened.data(), d, n, 1);
+  be.for_each_entry(extent::of(columns), spectral::detail::widen<T, double>{z.columns(), columns});
+  be.check_finite(columns, status.data(), status_nonfinite_input);
+  spectral::detail::center_embedding(p, columns, columns, opts, static_cast<double*>(nullptr));
+  auto sigma = p.allocate(opts.groups * k * k);
+  spectral::detail::group_covariances(p, columns, opts, shape, false,
+                                      dense_batch(sigma.data(), k, k, opts.groups));
+  const batch<double> chosen = dense_batch(sigma.data() + group * k * k, k, k, 1);
   matrix<double> sigma_host(k, k);
-  SPECTRAL_CUDA_TRY(cudaMemcpyAsync(sigma_host.data(), chosen, static_cast<std::size_t>(k * k) * sizeof(double),
+  SPECTRAL_CUDA_TRY(cudaMemcpyAsync(sigma_host.data(), chosen.data,
+                                    static_cast<std::size_t>(k * k) * sizeof(double),
                                     cudaMemcpyDeviceToHost, stream));
-  be.eigh<double>(chosen, values.data(), k, 1, status.data());
+  auto values = p.allocate(k);
+  p.eigh(chosen, dense_batch(values.data(), k, 1, 1), status.data());
   check_status(status.data(), stream, "spectrum");
   vector<double> ascending(k);
   SPECTRAL_CUDA_TRY(cudaMemcpyAsync(ascending.data(), values.data(),

@@ -62,9 +62,15 @@ template <real_scalar T>
 [[nodiscard]] spectrum_report spectrum(embedding_cref<T> z, const options& opts = {},
                                        index_t group = 0) {
   const matrix<double> sigma = covariance<double>(z.template cast<double>(), opts, group);
-  auto eig = cpu::backend::eigh<double>(sigma);
+  const index_t k = sigma.rows();
+  matrix<double> vectors = sigma;
+  vector<double> ascending(k);
+  status_word status{};
+  cpu::backend{}.eigh<double>(dense_batch(vectors.data(), k, k, 1),
+                              dense_batch(ascending.data(), k, 1, 1), &status);
+  throw_status(status, "spectrum");
   spectrum_report r;
-  r.eigenvalues = eig.values.reverse();
+  r.eigenvalues = ascending.reverse();
   r.trace = sigma.trace();
   const vector<double> clamped = r.eigenvalues.cwiseMax(0.0);
   SPECTRAL_EXPECTS(clamped.sum() > 0.0,

@@ -5,6 +5,9 @@
 #include <spectral/core/config.hpp>
 #include <spectral/core/error.hpp>
 #include <spectral/core/types.hpp>
+#include <spectral/core/batch.hpp>
+#include <spectral/core/status.hpp>
+#include <spectral/detail/batch_ops.hpp>
 #include <spectral/detail/spectral_function.hpp>
 
 #include <algorithm>
@@ -28,7 +31,7 @@ enum class iter_norm_solver : std::uint8_t {
   newton,
   /// One symmetric eigendecomposition S = U diag(x) Uᵀ; W = U diag(p_T(x)) Uᵀ/√τ, backward by
   /// Daleckii–Krein with the divided differences p_T[x_i, x_j] unrolled through the same
-  /// T-step recurrence on scalars (exact at ties, no gap threshold). CPU only.
+  /// T-step recurrence on scalars (exact at ties, no gap threshold).
   eigen,
 };
 
@@ -101,22 +104,37 @@ struct iter_norm {
     return iterations >= 3 && size >= eigen_route_min_size;
   }
 
-  /// P_{k−1} and its powers, the inputs of iteration k (k ≥ 2; iteration 1 starts from I).
-  template <class T>
-  struct iterate {
-    matrix<T> p;       ///< P_{k−1}
-    matrix<T> square;  ///< P_{k−1}²
-    matrix<T> cube;    ///< P_{k−1}³
-  };
-
-  template <class T>
+  /**
+   * @brief What backward needs. Newton route: S and, for iterations 2 … T, the inputs P, P², P³
+   *        (P_{k−1} and its powers); eigen route: S and its eigenpairs.
+   */
+  template <class T, class Backend>
   struct state {
-    matrix<T> normalized;              ///< S = Σ / τ
-    T trace{};                         ///< τ
-    bool eigen_route = false;          ///< which route computed W (see iter_norm_solver)
-    std::vector<iterate<T>> iterates;  ///< newton: inputs of iterations 2 … T
-    vector<T> eigenvalues;             ///< eigen: x_i, the eigenvalues of S (ascending)
-    matrix<T> eigenvectors;            ///< eigen: U, columns match eigenvalues
+    typename Backend::template buffer<T> normalized;    ///< S = Σ/τ, count × K × K
+    typename Backend::template buffer<T> traces;        ///< τ per matrix
+    typename Backend::template buffer<T> iterates;      ///< newton: (T − 1) × {P, P², P³} × count
+    typename Backend::template buffer<T> eigenvalues;   ///< eigen: x_i of S, ascending
+    typename Backend::template buffer<T> eigenvectors;  ///< eigen: U
+    bool eigen_route = false;  ///< which route computed W (see iter_norm_solver)
+    index_t size = 0;
+    index_t count = 0;
+    index_t steps = 0;  ///< saved Newton iterations (T − 1)
+
+    [[nodiscard]] batch<const T> s() const { return view(normalized.data()); }
+    [[nodiscard]] const T* trace() const { return traces.data(); }
+    /// Saved matrix `which` (0: P, 1: P², 2: P³) of saved iteration `step`.
+    [[nodiscard]] batch<const T> iterate(index_t step, int which) const {
+      return view(iterates.data() + (step * 3 + which) * size * size * count);
+    }
+    [[nodiscard]] batch<const T> vectors() const { return view(eigenvectors.data()); }
+    [[nodiscard]] batch<const T> values() const {
+      return dense_batch(static_cast<const T*>(eigenvalues.data()), size, 1, count);
+    }
+
+   private:
+    [[nodiscard]] batch<const T> view(const T* data) const {
+      return dense_batch(data, size, size, count);
+    }
   };
 
   [[nodiscard]] static constexpr std::string_view name() noexcept { return "iternorm"; }
@@ -136,167 +154,343 @@ struct iter_norm {
     return x * p * p;
   }
 
-  /// The divided differences p_T[a_i, b] = (p_T(a_i) − p_T(b))/(a_i − b), and p_T'(b) where
-  /// a_i = b, unrolled through the recurrence p_{k+1}(x) = 1.5 p_k(x) − 0.5 x p_k(x)³: with
-  /// q = p³, (x q)[a, b] = q(b) + a q[a, b] and q[a, b] = p[a, b] (p(a)² + p(a) p(b) + p(b)²).
+  /// The divided difference p_T[a, b] = (p_T(a) − p_T(b))/(a − b), and p_T'(b) where a = b,
+  /// unrolled through the recurrence p_{k+1}(x) = 1.5 p_k(x) − 0.5 x p_k(x)³: with q = p³,
+  /// (x q)[a, b] = q(b) + a q[a, b] and q[a, b] = p[a, b] (p(a)² + p(a) p(b) + p(b)²).
   /// Nothing is divided by a gap, so near-equal arguments lose no accuracy.
-  [[nodiscard]] Eigen::ArrayXd divided_differences(const Eigen::ArrayXd& a, double b) const;
+  [[nodiscard]] SPECTRAL_HOST_DEVICE double divided_difference(double a, double b) const {
+    double p_a = 1.0;
+    double p_b = 1.0;
+    double difference = 0.0;  // p_0 = 1 is constant
+    for (int k = 0; k < iterations; ++k) {
+      difference = 1.5 * difference -
+                   0.5 * (p_b * p_b * p_b + a * difference * (p_a * p_a + p_a * p_b + p_b * p_b));
+      p_a = 1.5 * p_a - 0.5 * a * p_a * p_a * p_a;
+      p_b = 1.5 * p_b - 0.5 * b * p_b * p_b * p_b;
+    }
+    return difference;
+  }
+  /// divided_difference(a_i, b) for every a_i.
+  [[nodiscard]] Eigen::ArrayXd divided_differences(const Eigen::ArrayXd& a, double b) const {
+    return a.unaryExpr([&](double ai) { return divided_difference(ai, b); });
+  }
 
+  /// Σ (consumed: it becomes S) → W = p_T(S)/√τ; `st` may be nullptr (no backward: the Newton
+  /// route then keeps one iterate at a time instead of T − 1).
   template <class Backend, class T>
-  void compute(Backend /*tag*/, const matrix<T>& sigma, matrix<T>& w, state<T>& st) const;
-  /// The W of compute(), bit for bit, keeping nothing for a backward: the Newton route holds one
-  /// iterate at a time instead of T − 1 (spectral_transform::apply).
+  void compute(const primitives<Backend, T>& p,
+               typename Backend::template buffer<T>&& sigma, index_t size, index_t count,
+               batch<T> w, state<T, Backend>* st, status_word* status,
+               index_t covariance_size) const;
   template <class Backend, class T>
-  void compute_forward_only(Backend /*tag*/, const matrix<T>& sigma, matrix<T>& w) const;
-  template <class Backend, class T>
-  [[nodiscard]] matrix<T> gradient(Backend /*tag*/, const state<T>& st, const matrix<T>& w,
-                                   const matrix<T>& grad_w) const;
-  /// The K×K W from a solve on the Gram G = XᵀX/d (`st`, X the K×M centred block, d = M − 1),
+  void gradient(const primitives<Backend, T>& p, const state<T, Backend>& st,
+                batch<const T> w, batch<const T> grad_w, batch<T> grad_sigma) const;
+  /// The K×K W from a solve on the Gram G = XᵀX/d (`st`, X the K×M centred blocks, d = M − 1),
   /// without K×K iterations: see the implementation.
-  template <class T>
-  [[nodiscard]] matrix<T> transform_from_gram(const state<T>& st, const matrix<T>& x,
-                                              double divisor) const;
-
- private:
-  /// compute() with `keep_iterates`, compute_forward_only() without (the same arithmetic).
   template <class Backend, class T>
-  void solve(const matrix<T>& sigma, matrix<T>& w, state<T>& st, bool keep_iterates) const;
-  template <class T>
-  [[nodiscard]] static matrix<T> finish_gradient(matrix<T> grad_s, const state<T>& st,
-                                                 const matrix<T>& w, const matrix<T>& grad_w);
+  void transform_from_gram(const primitives<Backend, T>& p, const state<T, Backend>& st,
+                           batch<const T> x, op x_op, double divisor, double eps,
+                           batch<T> w) const;
 };
+
+/// The elementwise steps of IterNorm (functors for Backend::for_each_entry), compiled for host
+/// and device.
+namespace iter_norm_steps {
+
+
+/// τ must be positive and finite (launched over one entry per matrix).
+template <class T>
+struct check_trace {
+  const T* trace;
+  status_word* status;
+  SPECTRAL_HOST_DEVICE void operator()(index_t b, index_t /*i*/, index_t /*j*/) const {
+    const double t = static_cast<double>(trace[b]);
+    if (!(t > 0.0) || !(t - t == 0.0)) {
+      detail::report(status, status_trace_not_positive, static_cast<int>(b), t, 0.0);
+    }
+  }
+};
+/// S = Σ/τ in place, and P_1 = 1.5 I − 0.5 S (no product needed).
+template <class T>
+struct start {
+  batch<T> s;
+  batch<T> p1;  ///< may be empty (eigen route)
+  const T* trace;
+  SPECTRAL_HOST_DEVICE void operator()(index_t b, index_t i, index_t j) const {
+    const T x = s(b, i, j) / trace[b];
+    s(b, i, j) = x;
+    if (p1.data != nullptr) {
+      p1(b, i, j) = (i == j ? T(1.5) : T(0)) - T(0.5) * x;
+    }
+  }
+};
+/// out = in·scale (a copy; used to seed P_{k+1} = 1.5 P_k before adding −½ P_k³ S).
+template <class T>
+struct scaled_copy {
+  batch<const T> in;
+  batch<T> out;
+  T scale;
+  SPECTRAL_HOST_DEVICE void operator()(index_t b, index_t i, index_t j) const {
+    out(b, i, j) = scale * in(b, i, j);
+  }
+};
+/// W = P_T/√τ.
+template <class T>
+struct finish {
+  batch<const T> p;
+  batch<T> w;
+  const T* trace;
+  SPECTRAL_HOST_DEVICE void operator()(index_t b, index_t i, index_t j) const {
+    w(b, i, j) = p(b, i, j) / std::sqrt(trace[b]);
+  }
+};
+/// The eigen route's √d_i with d_i = p_T(x_i)/√τ: W = (U √d)(U √d)ᵀ (launched over
+/// count × K × 1).
+template <class T>
+struct mapped_eigenvalues {
+  batch<const T> x;
+  batch<T> out;
+  const T* trace;
+  iter_norm method;
+  SPECTRAL_HOST_DEVICE void operator()(index_t b, index_t i, index_t /*j*/) const {
+    out(b, i, 0) = static_cast<T>(std::sqrt(method.polynomial(static_cast<double>(x(b, i, 0))) /
+                                            std::sqrt(static_cast<double>(trace[b]))));
+  }
+};
+/// B = sym(∂L/∂W)/√τ = (G + Gᵀ)/(2√τ), the adjoint of P_T.
+template <class T>
+struct adjoint_start {
+  batch<const T> grad_w;
+  batch<T> b;
+  const T* trace;
+  SPECTRAL_HOST_DEVICE void operator()(index_t g, index_t i, index_t j) const {
+    b(g, i, j) = (grad_w(g, i, j) + grad_w(g, j, i)) / (T(2) * std::sqrt(trace[g]));
+  }
+};
+/// One reverse Newton step on the adjoint: B ← 1.5 B − ¼ (P² N + N P² + P N P), with
+/// `product` = P² N and `sandwich` = P N P.
+template <class T>
+struct adjoint_step {
+  batch<T> b;
+  batch<const T> product;
+  batch<const T> sandwich;
+  SPECTRAL_HOST_DEVICE void operator()(index_t g, index_t i, index_t j) const {
+    b(g, i, j) = T(1.5) * b(g, i, j) -
+                 T(0.25) * (product(g, i, j) + product(g, j, i) + sandwich(g, i, j));
+  }
+};
+/// R ∘= Γ with Γ_ij = p_T[x_i, x_j] (the larger argument first, so Γ is exactly symmetric).
+template <class T>
+struct loewner_product {
+  batch<T> r;
+  batch<const T> x;
+  iter_norm method;
+  SPECTRAL_HOST_DEVICE void operator()(index_t g, index_t i, index_t j) const {
+    const index_t hi = i >= j ? i : j;
+    const index_t lo = i >= j ? j : i;
+    const double gamma = method.divided_difference(static_cast<double>(x(g, hi, 0)),
+                                                   static_cast<double>(x(g, lo, 0)));
+    r(g, i, j) = static_cast<T>(static_cast<double>(r(g, i, j)) * gamma);
+  }
+};
+/// ∂L/∂Σ from sym(∂L/∂S) through S = Σ/τ and W = P_T/√τ, τ = tr Σ:
+/// ∂L/∂Σ = sym(∂L/∂S)/τ + ∂L/∂τ·I with ∂L/∂τ = −⟨sym(∂L/∂S), S⟩/τ − ⟨G_W, W⟩/(2τ).
+template <class T>
+struct trace_chain {
+  batch<const T> grad_s;  ///< symmetrised
+  batch<T> grad_sigma;
+  const T* grad_s_dot_s;
+  const T* grad_w_dot_w;
+  const T* trace;
+  SPECTRAL_HOST_DEVICE void operator()(index_t g, index_t i, index_t j) const {
+    const T tau = trace[g];
+    const T grad_tau = -grad_s_dot_s[g] / tau - grad_w_dot_w[g] / (T(2) * tau);
+    grad_sigma(g, i, j) = grad_s(g, i, j) / tau + (i == j ? grad_tau : T(0));
+  }
+};
+/// R_{k+1} = 1.5 R_k − 0.5 P̃_k³, starting from R_1 = −0.5 I (Gram-side W; see below).
+template <class T>
+struct gram_recurrence {
+  batch<T> r;
+  batch<const T> cube;  ///< empty for the start
+  SPECTRAL_HOST_DEVICE void operator()(index_t g, index_t i, index_t j) const {
+    r(g, i, j) = cube.data == nullptr ? (i == j ? T(-0.5) : T(0))
+                                      : T(1.5) * r(g, i, j) - T(0.5) * cube(g, i, j);
+  }
+};
+/// W = (X R Xᵀ/(dτ) + 1.5ᵀ I)/√τ from `w` = X R Xᵀ/d.
+template <class T>
+struct gram_finish {
+  batch<T> w;
+  const T* trace;
+  double diagonal;  ///< 1.5ᵀ
+  SPECTRAL_HOST_DEVICE void operator()(index_t g, index_t i, index_t j) const {
+    const double tau = static_cast<double>(trace[g]);
+    const double value = static_cast<double>(w(g, i, j)) / tau + (i == j ? diagonal : 0.0);
+    w(g, i, j) = static_cast<T>(value / std::sqrt(tau));
+  }
+};
+/// Eigen-route Gram-side W: out = C diag(δ), δ_i = p_T[x_i, 0]/(τ√τ).
+template <class T>
+struct gram_eigen_scale {
+  batch<const T> c;
+  batch<const T> x;
+  batch<T> out;
+  const T* trace;
+  iter_norm method;
+  SPECTRAL_HOST_DEVICE void operator()(index_t g, index_t i, index_t j) const {
+    const double tau = static_cast<double>(trace[g]);
+    const double delta =
+        method.divided_difference(static_cast<double>(x(g, j, 0)), 0.0) / (tau * std::sqrt(tau));
+    out(g, i, j) = static_cast<T>(static_cast<double>(c(g, i, j)) * delta);
+  }
+};
+/// w += p_T(0)/√τ · I.
+template <class T>
+struct add_root_trace_identity {
+  batch<T> w;
+  const T* trace;
+  double numerator;
+  SPECTRAL_HOST_DEVICE void operator()(index_t g, index_t i, index_t /*j*/) const {
+    w(g, i, i) += static_cast<T>(numerator / std::sqrt(static_cast<double>(trace[g])));
+  }
+};
+
+}  // namespace iter_norm_steps
 
 // --- implementation -----------------------------------------------------------------------------
 
 template <class Backend, class T>
-void iter_norm::compute(Backend /*tag*/, const matrix<T>& sigma, matrix<T>& w,
-                        state<T>& st) const {
-  solve<Backend, T>(sigma, w, st, true);
+void iter_norm::compute(const primitives<Backend, T>& p,
+                        typename Backend::template buffer<T>&& sigma, index_t size, index_t count,
+                        batch<T> w, state<T, Backend>* st, status_word* status,
+                        index_t /*covariance_size*/) const {
+  using buffer = typename Backend::template buffer<T>;
+  const index_t area = size * size * count;
+  const auto view = [&](T* data) { return dense_batch(data, size, size, count); };
+  buffer traces = p.allocate(count);
+  const batch<T> s = view(sigma.data());
+  p.trace(s, traces.data());
+  p.for_each(extent{count, 1, 1}, iter_norm_steps::check_trace<T>{traces.data(), status});
+  // `automatic` measured its crossover on the CPU; a GPU's eigensolver is slow next to its
+  // GEMMs, so there it keeps iterating unless the eigen route is asked for.
+  constexpr bool host = requires { requires Backend::host_memory; };
+  const bool eigen_route = (host || solver == iter_norm_solver::eigen) && uses_eigen_route(size);
+  const index_t steps = eigen_route ? 0 : iterations - 1;
+  const bool keep = st != nullptr;
+  // Newton slots: with a backward to follow every iteration's P, P², P³; without, one P², P³
+  // and two P (the current one and the next) used in turn.
+  buffer iterates =
+      p.allocate(eigen_route ? 0 : (keep ? std::max<index_t>(steps, 1) * 3 : 4) * area);
+  buffer last = p.allocate(keep && steps > 0 ? area : 0);  // P_T, when every slot is kept
+  const auto slot = [&](index_t step, int which) {
+    return view(iterates.data() + (keep ? step * 3 + which : which) * area);
+  };
+  p.for_each(extent::of(s), iter_norm_steps::start<T>{s, eigen_route ? batch<T>{} : slot(0, 0), traces.data()});
+
+  buffer values;
+  buffer vectors;
+  if (eigen_route) {
+    vectors = p.allocate(area);
+    values = p.allocate(size * count);
+    const batch<T> u = view(vectors.data());
+    const batch<T> x = dense_batch(values.data(), size, 1, count);
+    p.for_each(extent::of(u), detail::copy_entries<T>{s, u});
+    p.eigh(u, x, status);
+    buffer mapped = p.allocate(size * count);
+    buffer scaled = p.allocate(area);
+    const batch<T> d = dense_batch(mapped.data(), size, 1, count);
+    p.for_each(extent::of(d), iter_norm_steps::mapped_eigenvalues<T>{x, d, traces.data(), *this});
+    // p_T > 0 on [0, 1], where the eigenvalues of S lie: W = (U √d)(U √d)ᵀ, a rank-k update.
+    p.for_each(extent::of(u), detail::scale_columns<T>{u, d, view(scaled.data())});
+    detail::rebuild<Backend, T>(p, view(scaled.data()), u, true, w);
+  } else {
+    batch<T> current = slot(0, 0);
+    for (index_t step = 0; step < steps; ++step) {
+      // Every iterate is a polynomial in S, so every product here is symmetric.
+      const batch<T> square = slot(step, 1);
+      const batch<T> cube = slot(step, 2);
+      const batch<T> next =
+          keep ? (step + 1 < steps ? slot(step + 1, 0) : view(last.data()))
+               : view(iterates.data() + (current.data == slot(0, 0).data ? 3 : 0) * area);
+      p.syrk(op::none, T(1), current, T(0), square);  // P² = P Pᵀ
+      p.symmetric_product(T(1), square, current, T(0), cube);
+      p.for_each(extent::of(next), iter_norm_steps::scaled_copy<T>{current, next, T(1.5)});
+      p.symmetric_product(T(-0.5), cube, s, T(1), next);  // P_{k+1} = 1.5 P_k − 0.5 P_k³ S
+      current = next;
+    }
+    p.for_each(extent::of(w), iter_norm_steps::finish<T>{current, w, traces.data()});
+  }
+  if (st != nullptr) {
+    st->normalized = std::move(sigma);
+    st->traces = std::move(traces);
+    st->iterates = std::move(iterates);
+    st->eigenvalues = std::move(values);
+    st->eigenvectors = std::move(vectors);
+    st->eigen_route = eigen_route;
+    st->size = size;
+    st->count = count;
+    st->steps = steps;
+  }
 }
 
 template <class Backend, class T>
-void iter_norm::compute_forward_only(Backend /*tag*/, const matrix<T>& sigma,
-                                     matrix<T>& w) const {
-  state<T> scratch;  // S and τ are needed while W is computed, and dropped on return
-  solve<Backend, T>(sigma, w, scratch, false);
-}
-
-template <class Backend, class T>
-void iter_norm::solve(const matrix<T>& sigma, matrix<T>& w, state<T>& st,
-                      bool keep_iterates) const {
-  st.trace = sigma.trace();
-  if (!(st.trace > T(0)) || !std::isfinite(static_cast<double>(st.trace))) {
-    SPECTRAL_FAIL("iternorm: the covariance has trace ", st.trace,
-                  "; every observation is identical after centring");
-  }
-  st.normalized = sigma / st.trace;
-  const matrix<T>& s = st.normalized;
-  st.eigen_route = uses_eigen_route(s.rows());
-  if (st.eigen_route) {
-    auto eig = Backend::template eigh<T>(s);
-    const Eigen::ArrayXd x = eig.values.template cast<double>().array();
-    const vector<T> mapped =
-        (x.unaryExpr([this](double xi) { return polynomial(xi); }) /
-         std::sqrt(static_cast<double>(st.trace)))
-            .template cast<T>()
-            .matrix();
-    w = Backend::template rebuild<T>(eig.vectors, mapped);
-    st.eigenvalues = std::move(eig.values);
-    st.eigenvectors = std::move(eig.vectors);
-    st.iterates.clear();
-    return;
-  }
-  const auto steps = static_cast<std::size_t>(iterations - 1);
-  // Without a backward to follow, one slot is reused by every iteration.
-  st.iterates.assign(keep_iterates ? steps : std::min<std::size_t>(steps, 1), iterate<T>{});
-  // P_1 = 1.5 I − 0.5 S needs no product.
-  matrix<T> p = T(-0.5) * s;
-  p.diagonal().array() += T(1.5);
-  matrix<T> cube_s;
-  for (std::size_t step = 0; step < steps; ++step) {
-    auto& it = st.iterates[keep_iterates ? step : 0];
-    // Every iterate is a polynomial in S, so all products below are symmetric (see
-    // backend::symmetric_product for how that is exploited). Each product overwrites its
-    // output whole, so a reused slot gives the same bits as a fresh one.
-    Backend::template symmetric_product<T>(p, p, it.square);
-    Backend::template symmetric_product<T>(it.square, p, it.cube);
-    Backend::template symmetric_product<T>(it.cube, s, cube_s);
-    it.p = std::move(p);
-    p = T(1.5) * it.p - T(0.5) * cube_s;
-  }
-  if (!keep_iterates) {
-    st.iterates.clear();
-  }
-  w = p / std::sqrt(st.trace);
-}
-
-template <class Backend, class T>
-matrix<T> iter_norm::gradient(Backend /*tag*/, const state<T>& st, const matrix<T>& w,
-                              const matrix<T>& grad_w) const {
+void iter_norm::gradient(const primitives<Backend, T>& p, const state<T, Backend>& st,
+                         batch<const T> w, batch<const T> grad_w, batch<T> grad_sigma) const {
   // Unrolled reverse pass of P_k = 1.5 P − 0.5 P³ S (spec §4.5). Each P_k is a polynomial in S,
   // so the part of ∂L/∂S reached from B_k = ∂L/∂P_k depends only on sym(B_k) (the derivative of
   // a matrix function in a symmetric direction is symmetric). Keeping B symmetric therefore
   // changes no result, and in the eigenbasis of S the step becomes
   //   B_ij ← B_ij (3/2 − ¼ (s_i + s_j)(p_i² + p_i p_j + p_j²)),   ∂L/∂S += −½ sym(P³ B),
   // i.e. B ← 1.5 B − ¼ (P² N + N P² + P N P) with N = S B + B S.
-  const matrix<T>& s = st.normalized;
-  const T tau = st.trace;
-  const index_t k = s.rows();
-  matrix<T> b = (grad_w + grad_w.transpose()) / (T(2) * std::sqrt(tau));  // sym ∂L/∂P_T
+  using buffer = typename Backend::template buffer<T>;
+  const index_t k = st.size;
+  const index_t count = st.count;
+  const index_t area = k * k * count;
+  const auto view = [&](buffer& storage) { return dense_batch(storage.data(), k, k, count); };
+  buffer b_storage = p.allocate(area);
+  buffer grad_s_storage = p.allocate(area);
+  buffer product_storage = p.allocate(area);
+  buffer other_storage = p.allocate(area);
+  const batch<T> b = view(b_storage);
+  const batch<T> grad_s = view(grad_s_storage);
+  const batch<T> product = view(product_storage);
+  const batch<T> other = view(other_storage);
+  p.for_each(extent::of(b), iter_norm_steps::adjoint_start<T>{grad_w, b, st.trace()});
   if (st.eigen_route) {
-    // ∂L/∂S = U (Γ ∘ Uᵀ B U) Uᵀ with Γ_ij = p_T[x_i, x_j] (Daleckii–Krein), then the same τ
-    // chain as below.
-    const Eigen::ArrayXd x = st.eigenvalues.template cast<double>().array();
-    matrix<T> gamma(k, k);
-    for (index_t j = 0; j < k; ++j) {  // the lower triangle, column by column, then mirrored
-      gamma.col(j).tail(k - j) =
-          divided_differences(x.tail(k - j), x(j)).template cast<T>().matrix();
+    // ∂L/∂S = U (Γ ∘ Uᵀ B U) Uᵀ with Γ_ij = p_T[x_i, x_j] (Daleckii–Krein).
+    const batch<const T> u = st.vectors();
+    p.gemm(op::transpose, op::none, T(1), u, b, T(0), product);
+    p.gemm(op::none, op::none, T(1), product, u, T(0), other);
+    p.for_each(extent::of(other), iter_norm_steps::loewner_product<T>{other, st.values(), *this});
+    p.gemm(op::none, op::none, T(1), u, other, T(0), product);
+    p.gemm(op::none, op::transpose, T(1), product, u, T(0), grad_s);
+  } else {
+    buffer anticommutator_storage = p.allocate(area);
+    const batch<T> anticommutator = view(anticommutator_storage);
+    p.for_each(extent::of(grad_s), detail::fill_identity<T>{grad_s, T(0)});
+    const batch<const T> s = st.s();
+    for (index_t step = st.steps - 1; step >= 0; --step) {
+      const batch<const T> pk = st.iterate(step, 0);
+      p.gemm(op::none, op::none, T(-0.5), st.iterate(step, 2), b, T(1), grad_s);
+      p.gemm(op::none, op::none, T(1), s, b, T(0), product);
+      p.for_each(extent::of(product),
+                 detail::combine_transpose<T>{product, anticommutator, T(1), T(1)});  // N
+      p.gemm(op::none, op::none, T(1), anticommutator, pk, T(0), product);
+      p.symmetric_product(T(1), pk, product, T(0), other);  // P N P
+      p.gemm(op::none, op::none, T(1), st.iterate(step, 1), anticommutator, T(0), product);
+      p.for_each(extent::of(b), iter_norm_steps::adjoint_step<T>{b, product, other});
     }
-    detail::mirror_lower(gamma);
-    return finish_gradient(Backend::template loewner_sandwich<T>(st.eigenvectors, gamma, b), st,
-                           w, grad_w);
+    // Iteration 1 starts from P_0 = I, so P_0³ = I: ∂L/∂S −= ½ B.
+    p.for_each(extent::of(grad_s), detail::add_scaled<T>{b, grad_s, T(-0.5)});
   }
-  matrix<T> grad_s = matrix<T>::Zero(k, k);
-  matrix<T> anticommutator(k, k);
-  matrix<T> product(k, k);
-  matrix<T> sandwich(k, k);
-  for (auto it = st.iterates.rbegin(); it != st.iterates.rend(); ++it) {
-    grad_s.noalias() -= T(0.5) * it->cube * b;
-    product.noalias() = s * b;
-    anticommutator = product + product.transpose();  // N = S B + B S
-    product.noalias() = anticommutator * it->p;
-    Backend::template symmetric_product<T>(it->p, product, sandwich);  // P N P
-    product.noalias() = it->square * anticommutator;                  // P² N
-    b = T(1.5) * b - T(0.25) * (product + product.transpose() + sandwich);
-  }
-  grad_s -= T(0.5) * b;  // iteration 1: P_0 = I, so P_0³ = I
-  return finish_gradient(std::move(grad_s), st, w, grad_w);
-}
-
-/// ∂L/∂Σ from ∂L/∂S through S = Σ/τ and W = P_T/√τ, τ = tr Σ.
-template <class T>
-matrix<T> iter_norm::finish_gradient(matrix<T> grad_s, const state<T>& st, const matrix<T>& w,
-                                     const matrix<T>& grad_w) {
-  const T tau = st.trace;
-  grad_s = (T(0.5) * (grad_s + grad_s.transpose())).eval();  // eval: transpose aliases
-  const T grad_tau = -(grad_s.cwiseProduct(st.normalized).sum()) / tau -
-                     grad_w.cwiseProduct(w).sum() / (T(2) * tau);
-  matrix<T> grad_sigma = grad_s / tau;
-  grad_sigma.diagonal().array() += grad_tau;
-  return grad_sigma;
-}
-
-inline Eigen::ArrayXd iter_norm::divided_differences(const Eigen::ArrayXd& a, double b) const {
-  Eigen::ArrayXd p_a = Eigen::ArrayXd::Ones(a.size());
-  Eigen::ArrayXd difference = Eigen::ArrayXd::Zero(a.size());  // p_0 = 1 is constant
-  double p_b = 1.0;
-  for (int k = 0; k < iterations; ++k) {
-    difference = 1.5 * difference -
-                 0.5 * (p_b * p_b * p_b + a * difference * (p_a.square() + p_a * p_b + p_b * p_b));
-    p_a = 1.5 * p_a - 0.5 * a * p_a.cube();
-    p_b = 1.5 * p_b - 0.5 * b * p_b * p_b * p_b;
-  }
-  return difference;
+  // ∂L/∂Σ from ∂L/∂S through S = Σ/τ and W = P_T/√τ, τ = tr Σ.
+  p.for_each(extent::of(grad_s), detail::combine_transpose<T>{grad_s, product, T(0.5), T(0.5)});
+  buffer dots = p.allocate(2 * count);
+  p.dot(product, st.s(), dots.data());
+  p.dot(grad_w, w, dots.data() + count);
+  p.for_each(extent::of(grad_sigma), iter_norm_steps::trace_chain<T>{product, grad_sigma, dots.data(),
+                                                    dots.data() + count, st.trace()});
 }
 
 /// S = XXᵀ/(dτ) = B Bᵀ with B = X/√(dτ), and the Gram side iterated on BᵀB = G/τ, giving
@@ -304,31 +498,38 @@ inline Eigen::ArrayXd iter_norm::divided_differences(const Eigen::ArrayXd& a, do
 /// R_0 = 0 and R_{k+1} = 1.5 R_k − 0.5 P̃_k³ (P_k³ S = B P̃_k³ Bᵀ); W = P_T(S)/√τ.
 /// On the eigen route (G/τ = V diag(x) Vᵀ) the same W is p_T(0)/√τ I + C diag(δ) Cᵀ with
 /// C = X V/√d and δ_i = p_T[x_i, 0]/(τ√τ), as for spectral functions (spectral_function.hpp).
-template <class T>
-matrix<T> iter_norm::transform_from_gram(const state<T>& st, const matrix<T>& x,
-                                         double divisor) const {
+template <class Backend, class T>
+void iter_norm::transform_from_gram(const primitives<Backend, T>& p,
+                                    const state<T, Backend>& st, batch<const T> x, op x_op,
+                                    double divisor, double /*eps*/, batch<T> w) const {
+  using buffer = typename Backend::template buffer<T>;
+  const index_t k = read_rows(x, x_op);
+  const index_t m = st.size;
+  const index_t count = st.count;
   if (st.eigen_route) {
-    const double tau = static_cast<double>(st.trace);
-    const vector<T> delta =
-        (divided_differences(st.eigenvalues.template cast<double>().array(), 0.0) /
-         (tau * std::sqrt(tau)))
-            .template cast<T>()
-            .matrix();
-    return detail::gram_side_transform<T>(x, st.eigenvectors, delta,
-                                          polynomial(0.0) / std::sqrt(tau), divisor);
+    buffer c_storage = p.allocate(k * m * count);
+    buffer scaled_storage = p.allocate(k * m * count);
+    const batch<T> c = dense_batch(c_storage.data(), k, m, count);
+    const batch<T> scaled = dense_batch(scaled_storage.data(), k, m, count);
+    p.gemm(x_op, op::none, static_cast<T>(1.0 / std::sqrt(divisor)), x, st.vectors(), T(0), c);
+    p.for_each(extent::of(c), iter_norm_steps::gram_eigen_scale<T>{c, st.values(), scaled, st.trace(), *this});
+    p.gemm(op::none, op::transpose, T(1), scaled, c, T(0), w);
+    p.for_each(extent{count, k, 1}, iter_norm_steps::add_root_trace_identity<T>{w, st.trace(), polynomial(0.0)});
+  } else {
+    buffer r_storage = p.allocate(m * m * count);
+    buffer xr_storage = p.allocate(k * m * count);
+    const batch<T> r = dense_batch(r_storage.data(), m, m, count);
+    const batch<T> xr = dense_batch(xr_storage.data(), k, m, count);
+    p.for_each(extent::of(r), iter_norm_steps::gram_recurrence<T>{r, batch<const T>{}});  // R_1: P̃_0³ = I
+    for (index_t step = 0; step < st.steps; ++step) {                      // P̃_1³ … P̃_{T−1}³
+      p.for_each(extent::of(r), iter_norm_steps::gram_recurrence<T>{r, st.iterate(step, 2)});
+    }
+    p.gemm(x_op, op::none, T(1), x, r, T(0), xr);
+    p.gemm(op::none, x_op == op::none ? op::transpose : op::none, static_cast<T>(1.0 / divisor),
+           xr, x, T(0), w);
+    p.for_each(extent::of(w), iter_norm_steps::gram_finish<T>{w, st.trace(), std::pow(1.5, iterations)});
   }
-  const index_t m = st.normalized.rows();
-  matrix<T> r = matrix<T>::Identity(m, m) * T(-0.5);  // R_1: P̃_0³ = I
-  for (const auto& it : st.iterates) {                // P̃_1³ … P̃_{T−1}³
-    r = T(1.5) * r - T(0.5) * it.cube;
-  }
-  const double tau = static_cast<double>(st.trace);
-  const matrix<T> xr = x * r;
-  matrix<T> w = (xr * x.transpose()) * static_cast<T>(1.0 / (divisor * tau));
-  w.diagonal().array() += static_cast<T>(std::pow(1.5, iterations));
-  w *= static_cast<T>(1.0 / std::sqrt(tau));
-  detail::mirror_lower(w);
-  return w;
+  p.for_each(extent::of(w), detail::mirror_lower_entries<T>{w});
 }
 
 }  // namespace spectral

@@ -5,6 +5,9 @@
 #include <spectral/core/config.hpp>
 #include <spectral/core/error.hpp>
 #include <spectral/core/types.hpp>
+#include <spectral/core/batch.hpp>
+#include <spectral/core/status.hpp>
+#include <spectral/detail/batch_ops.hpp>
 #include <spectral/detail/spectral_function.hpp>
 
 #include <cmath>
@@ -42,10 +45,18 @@ struct zca_whitening {
  *       there); gaps below a relative 1e-6 (double) / 1e-3 (float) are clamped.
  */
 struct pca_whitening {
-  template <class T>
+  template <class T, class Backend>
   struct state {
-    vector<T> eigenvalues;   ///< descending
-    matrix<T> eigenvectors;  ///< columns match eigenvalues
+    typename Backend::template buffer<T> eigenvalues;   ///< count × K, descending
+    typename Backend::template buffer<T> eigenvectors;  ///< count × K × K, columns match
+    index_t size = 0;
+    index_t count = 0;
+    [[nodiscard]] batch<const T> values() const {
+      return dense_batch(static_cast<const T*>(eigenvalues.data()), size, 1, count);
+    }
+    [[nodiscard]] batch<const T> vectors() const {
+      return dense_batch(static_cast<const T*>(eigenvectors.data()), size, size, count);
+    }
   };
 
   [[nodiscard]] static constexpr std::string_view name() noexcept { return "pca"; }
@@ -53,11 +64,66 @@ struct pca_whitening {
     return lambda > 0.0 ? 1.0 : 0.0;
   }
 
+  /// Σ (consumed) → W = Λ^{-1/2} Uᵀ, eigenpairs descending; `st` may be nullptr (no backward).
   template <class Backend, class T>
-  void compute(Backend /*tag*/, const matrix<T>& sigma, matrix<T>& w, state<T>& st) const;
+  void compute(const primitives<Backend, T>& p,
+               typename Backend::template buffer<T>&& sigma, index_t size, index_t count,
+               batch<T> w, state<T, Backend>* st, status_word* status,
+               index_t covariance_size) const;
   template <class Backend, class T>
-  [[nodiscard]] matrix<T> gradient(Backend /*tag*/, const state<T>& st, const matrix<T>& w,
-                                   const matrix<T>& grad_w) const;
+  void gradient(const primitives<Backend, T>& p, const state<T, Backend>& st,
+                batch<const T> w, batch<const T> grad_w, batch<T> grad_sigma) const;
+
+  /// Reverses the order of the eigenpairs and writes W = Λ^{-1/2} Uᵀ (launched over K×K).
+  template <class T>
+  struct descending {
+    batch<const T> values;   ///< ascending
+    batch<const T> vectors;  ///< ascending
+    batch<T> out_values;
+    batch<T> out_vectors;
+    batch<T> w;
+    SPECTRAL_HOST_DEVICE void operator()(index_t b, index_t i, index_t j) const {
+      const index_t last = values.rows - 1;
+      out_vectors(b, i, j) = vectors(b, i, last - j);
+      w(b, j, i) = vectors(b, i, last - j) / std::sqrt(values(b, last - j, 0));
+      if (i == 0) {
+        out_values(b, j, 0) = values(b, last - j, 0);
+      }
+    }
+  };
+  /// ∂L/∂U = G_Wᵀ Λ^{-1/2} (launched over K×K).
+  template <class T>
+  struct vectors_gradient {
+    batch<const T> grad_w;
+    batch<const T> values;
+    batch<T> out;
+    SPECTRAL_HOST_DEVICE void operator()(index_t b, index_t i, index_t j) const {
+      out(b, i, j) = grad_w(b, j, i) / std::sqrt(values(b, j, 0));
+    }
+  };
+  /// The eigenbasis form of ∂L/∂Σ: (Uᵀ ∂L/∂U)_ij / (λ_j − λ_i) off the diagonal, with the gap
+  /// clamped to a relative `tie` (the gradient is genuinely singular at a tie), and ∂L/∂λ_i =
+  /// −½ λ_i^{-3/2} (G_W U)_ii on it.
+  template <class T>
+  struct eigenbasis_gradient {
+    batch<T> inner;               ///< Uᵀ ∂L/∂U in, the eigenbasis gradient out
+    batch<const T> grad_w_times_u;  ///< G_W U (its diagonal is read)
+    batch<const T> values;
+    double tie;
+    SPECTRAL_HOST_DEVICE void operator()(index_t b, index_t i, index_t j) const {
+      const double li = static_cast<double>(values(b, i, 0));
+      if (i == j) {
+        inner(b, i, i) = static_cast<T>(-0.5 / (li * std::sqrt(li)) *
+                                        static_cast<double>(grad_w_times_u(b, i, i)));
+        return;
+      }
+      const double lj = static_cast<double>(values(b, j, 0));
+      const double gap = lj - li;
+      const double scale = std::fmax(std::fabs(li), std::fabs(lj));
+      const double clamped = std::copysign(std::fmax(std::fabs(gap), tie * scale), gap);
+      inner(b, i, j) = static_cast<T>(static_cast<double>(inner(b, i, j)) / clamped);
+    }
+  };
 };
 
 /**
@@ -66,9 +132,14 @@ struct pca_whitening {
  * @note Needs a positive-definite covariance (use eps when M ≤ K).
  */
 struct cholesky_whitening {
-  template <class T>
+  template <class T, class Backend>
   struct state {
-    matrix<T> lower;  ///< L
+    typename Backend::template buffer<T> factor;  ///< L per matrix, strict upper zero
+    index_t size = 0;
+    index_t count = 0;
+    [[nodiscard]] batch<const T> lower() const {
+      return dense_batch(static_cast<const T*>(factor.data()), size, size, count);
+    }
   };
 
   [[nodiscard]] static constexpr std::string_view name() noexcept { return "cholesky"; }
@@ -76,83 +147,145 @@ struct cholesky_whitening {
     return lambda > 0.0 ? 1.0 : 0.0;
   }
 
+  /// Σ (consumed: it becomes L) → W = L⁻¹; `st` may be nullptr (no backward).
   template <class Backend, class T>
-  void compute(Backend /*tag*/, const matrix<T>& sigma, matrix<T>& w, state<T>& st) const;
+  void compute(const primitives<Backend, T>& p,
+               typename Backend::template buffer<T>&& sigma, index_t size, index_t count,
+               batch<T> w, state<T, Backend>* st, status_word* status,
+               index_t covariance_size) const;
   template <class Backend, class T>
-  [[nodiscard]] matrix<T> gradient(Backend /*tag*/, const state<T>& st, const matrix<T>& w,
-                                   const matrix<T>& grad_w) const;
+  void gradient(const primitives<Backend, T>& p, const state<T, Backend>& st,
+                batch<const T> w, batch<const T> grad_w, batch<T> grad_sigma) const;
+
+  /// out[b] = the largest diagonal entry of Σ_b (launched over one entry per matrix).
+  template <class T>
+  struct largest_diagonal {
+    batch<const T> a;
+    T* out;
+    SPECTRAL_HOST_DEVICE void operator()(index_t b, index_t /*i*/, index_t /*j*/) const {
+      T largest = a(b, 0, 0);
+      for (index_t i = 1; i < a.rows; ++i) {
+        largest = a(b, i, i) > largest ? a(b, i, i) : largest;
+      }
+      out[b] = largest;
+    }
+  };
+  /// Σ is numerically positive definite when its smallest pivot² exceeds K·ε times its largest
+  /// diagonal entry (launched over one entry per matrix).
+  template <class T>
+  struct check_pivots {
+    batch<const T> lower;
+    const T* largest;
+    status_word* status;
+    SPECTRAL_HOST_DEVICE void operator()(index_t b, index_t /*i*/, index_t /*j*/) const {
+      double smallest = static_cast<double>(lower(b, 0, 0)) * static_cast<double>(lower(b, 0, 0));
+      for (index_t i = 1; i < lower.rows; ++i) {
+        const double pivot = static_cast<double>(lower(b, i, i));
+        smallest = std::fmin(smallest, pivot * pivot);
+      }
+      const double top = static_cast<double>(largest[b]);
+      const double floor = static_cast<double>(lower.rows) *
+                           static_cast<double>(std::numeric_limits<T>::epsilon()) * top;
+      if (!(top > 0.0) || !(smallest > floor)) {
+        detail::report(status, status_not_positive_definite, static_cast<int>(b), smallest, floor);
+      }
+    }
+  };
+  /// sym(Φ(t)) with Φ the lower triangle of t and its diagonal halved: ½ t(max(i,j), min(i,j)).
+  template <class T>
+  struct symmetric_phi {
+    batch<const T> t;
+    batch<T> out;
+    SPECTRAL_HOST_DEVICE void operator()(index_t b, index_t i, index_t j) const {
+      out(b, i, j) = T(0.5) * (i >= j ? t(b, i, j) : t(b, j, i));
+    }
+  };
 };
 
 // --- implementation -----------------------------------------------------------------------------
 
 template <class Backend, class T>
-void pca_whitening::compute(Backend /*tag*/, const matrix<T>& sigma, matrix<T>& w,
-                            state<T>& st) const {
-  auto eig = Backend::template eigh<T>(sigma);
-  detail::expect_positive_definite<T>(eig.values, name());
-  st.eigenvalues = eig.values.reverse();
-  st.eigenvectors = eig.vectors.rowwise().reverse();
-  w = st.eigenvalues.cwiseSqrt().cwiseInverse().asDiagonal() * st.eigenvectors.transpose();
+void pca_whitening::compute(const primitives<Backend, T>& p,
+                            typename Backend::template buffer<T>&& sigma, index_t size,
+                            index_t count, batch<T> w, state<T, Backend>* st,
+                            status_word* status, index_t covariance_size) const {
+  auto ascending = p.allocate(size * count);
+  const batch<T> u = dense_batch(sigma.data(), size, size, count);
+  const batch<T> lambda = dense_batch(ascending.data(), size, 1, count);
+  p.eigh(u, lambda, status);
+  p.for_each(extent{count, 1, 1}, detail::check_positive_definite<T>{
+                                      lambda, static_cast<double>(covariance_size), status});
+  auto values = p.allocate(size * count);
+  auto vectors = p.allocate(size * size * count);
+  p.for_each(extent::of(u), descending<T>{lambda, u, dense_batch(values.data(), size, 1, count),
+                                          dense_batch(vectors.data(), size, size, count), w});
+  if (st != nullptr) {
+    st->eigenvalues = std::move(values);
+    st->eigenvectors = std::move(vectors);
+    st->size = size;
+    st->count = count;
+  }
 }
 
 template <class Backend, class T>
-matrix<T> pca_whitening::gradient(Backend /*tag*/, const state<T>& st, const matrix<T>& /*w*/,
-                                  const matrix<T>& grad_w) const {
-  const auto& lambda = st.eigenvalues;
-  const auto& u = st.eigenvectors;
-  const index_t k = lambda.size();
-  const vector<T> inv_sqrt = lambda.cwiseSqrt().cwiseInverse();
+void pca_whitening::gradient(const primitives<Backend, T>& p, const state<T, Backend>& st,
+                             batch<const T> /*w*/, batch<const T> grad_w,
+                             batch<T> grad_sigma) const {
   // W = Λ^{-1/2} Uᵀ: ∂L/∂U = G_Wᵀ Λ^{-1/2}, ∂L/∂λ_i = −½ λ_i^{-3/2} (G_W U)_ii.
-  const matrix<T> grad_u = grad_w.transpose() * inv_sqrt.asDiagonal();
-  const vector<T> grad_lambda =
-      (T(-0.5) * inv_sqrt.array().cube() * (grad_w * u).diagonal().array()).matrix();
-  const double tie = detail::loewner_tie_tolerance<T>();
-  matrix<T> inner = u.transpose() * grad_u;
-  for (index_t j = 0; j < k; ++j) {
-    for (index_t i = 0; i < k; ++i) {
-      if (i == j) {
-        inner(i, j) = grad_lambda(i);
-        continue;
-      }
-      const double gap = static_cast<double>(lambda(j) - lambda(i));
-      const double scale = std::max(std::abs(static_cast<double>(lambda(i))),
-                                    std::abs(static_cast<double>(lambda(j))));
-      const double clamped = std::copysign(std::max(std::abs(gap), tie * scale), gap);
-      inner(i, j) = static_cast<T>(static_cast<double>(inner(i, j)) / clamped);
-    }
-  }
-  return u * inner * u.transpose();
+  const index_t k = st.size;
+  const index_t count = st.count;
+  auto first = p.allocate(k * k * count);
+  auto second = p.allocate(k * k * count);
+  auto third = p.allocate(k * k * count);
+  const batch<T> grad_u = dense_batch(first.data(), k, k, count);
+  const batch<T> gw_u = dense_batch(second.data(), k, k, count);
+  const batch<T> inner = dense_batch(third.data(), k, k, count);
+  const batch<const T> u = st.vectors();
+  p.for_each(extent::of(grad_u), vectors_gradient<T>{grad_w, st.values(), grad_u});
+  p.gemm(op::none, op::none, T(1), grad_w, u, T(0), gw_u);
+  p.gemm(op::transpose, op::none, T(1), u, grad_u, T(0), inner);
+  p.for_each(extent::of(inner), eigenbasis_gradient<T>{inner, gw_u, st.values(),
+                                                       detail::loewner_tie_tolerance<T>()});
+  p.gemm(op::none, op::none, T(1), u, inner, T(0), grad_u);
+  p.gemm(op::none, op::transpose, T(1), grad_u, u, T(0), grad_sigma);
 }
 
 template <class Backend, class T>
-void cholesky_whitening::compute(Backend /*tag*/, const matrix<T>& sigma, matrix<T>& w,
-                                 state<T>& st) const {
-  const double largest = static_cast<double>(sigma.diagonal().maxCoeff());
-  const bool factored = Backend::template cholesky<T>(sigma, st.lower);
-  const double floor =
-      static_cast<double>(sigma.rows()) * std::numeric_limits<T>::epsilon() * largest;
-  const double smallest_pivot =
-      factored ? static_cast<double>(st.lower.diagonal().cwiseAbs2().minCoeff()) : 0.0;
-  if (!factored || !(largest > 0.0) || !(smallest_pivot > floor)) {
-    SPECTRAL_FAIL("cholesky: the covariance is singular or not positive definite (smallest ",
-                  "pivot² ", smallest_pivot, ", need > ", floor,
-                  "); add eps > 0 or use more observations than the covariance size");
+void cholesky_whitening::compute(const primitives<Backend, T>& p,
+                                 typename Backend::template buffer<T>&& sigma, index_t size,
+                                 index_t count, batch<T> w, state<T, Backend>* st,
+                                 status_word* status, index_t /*covariance_size*/) const {
+  const batch<T> l = dense_batch(sigma.data(), size, size, count);
+  auto largest = p.allocate(count);
+  p.for_each(extent{count, 1, 1}, largest_diagonal<T>{l, largest.data()});
+  p.potrf(l, status);
+  p.for_each(extent{count, 1, 1}, check_pivots<T>{l, largest.data(), status});
+  p.for_each(extent::of(w), detail::fill_identity<T>{w, T(1)});
+  p.solve_lower(l, w);
+  if (st != nullptr) {
+    st->factor = std::move(sigma);
+    st->size = size;
+    st->count = count;
   }
-  w = matrix<T>::Identity(sigma.rows(), sigma.cols());
-  st.lower.template triangularView<Eigen::Lower>().solveInPlace(w);
 }
 
 template <class Backend, class T>
-matrix<T> cholesky_whitening::gradient(Backend /*tag*/, const state<T>& st, const matrix<T>& w,
-                                       const matrix<T>& grad_w) const {
+void cholesky_whitening::gradient(const primitives<Backend, T>& p,
+                                  const state<T, Backend>& st, batch<const T> w,
+                                  batch<const T> grad_w, batch<T> grad_sigma) const {
   // W = L⁻¹: ∂L/∂L = −Wᵀ G_W Wᵀ; then the Cholesky adjoint Φ(Lᵀ Ḡ_L) mapped back by L⁻ᵀ (·) L⁻¹.
-  const auto lower_w = w.template triangularView<Eigen::Lower>();
-  const auto lower_l = st.lower.template triangularView<Eigen::Lower>();
-  const matrix<T> grad_l = -(lower_w.transpose() * (grad_w * lower_w.transpose()));
-  matrix<T> phi = matrix<T>(lower_l.transpose() * grad_l).template triangularView<Eigen::Lower>();
-  phi.diagonal() *= T(0.5);
-  const matrix<T> sym_phi = T(0.5) * (phi + phi.transpose());
-  return lower_w.transpose() * (sym_phi * lower_w);
+  const index_t k = st.size;
+  const index_t count = st.count;
+  auto first = p.allocate(k * k * count);
+  auto second = p.allocate(k * k * count);
+  const batch<T> a = dense_batch(first.data(), k, k, count);
+  const batch<T> b = dense_batch(second.data(), k, k, count);
+  p.gemm(op::none, op::transpose, T(1), grad_w, w, T(0), a);   // G_W Wᵀ
+  p.gemm(op::transpose, op::none, T(-1), w, a, T(0), b);       // ∂L/∂L
+  p.gemm(op::transpose, op::none, T(1), st.lower(), b, T(0), a);  // Lᵀ ∂L/∂L
+  p.for_each(extent::of(b), symmetric_phi<T>{a, b});
+  p.gemm(op::none, op::none, T(1), b, w, T(0), a);
+  p.gemm(op::transpose, op::none, T(1), w, a, T(0), grad_sigma);
 }
 
 }  // namespace spectral

@@ -136,20 +136,4 @@ __global__ void reduce_terms_kernel(const T* x, std::int64_t count, bool squares
   }
 }
 
-/// Row-wise conversion of an embedding to T (the compute type), exact for every input type:
-/// half and bfloat16 go through float (their only conversion), float and double convert
-/// directly (a detour through float would round doubles to 24 bits).
-template <class In, class T>
-__global__ void widen_kernel(const In* in, std::int64_t rows, std::int64_t cols,
-                             std::int64_t in_stride, T* out) {
-  for (std::int64_t idx = global_thread(); idx < rows * cols; idx += grid_threads()) {
-    const In value = in[(idx / cols) * in_stride + idx % cols];
-    if constexpr (std::is_same_v<In, float> || std::is_same_v<In, double>) {
-      out[idx] = static_cast<T>(value);
-    } else {
-      out[idx] = static_cast<T>(static_cast<float>(value));
-    }
-  }
-}
-
 }  // namespace spectral::cuda::detail
