@@ -3,7 +3,8 @@
 #pragma once
 
 /// @file
-/// Shape axes, the benchmarked methods, seeded data and the time policy shared by both sides.
+/// Shape axes, the benchmarked methods' parameters, seeded data and the time policy shared by
+/// both sides. The methods themselves are the library's registry (spectral/methods/registry.hpp).
 
 #include <spectral/spectral.hpp>
 
@@ -18,28 +19,21 @@ namespace spectral::bench {
 
 inline constexpr std::array<index_t, 4> feature_sizes{64, 256, 1024, 2048};  // D
 inline constexpr std::array<index_t, 2> batch_sizes{256, 1024};              // N
-inline constexpr double power_p = 0.25;
-inline constexpr int iter_norm_iterations = 4;
+inline constexpr double power_p = 0.25;           ///< p of every power-function row
+inline constexpr int iter_norm_iterations = 4;    ///< T of every IterNorm row
 /// Shrinkage for singular rows (K ≥ M), relative to the mean eigenvalue tr Σ / K. Large enough
 /// that the library's float32 positive-definiteness floor (K·ε·λ_max) is cleared at K = 2048.
 inline constexpr double relative_eps = 1e-2;
 
-enum class method_id { zca, pca, cholesky, power, iternorm };
 enum class pass_id { forward, forward_backward };
 
-inline constexpr std::array<method_id, 5> all_methods{method_id::zca, method_id::pca,
-                                                       method_id::cholesky, method_id::power,
-                                                       method_id::iternorm};
-
-[[nodiscard]] constexpr std::string_view to_string(method_id m) noexcept {
-  switch (m) {
-    case method_id::zca: return "zca";
-    case method_id::pca: return "pca";
-    case method_id::cholesky: return "cholesky";
-    case method_id::power: return "power";
-    case method_id::iternorm: return "iternorm";
-  }
-  return "?";
+/// A registered method with the benchmarks' parameters (p = power_p, T = iter_norm_iterations).
+template <class Method>
+[[nodiscard]] method_spec bench_method() {
+  method_spec spec = spec_of<Method>();
+  spec.power = power_p;
+  spec.iterations = iter_norm_iterations;
+  return spec;
 }
 
 [[nodiscard]] constexpr std::string_view to_string(pass_id p) noexcept {
@@ -48,7 +42,7 @@ inline constexpr std::array<method_id, 5> all_methods{method_id::zca, method_id:
 
 /// One row of the table: the same case runs on both sides.
 struct bench_case {
-  method_id method;
+  method_spec method;  ///< the benchmarks' parameters (bench_method); rows are named by its name
   axis ax;
   pass_id pass;
   index_t n;  ///< samples (rows of Z)
@@ -58,11 +52,11 @@ struct bench_case {
   [[nodiscard]] index_t observations() const noexcept { return ax == axis::features ? n : d; }
   /// K ≥ M: Σ is singular, so every method but IterNorm runs with eps.
   [[nodiscard]] bool needs_eps() const noexcept {
-    return method != method_id::iternorm && covariance_size() >= observations();
+    return method.name != iter_norm::name() && covariance_size() >= observations();
   }
   /// "<method>/<axis>/<pass>/N:<n>/D:<d>", the tail shared by BM_spectral and BM_torch.
   [[nodiscard]] std::string tail() const {
-    return std::string(to_string(method)) + "/" + std::string(spectral::to_string(ax)) + "/" +
+    return method.name + "/" + std::string(spectral::to_string(ax)) + "/" +
            std::string(to_string(pass)) + "/N:" + std::to_string(n) + "/D:" + std::to_string(d);
   }
 };

@@ -65,34 +65,16 @@ inline void configure_threads_once() {
   static_cast<void>(done);
 }
 
-/// The library's instance for a method id.
-template <method_id M>
-[[nodiscard]] auto make_method() {
-  if constexpr (M == method_id::zca) {
-    return zca_whitening{};
-  } else if constexpr (M == method_id::pca) {
-    return pca_whitening{};
-  } else if constexpr (M == method_id::cholesky) {
-    return cholesky_whitening{};
-  } else if constexpr (M == method_id::power) {
-    return power_function{power_p};
-  } else {
-    return iter_norm{iter_norm_iterations};
-  }
-}
-
-template <method_id M>
-using method_t = decltype(make_method<M>());
-
 /// Y (and ∂⟨G, Y⟩/∂Z) from the library, allocating; used outside the timed loops.
 struct library_result {
   row_matrix<float> y;
   row_matrix<float> grad;
 };
 
-template <method_id M>
+template <class Method>
 [[nodiscard]] library_result run_library(const bench_case& c, const problem& p) {
-  const spectral_transform<float, method_t<M>> t{make_method<M>(), {.axis = c.ax, .eps = p.eps}};
+  const spectral_transform<float, Method> t{make_method<Method>(c.method),
+                                            {.axis = c.ax, .eps = p.eps}};
   library_result r;
   auto fwd = t.forward(p.z);
   r.y = std::move(fwd.output);
@@ -108,12 +90,12 @@ inline void finish(benchmark::State& state, const bench_case& c, const problem& 
 }
 
 /// BM_spectral: forward into a preallocated output, backward into a preallocated gradient.
-template <method_id M>
+template <class Method>
 void spectral_body(benchmark::State& state, const bench_case& c) {
   try {
     const problem p = make_problem(c);
-    const spectral_transform<float, method_t<M>> t{make_method<M>(),
-                                                   {.axis = c.ax, .eps = p.eps}};
+    const spectral_transform<float, Method> t{make_method<Method>(c.method),
+                                              {.axis = c.ax, .eps = p.eps}};
     row_matrix<float> y(c.n, c.d);
     row_matrix<float> grad(c.n, c.d);
     const bool backward = c.pass == pass_id::forward_backward;
@@ -140,33 +122,34 @@ void spectral_body(benchmark::State& state, const bench_case& c) {
 
 /// BM_torch: forward under NoGradGuard; forward+backward with autograd, `y.backward(gy)`.
 /// Before timing, checks the peer against the library (relative errors as counters).
-template <method_id M>
+template <class Method>
 void torch_body(benchmark::State& state, const bench_case& c) {
   try {
     const problem p = make_problem(c);
     const auto z = torch_reference::to_tensor(p.z);
     const auto grad_out = torch_reference::to_tensor(p.grad_out);
-    const library_result expected = run_library<M>(c, p);
+    const library_result expected = run_library<Method>(c, p);
+    const Method method = make_method<Method>(c.method);
     if (c.pass == pass_id::forward) {
       const torch::NoGradGuard no_grad;
-      state.counters["rel_err_y"] =
-          torch_reference::relative_error(torch_reference::forward(z, c.ax, M, p.eps), expected.y);
+      state.counters["rel_err_y"] = torch_reference::relative_error(
+          torch_reference::forward(z, c.ax, method, p.eps), expected.y);
       for (auto _ : state) {
-        auto y = torch_reference::forward(z, c.ax, M, p.eps);
+        auto y = torch_reference::forward(z, c.ax, method, p.eps);
         benchmark::DoNotOptimize(y.data_ptr());
         benchmark::ClobberMemory();
       }
     } else {
       auto x = z.clone().requires_grad_(true);
       {
-        auto y = torch_reference::forward(x, c.ax, M, p.eps);
+        auto y = torch_reference::forward(x, c.ax, method, p.eps);
         y.backward(grad_out);
         state.counters["rel_err_y"] = torch_reference::relative_error(y, expected.y);
         state.counters["rel_err_grad"] = torch_reference::relative_error(x.grad(), expected.grad);
       }
       for (auto _ : state) {
         x.mutable_grad() = torch::Tensor();  // assign, do not accumulate
-        auto y = torch_reference::forward(x, c.ax, M, p.eps);
+        auto y = torch_reference::forward(x, c.ax, method, p.eps);
         y.backward(grad_out);
         benchmark::DoNotOptimize(x.grad().data_ptr());
         benchmark::ClobberMemory();
@@ -178,21 +161,26 @@ void torch_body(benchmark::State& state, const bench_case& c) {
   }
 }
 
-/// Registers BM_spectral/<tail> and BM_torch/<tail> for every axis, pass, N and D of one method.
-template <method_id M>
+/// Registers BM_spectral/<tail> and BM_torch/<tail> for every axis, pass, N and D of one
+/// registered method, with the benchmarks' parameters (bench_method).
+template <class Method>
 bool register_method() {
   configure_threads_once();
   for (const axis ax : {axis::samples, axis::features}) {
     for (const pass_id pass : {pass_id::forward, pass_id::forward_backward}) {
       for (const index_t n : batch_sizes) {
         for (const index_t d : feature_sizes) {
-          const bench_case c{M, ax, pass, n, d};
+          const bench_case c{bench_method<Method>(), ax, pass, n, d};
           for (const bool library : {true, false}) {
             const std::string name = std::string(library ? "BM_spectral/" : "BM_torch/") + c.tail();
-            auto* b = library ? benchmark::RegisterBenchmark(
-                                    name.c_str(), [c](benchmark::State& s) { spectral_body<M>(s, c); })
-                              : benchmark::RegisterBenchmark(
-                                    name.c_str(), [c](benchmark::State& s) { torch_body<M>(s, c); });
+            auto* b = library ? benchmark::RegisterBenchmark(name.c_str(),
+                                                             [c](benchmark::State& s) {
+                                                               spectral_body<Method>(s, c);
+                                                             })
+                              : benchmark::RegisterBenchmark(name.c_str(),
+                                                             [c](benchmark::State& s) {
+                                                               torch_body<Method>(s, c);
+                                                             });
             b->UseRealTime()->Unit(benchmark::kMillisecond);
           }
         }

@@ -6,5 +6,5 @@
 
 namespace {
 [[maybe_unused]] const bool registered =
-    spectral::bench::register_method<spectral::bench::method_id::iternorm>();
+    spectral::bench::register_method<spectral::iter_norm>();
 }  // namespace

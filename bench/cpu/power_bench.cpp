@@ -6,5 +6,5 @@
 
 namespace {
 [[maybe_unused]] const bool registered =
-    spectral::bench::register_method<spectral::bench::method_id::power>();
+    spectral::bench::register_method<spectral::power_function>();
 }  // namespace

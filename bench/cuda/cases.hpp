@@ -18,7 +18,7 @@
 namespace spectral::bench::gpu {
 
 struct cuda_case {
-  method_id method;
+  method_spec method;  ///< a registered method with the benchmarks' parameters (bench_method)
   axis ax;
   pass_id pass;
   index_t n;
@@ -29,11 +29,11 @@ struct cuda_case {
   [[nodiscard]] index_t covariance_size() const noexcept { return ax == axis::features ? d / groups : n; }
   [[nodiscard]] index_t observations() const noexcept { return ax == axis::features ? n : d / groups; }
   [[nodiscard]] bool needs_eps() const noexcept {
-    return method != method_id::iternorm && covariance_size() >= observations();
+    return method.name != iter_norm::name() && covariance_size() >= observations();
   }
   [[nodiscard]] std::string tail() const {
-    std::string out = std::string(to_string(method)) + "/" + std::string(spectral::to_string(ax)) +
-                      "/" + std::string(to_string(pass)) + "/N:" + std::to_string(n) +
+    std::string out = method.name + "/" + std::string(spectral::to_string(ax)) + "/" +
+                      std::string(to_string(pass)) + "/N:" + std::to_string(n) +
                       "/D:" + std::to_string(d);
     if (groups > 1) {
       out += "/G:" + std::to_string(groups);
@@ -49,18 +49,23 @@ struct cuda_case {
 /// TF32; ZCA and power over features at D=2048; 64 groups of 128), each forward and
 /// forward+backward, plus a few smaller shapes.
 [[nodiscard]] inline std::vector<cuda_case> all_cases() {
+  const method_spec iternorm = bench_method<iter_norm>();
+  const method_spec zca = bench_method<zca_whitening>();
+  const method_spec power = bench_method<power_function>();
+  const method_spec pca = bench_method<pca_whitening>();
+  const method_spec cholesky = bench_method<cholesky_whitening>();
   std::vector<cuda_case> out;
   for (const pass_id pass : {pass_id::forward, pass_id::forward_backward}) {
-    out.push_back({method_id::iternorm, axis::samples, pass, 256, 8192});
-    out.push_back({method_id::iternorm, axis::samples, pass, 1024, 8192});
-    out.push_back({method_id::iternorm, axis::features, pass, 256, 2048});
-    out.push_back({method_id::iternorm, axis::features, pass, 256, 2048, 1, true});
-    out.push_back({method_id::zca, axis::features, pass, 256, 2048});
-    out.push_back({method_id::power, axis::features, pass, 256, 2048});
-    out.push_back({method_id::zca, axis::features, pass, 256, 8192, 64});
-    out.push_back({method_id::pca, axis::features, pass, 1024, 256});
-    out.push_back({method_id::cholesky, axis::features, pass, 1024, 256});
-    out.push_back({method_id::iternorm, axis::features, pass, 1024, 256});
+    out.push_back({iternorm, axis::samples, pass, 256, 8192});
+    out.push_back({iternorm, axis::samples, pass, 1024, 8192});
+    out.push_back({iternorm, axis::features, pass, 256, 2048});
+    out.push_back({iternorm, axis::features, pass, 256, 2048, 1, true});
+    out.push_back({zca, axis::features, pass, 256, 2048});
+    out.push_back({power, axis::features, pass, 256, 2048});
+    out.push_back({zca, axis::features, pass, 256, 8192, 64});
+    out.push_back({pca, axis::features, pass, 1024, 256});
+    out.push_back({cholesky, axis::features, pass, 1024, 256});
+    out.push_back({iternorm, axis::features, pass, 1024, 256});
   }
   return out;
 }

@@ -19,18 +19,6 @@
 namespace spectral::bench::gpu {
 namespace {
 
-template <class Fn>
-decltype(auto) with_method(method_id m, Fn&& fn) {
-  switch (m) {
-    case method_id::zca: return fn(zca_whitening{});
-    case method_id::pca: return fn(pca_whitening{});
-    case method_id::cholesky: return fn(cholesky_whitening{});
-    case method_id::power: return fn(power_function{power_p});
-    case method_id::iternorm: break;
-  }
-  return fn(iter_norm{iter_norm_iterations});
-}
-
 struct event_pair {
   cudaEvent_t start = nullptr;
   cudaEvent_t stop = nullptr;
@@ -111,7 +99,7 @@ void spectral_body(benchmark::State& state, const cuda_case& c) {
     const host_problem p = make_host_problem(c);
     device_problem dp = upload(p);
     const bool backward = c.pass == pass_id::forward_backward;
-    with_method(c.method, [&](auto method) {
+    visit_method(c.method, [&](auto method) {
       auto transform = make_transform(c, method, p.eps);
       run_once(transform, dp, backward);  // warm-up: handles, pool, kernels
       SPECTRAL_CUDA_TRY(cudaDeviceSynchronize());
@@ -153,7 +141,7 @@ const bool registered = [] {
 device_result spectral_cuda_result(const cuda_case& c, const host_problem& p) {
   device_problem dp = upload(p);
   const bool backward = c.pass == pass_id::forward_backward;
-  with_method(c.method, [&](auto method) {
+  visit_method(c.method, [&](auto method) {
     cuda::settings config;
     config.tf32 = c.tf32;
     spectral_transform<float, decltype(method), cuda::backend> transform(

@@ -18,46 +18,49 @@
 #include <cstdint>
 #include <exception>
 #include <string>
+#include <type_traits>
 
 namespace spectral::bench::gpu {
 namespace {
 
-/// whiten_matrix for a batch of G covariances (G×K×K), as the reference writes it.
-torch::Tensor whiten_matrices(const torch::Tensor& sigma, method_id method) {
+/// whiten_matrix for a batch of G covariances (G×K×K), as the reference writes it; one formula
+/// per registered method (a method added to the registry fails to compile here until it has one).
+torch::Tensor whiten_matrices(const torch::Tensor& sigma, const method_spec& spec) {
   const std::int64_t k = sigma.size(1);
-  switch (method) {
-    case method_id::zca:
-    case method_id::power: {
-      const double p = method == method_id::zca ? 0.5 : power_p;
+  const auto formula = [&]<class Method>([[maybe_unused]] const Method& method) -> torch::Tensor {
+    if constexpr (std::is_same_v<Method, zca_whitening> ||
+                  std::is_same_v<Method, power_function>) {
+      double p = 0.5;
+      if constexpr (std::is_same_v<Method, power_function>) {
+        p = method.power;
+      }
       auto [lambda, u] = torch::linalg_eigh(sigma, "L");
       return u.matmul(torch::diag_embed(lambda.pow(-p))).matmul(u.transpose(1, 2));
-    }
-    case method_id::pca: {
+    } else if constexpr (std::is_same_v<Method, pca_whitening>) {
       auto [lambda, u] = torch::linalg_eigh(sigma, "L");
       lambda = lambda.flip(-1);
       u = u.flip(-1);
       const auto largest = u.abs().argmax(1, /*keepdim=*/true);
       u = u * u.gather(1, largest).sign();
       return torch::diag_embed(lambda.rsqrt()).matmul(u.transpose(1, 2));
-    }
-    case method_id::cholesky: {
+    } else if constexpr (std::is_same_v<Method, cholesky_whitening>) {
       const auto lower = torch::linalg_cholesky(sigma);
       const auto eye = torch::eye(k, sigma.options()).expand_as(sigma);
       return torch::linalg_solve_triangular(lower, eye, /*upper=*/false, /*left=*/true,
                                              /*unitriangular=*/false);
-    }
-    case method_id::iternorm: {
+    } else {
+      static_assert(std::is_same_v<Method, iter_norm>, "no LibTorch peer for this method");
       const auto trace = sigma.diagonal(0, 1, 2).sum(-1).reshape({-1, 1, 1});
       const auto sigma_norm = sigma * trace.reciprocal();
       auto projection = torch::eye(k, sigma.options()).expand_as(sigma).contiguous();
-      for (int step = 0; step < iter_norm_iterations; ++step) {
+      for (int step = 0; step < method.iterations; ++step) {
         projection = torch::baddbmm(projection, torch::matrix_power(projection, 3), sigma_norm,
                                     /*beta=*/1.5, /*alpha=*/-0.5);
       }
       return projection * trace.reciprocal().sqrt();
     }
-  }
-  return {};
+  };
+  return visit_method(spec, formula);
 }
 
 /// Y for an N×D embedding with G groups: x (G×K×M), xn = x − mean, Σ = xn xnᵀ/(M−1) (+eps I).

@@ -14,55 +14,58 @@
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 namespace spectral::bench::torch_reference {
 
-/// `whiten_matrix(sigma)`: Σ (K×K) → W (K×K).
-inline torch::Tensor whiten_matrix(const torch::Tensor& sigma, method_id method) {
+/// `whiten_matrix(sigma)`: Σ (K×K) → W (K×K), one formula per registered method (a method added
+/// to the registry fails to compile here until it has one).
+template <class Method>
+[[nodiscard]] torch::Tensor whiten_matrix(const torch::Tensor& sigma,
+                                          [[maybe_unused]] const Method& method) {
   const std::int64_t k = sigma.size(0);
-  switch (method) {
-    case method_id::zca:
-    case method_id::power: {
-      const double p = method == method_id::zca ? 0.5 : power_p;
-      auto [lambda, u] = torch::linalg_eigh(sigma, "L");
-      return u.mm(lambda.pow(-p).diag()).mm(u.t());  // U diag(λ^-p) Uᵀ
+  if constexpr (std::is_same_v<Method, zca_whitening> || std::is_same_v<Method, power_function>) {
+    double p = 0.5;
+    if constexpr (std::is_same_v<Method, power_function>) {
+      p = method.power;
     }
-    case method_id::pca: {
-      auto [lambda, u] = torch::linalg_eigh(sigma, "L");
-      lambda = lambda.flip(0);  // descending, as the library orders them
-      u = u.flip(1);
-      // The library's sign convention (largest-|entry| of each eigenvector positive), so
-      // both sides return the same output.
-      const auto largest = u.abs().argmax(0, /*keepdim=*/true);
-      u = u * u.gather(0, largest).sign();
-      return lambda.rsqrt().diag().mm(u.t());  // Λ^-1/2 Uᵀ
+    auto [lambda, u] = torch::linalg_eigh(sigma, "L");
+    return u.mm(lambda.pow(-p).diag()).mm(u.t());  // U diag(λ^-p) Uᵀ
+  } else if constexpr (std::is_same_v<Method, pca_whitening>) {
+    auto [lambda, u] = torch::linalg_eigh(sigma, "L");
+    lambda = lambda.flip(0);  // descending, as the library orders them
+    u = u.flip(1);
+    // The library's sign convention (largest-|entry| of each eigenvector positive), so
+    // both sides return the same output.
+    const auto largest = u.abs().argmax(0, /*keepdim=*/true);
+    u = u * u.gather(0, largest).sign();
+    return lambda.rsqrt().diag().mm(u.t());  // Λ^-1/2 Uᵀ
+  } else if constexpr (std::is_same_v<Method, cholesky_whitening>) {
+    const auto lower = torch::linalg_cholesky(sigma);
+    const auto eye = torch::eye(k, sigma.options());
+    return torch::linalg_solve_triangular(lower, eye, /*upper=*/false, /*left=*/true,
+                                           /*unitriangular=*/false);  // L⁻¹
+  } else {
+    static_assert(std::is_same_v<Method, iter_norm>, "no LibTorch peer for this method");
+    // Whitening2dIterNorm.whiten_matrix on a batch of one.
+    const auto sigma3 = sigma.reshape({1, k, k});
+    const auto trace = sigma.trace().reshape({1, 1, 1});
+    const auto sigma_norm = sigma3 * trace.reciprocal();
+    auto projection = torch::eye(k, sigma.options()).reshape({1, k, k});
+    for (int step = 0; step < method.iterations; ++step) {
+      projection = torch::baddbmm(projection, torch::matrix_power(projection, 3), sigma_norm,
+                                  /*beta=*/1.5, /*alpha=*/-0.5);
     }
-    case method_id::cholesky: {
-      const auto lower = torch::linalg_cholesky(sigma);
-      const auto eye = torch::eye(k, sigma.options());
-      return torch::linalg_solve_triangular(lower, eye, /*upper=*/false, /*left=*/true,
-                                             /*unitriangular=*/false);  // L⁻¹
-    }
-    case method_id::iternorm: {
-      // Whitening2dIterNorm.whiten_matrix on a batch of one.
-      const auto sigma3 = sigma.reshape({1, k, k});
-      const auto trace = sigma.trace().reshape({1, 1, 1});
-      const auto sigma_norm = sigma3 * trace.reciprocal();
-      auto projection = torch::eye(k, sigma.options()).reshape({1, k, k});
-      for (int step = 0; step < iter_norm_iterations; ++step) {
-        projection = torch::baddbmm(projection, torch::matrix_power(projection, 3), sigma_norm,
-                                    /*beta=*/1.5, /*alpha=*/-0.5);
-      }
-      const auto wm = projection.mul_(trace.reciprocal().sqrt());
-      return wm.reshape({k, k});
-    }
+    const auto wm = projection.mul_(trace.reciprocal().sqrt());
+    return wm.reshape({k, k});
   }
-  return {};
 }
 
 /// Y for an N×D embedding: X = Zᵀ on the features axis (Z on the samples axis),
 /// `xn = x - m`, `sigma = xn @ xn.T / (m - 1)` (+ eps·I), `W @ xn`, back to N×D.
-inline torch::Tensor forward(const torch::Tensor& z, axis ax, method_id method, double eps) {
+template <class Method>
+[[nodiscard]] torch::Tensor forward(const torch::Tensor& z, axis ax, const Method& method,
+                                    double eps) {
   const auto x = ax == axis::features ? z.t() : z;  // K×M
   const std::int64_t k = x.size(0);
   const std::int64_t m = x.size(1);
@@ -74,6 +77,13 @@ inline torch::Tensor forward(const torch::Tensor& z, axis ax, method_id method, 
   }
   const auto y = whiten_matrix(sigma, method).mm(xn);
   return ax == axis::features ? y.t() : y;
+}
+
+/// forward() for the registered method `spec` names, with its parameters.
+/// @throws invalid_input for an unknown name or a parameter out of range
+[[nodiscard]] inline torch::Tensor forward(const torch::Tensor& z, axis ax,
+                                           const method_spec& spec, double eps) {
+  return visit_method(spec, [&](const auto& method) { return forward(z, ax, method, eps); });
 }
 
 /// Both sides must use the same two threads: LibTorch from Debian starts with one intra-op

@@ -4,12 +4,14 @@
 
 /// @file
 /// The CLI's type-erasure boundary: method and axis names to library types, and a .npy array's
-/// runtime dtype to the scalar type the library is instantiated with.
+/// runtime dtype to the scalar type the library is instantiated with. The methods, their names
+/// and parameters come from the library's registry (spectral/methods/registry.hpp).
 
 #include <spectral/io/npy.hpp>
 #include <spectral/spectral.hpp>
 
 #include <array>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,14 +20,20 @@
 
 namespace spectral::cli {
 
-inline constexpr std::array<std::string_view, 5> method_names = {
-    "zca", "pca", "cholesky", "power", "iternorm"};
 inline constexpr std::array<std::string_view, 2> axis_names = {"samples", "features"};
 
-/// The names as CLI11 wants them for IsMember.
-template <std::size_t N>
-[[nodiscard]] std::vector<std::string> choices(const std::array<std::string_view, N>& names) {
+/// The names as CLI11 wants them for IsMember, e.g. choices(method_names()).
+[[nodiscard]] inline std::vector<std::string> choices(std::span<const std::string_view> names) {
   return {names.begin(), names.end()};
+}
+
+/// "name: description" of every registered method, one per line (the --method help text).
+[[nodiscard]] inline std::string method_help() {
+  std::string out;
+  for (const method_entry& entry : method_table()) {
+    out.append(out.empty() ? "" : "\n").append(entry.name).append(": ").append(entry.description);
+  }
+  return out;
 }
 
 /// Parses an axis name; the parser has already restricted it to axis_names.
@@ -38,25 +46,17 @@ template <std::size_t N>
 }
 
 /**
- * @brief Constructs the method named `name` (validating its parameter) and calls fn with it.
- * @throws invalid_input for an unknown name, p < 0 (power) or iters < 1 (iternorm)
+ * @brief Constructs the registered method named `name` with p = `power` (power) and T = `iters`
+ *        (iternorm), validating them, and calls fn with it (spectral::visit_method).
+ * @throws invalid_input for an unknown name ("--method: unknown method '…'", listing the known
+ *         ones), p < 0 (power) or iters out of [1, iter_norm::max_iterations] (iternorm)
  */
 template <class Fn>
 decltype(auto) with_method(std::string_view name, double power, int iters, Fn&& fn) {
-  if (name == "zca") {
-    return std::forward<Fn>(fn)(zca_whitening{});
-  }
-  if (name == "pca") {
-    return std::forward<Fn>(fn)(pca_whitening{});
-  }
-  if (name == "cholesky") {
-    return std::forward<Fn>(fn)(cholesky_whitening{});
-  }
-  if (name == "power") {
-    return std::forward<Fn>(fn)(power_function{power});
-  }
-  SPECTRAL_EXPECTS(name == "iternorm", "--method: unknown method '", name, "'");
-  return std::forward<Fn>(fn)(iter_norm{iters});
+  method_spec spec = parse_method(name, "--method");
+  spec.power = power;
+  spec.iterations = iters;
+  return visit_method(spec, std::forward<Fn>(fn));
 }
 
 /// Calls fn(matrix) with the array in its own scalar type (float or double).

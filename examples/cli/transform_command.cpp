@@ -21,14 +21,14 @@ CLI::App* add_transform_command(CLI::App& app, transform_args& args) {
       app.add_subcommand("transform",
                          "Apply a spectral transformation to X (N×D, rows = samples) and write Y; "
                          "optionally backpropagate GY into GX = ∂⟨GY, Y⟩/∂X");
-  cmd->add_option("--method", args.method, "Spectral transformation")
+  cmd->add_option("--method", args.method, "Spectral transformation:\n" + method_help())
       ->required()
-      ->check(CLI::IsMember(choices(method_names)));
+      ->check(CLI::IsMember(choices(method_names())));
   cmd->add_option("--power", args.power, "Exponent p of W = Σ^-p (power only)")
-      ->check(in_range(0.0, max_power))
+      ->check(in_range(min_power, max_power))
       ->capture_default_str();
   cmd->add_option("--iters", args.iters, "Newton iterations T (iternorm only)")
-      ->check(in_range(1, iter_norm::max_iterations))
+      ->check(in_range(min_iterations, iter_norm::max_iterations))
       ->capture_default_str();
   cmd->add_option("--axis",
                   args.axis,

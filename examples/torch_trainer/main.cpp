@@ -14,9 +14,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
-#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -24,10 +24,9 @@ int run(int argc, char** argv) {
   using spectral::trainer::range;
   namespace limits = spectral::trainer::limits;
   using spectral::trainer::ssl_method;
-  using spectral::trainer::transform_kind;
   spectral::trainer::train_config c;
   std::string method = "intl";
-  std::string transform = "iternorm";
+  std::string transform = c.transform.method.name;  // IterNorm (transform_spec)
   std::string axis = "samples";
   std::string arch = "resnet18";
   std::string engine = "library";
@@ -79,14 +78,15 @@ int run(int argc, char** argv) {
                "6 crops (1, 1, 6/7, 5/7, 4/7, 3/7 of the image size) instead of 2 (spec 5.4)");
   app.add_option("--momentum", c.momentum0, "INTL-M EMA momentum at step 0" + range(0, 1))
       ->capture_default_str();
-  app.add_option("--transform", transform, "zca | pca | cholesky | power | iternorm")
-      ->check(CLI::IsMember({"zca", "pca", "cholesky", "power", "iternorm"}))
+  const auto methods = spectral::method_names();
+  app.add_option("--transform", transform, spectral::joined_method_names(" | "))
+      ->check(CLI::IsMember(std::vector<std::string>(methods.begin(), methods.end())))
       ->capture_default_str();
-  app.add_option("--iters", c.transform.iterations,
-                 "IterNorm iterations T" + range(1, limits::iterations))
+  app.add_option("--iters", c.transform.method.iterations,
+                 "IterNorm iterations T" + range(spectral::min_iterations, limits::iterations))
       ->capture_default_str();
-  app.add_option("--power", c.transform.power,
-                 "p of the power-function transform" + range(0.0, limits::power))
+  app.add_option("--power", c.transform.method.power,
+                 "p of the power-function transform" + range(spectral::min_power, limits::power))
       ->capture_default_str();
   app.add_option("--axis", axis, "samples (reference axis 0) | features")
       ->check(CLI::IsMember({"samples", "features"}))
@@ -195,11 +195,7 @@ int run(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return spectral::trainer::detail::report_error(e.what(), spectral::trainer::exit_input);
   }
-  static const std::map<std::string, transform_kind> kinds = {
-      {"zca", transform_kind::zca}, {"pca", transform_kind::pca},
-      {"cholesky", transform_kind::cholesky}, {"power", transform_kind::power},
-      {"iternorm", transform_kind::iternorm}};
-  c.transform.kind = kinds.at(transform);
+  c.transform.method.name = transform;  // a registered name: IsMember checked it
   c.transform.opts.axis = axis == "samples" ? spectral::axis::samples : spectral::axis::features;
   c.method = method == "intl" ? ssl_method::intl : ssl_method::intl_m;
   c.depth = arch == "resnet18" ? 18 : 50;

@@ -3,7 +3,8 @@
 #pragma once
 
 /// @file
-/// Umbrella header: the core, every method, the losses, diagnostics and the CPU backend.
+/// Umbrella header: the core, every method and their registry, the losses, diagnostics and the
+/// CPU backend.
 /// Never includes CUDA headers.
 
 #include <spectral/core/concepts.hpp>
@@ -19,6 +20,7 @@
 #include <spectral/losses/trace_loss.hpp>
 #include <spectral/methods/iter_norm.hpp>
 #include <spectral/methods/power_function.hpp>
+#include <spectral/methods/registry.hpp>
 #include <spectral/methods/whitening.hpp>
 #include <spectral/version.hpp>
 

@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace spectral_test {
@@ -40,53 +41,85 @@ using reference::method;
   return opts;
 }
 
+/// The reference's method for each method of the library's registry: a method added to the
+/// registry fails to compile here until the reference (common/reference.hpp) has it too.
+template <class Method>
+struct reference_kind;
+template <>
+struct reference_kind<spectral::zca_whitening> {
+  static constexpr method value = method::zca;
+};
+template <>
+struct reference_kind<spectral::pca_whitening> {
+  static constexpr method value = method::pca;
+};
+template <>
+struct reference_kind<spectral::cholesky_whitening> {
+  static constexpr method value = method::cholesky;
+};
+template <>
+struct reference_kind<spectral::power_function> {
+  static constexpr method value = method::power;
+};
+template <>
+struct reference_kind<spectral::iter_norm> {
+  static constexpr method value = method::iter_norm;
+};
+
+/// The library's method for `c`: its registered name, p, T, and IterNorm on the route
+/// c.eigen_route names.
+[[nodiscard]] inline spectral::method_spec library_spec(const config& c) {
+  spectral::method_spec spec;
+  spec.name.clear();
+  spectral::for_each_method([&]<class Method>(std::type_identity<Method>) {
+    if (reference_kind<Method>::value == c.kind) {
+      spec.name = std::string(Method::name());
+    }
+  });
+  if (spec.name.empty()) {
+    throw std::logic_error("library_spec: the reference method has no registered method");
+  }
+  spec.power = c.power;
+  spec.iterations = c.iterations;
+  spec.solver =
+      c.eigen_route ? spectral::iter_norm_solver::eigen : spectral::iter_norm_solver::newton;
+  return spec;
+}
+
+/// One config per method of the library's registry, in its order, with p = `power` and
+/// T = `iterations` (on the Newton route).
+[[nodiscard]] inline std::vector<config> registered_instances(double power = 0.75,
+                                                              int iterations = 4) {
+  std::vector<config> out;
+  spectral::for_each_method([&]<class Method>(std::type_identity<Method>) {
+    out.push_back(
+        {.kind = reference_kind<Method>::value, .power = power, .iterations = iterations});
+  });
+  return out;
+}
+
+/// The method's text form in the registry (e.g. "power:p=0.75") and the layout.
 [[nodiscard]] inline std::string describe(const config& c) {
   std::ostringstream out;
-  switch (c.kind) {
-    case method::zca:
-      out << "zca";
-      break;
-    case method::pca:
-      out << "pca";
-      break;
-    case method::cholesky:
-      out << "cholesky";
-      break;
-    case method::power:
-      out << "power p=" << c.power;
-      break;
-    case method::iter_norm:
-      out << "iter_norm T=" << c.iterations << (c.eigen_route ? " (eigen route)" : " (newton)");
-      break;
-  }
-  out << ", " << (c.ax == axis::features ? "features" : "samples") << " axis, groups=" << c.groups
+  out << spectral::to_string(library_spec(c)) << ", "
+      << (c.ax == axis::features ? "features" : "samples") << " axis, groups=" << c.groups
       << ", eps=" << c.eps;
   return out.str();
 }
 
 /// The library's IterNorm for `c`: its T, on the route c.eigen_route names.
 [[nodiscard]] inline spectral::iter_norm library_iter_norm(const config& c) {
-  return spectral::iter_norm{c.iterations, c.eigen_route ? spectral::iter_norm_solver::eigen
-                                                         : spectral::iter_norm_solver::newton};
+  return spectral::make_method<spectral::iter_norm>(library_spec(c));
 }
 
-/// Calls fn with the library transform that `c` describes (scalar T, CPU backend).
+/// Calls fn with the library transform that `c` describes (scalar T, CPU backend), constructed
+/// through the registry (spectral::visit_method).
 template <class T, class Fn>
 decltype(auto) with_transform(const config& c, Fn&& fn) {
   const spectral::options opts = options_of(c);
-  switch (c.kind) {
-    case method::zca:
-      return fn(spectral::zca_transform<T>{spectral::zca_whitening{}, opts});
-    case method::pca:
-      return fn(spectral::pca_transform<T>{spectral::pca_whitening{}, opts});
-    case method::cholesky:
-      return fn(spectral::cholesky_transform<T>{spectral::cholesky_whitening{}, opts});
-    case method::power:
-      return fn(spectral::power_transform<T>{spectral::power_function{c.power}, opts});
-    case method::iter_norm:
-      return fn(spectral::iter_norm_transform<T>{library_iter_norm(c), opts});
-  }
-  throw std::logic_error("with_transform: unknown method");
+  return spectral::visit_method(library_spec(c), [&]<class Method>(const Method& m) {
+    return fn(spectral::spectral_transform<T, Method>{m, opts});
+  });
 }
 
 template <class T>

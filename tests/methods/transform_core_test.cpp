@@ -11,6 +11,7 @@
 #include <catch2/catch_template_test_macros.hpp>
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
+#include <catch2/generators/catch_generators_range.hpp>
 
 #include <limits>
 #include <vector>
@@ -21,21 +22,22 @@ SPECTRAL_TEST_INSTANCE_ENTRY_POINTS(template, double)
 }  // namespace spectral_test
 
 using namespace spectral_test;
+using Catch::Generators::range;
 
 namespace {
 
-const config all_instances[] = {
-    {.kind = method::zca},
-    {.kind = method::pca},
-    {.kind = method::cholesky},
-    {.kind = method::power, .power = 0.75},
-    {.kind = method::iter_norm, .iterations = 4},
-};
+/// Every method of the library's registry (power p = 0.75, IterNorm T = 4).
+const std::vector<config> all_instances = registered_instances();
 
 config instance(std::size_t i, axis ax, int groups) {
-  config c = all_instances[i];
+  config c = all_instances.at(i);
   c.ax = ax;
   c.groups = groups;
+  return c;
+}
+
+config instance(method kind, axis ax, int groups) {
+  config c{.kind = kind, .ax = ax, .groups = groups};
   return c;
 }
 
@@ -47,7 +49,7 @@ TEMPLATE_TEST_CASE("centred input has zero row sums and sigma is symmetric PSD (
                    double) {
   const axis ax = GENERATE(axis::features, axis::samples);
   const int groups = GENERATE(1, 2, 3);
-  const config c = instance(4, ax, groups);
+  const config c = instance(method::iter_norm, ax, groups);
   const problem_size p = small_problem(ax);
   const std::uint64_t seed = 4001 + static_cast<std::uint64_t>(groups);
   CAPTURE(describe(c), seed);
@@ -89,7 +91,7 @@ TEMPLATE_TEST_CASE("covariance applies eps to the diagonal", "[core][cpu][eps]",
   const problem_size p = small_problem(ax);
   const Eigen::MatrixXd z = rounded_to<TestType>(make_embedding(p.n, p.d, ax, 2, 10.0, 4101));
   const row_matrix<TestType> zt = z.cast<TestType>();
-  spectral::options opts = options_of(instance(0, ax, 2));
+  spectral::options opts = options_of(instance(method::zca, ax, 2));
   opts.eps = 0.25;
   const Eigen::MatrixXd sigma = spectral::covariance<TestType>(zt, opts, 1).template cast<double>();
   CHECK(rel_error(sigma, reference::covariance(z, ax, 2, 1, 0.25)) <= tolerance<TestType>::forward);
@@ -99,7 +101,7 @@ TEMPLATE_TEST_CASE("groups transform each column block on its own",
                    "[core][cpu][groups]",
                    float,
                    double) {
-  const std::size_t which = GENERATE(0U, 1U, 2U, 3U, 4U);
+  const std::size_t which = GENERATE(range(std::size_t{0}, all_instances.size()));
   const axis ax = GENERATE(axis::features, axis::samples);
   const int groups = GENERATE(2, 3);
   const config c = instance(which, ax, groups);
@@ -134,7 +136,7 @@ TEMPLATE_TEST_CASE("forward and backward work on caller memory without copies (z
                    float,
                    double) {
   using T = TestType;
-  const std::size_t which = GENERATE(0U, 1U, 2U, 3U, 4U);
+  const std::size_t which = GENERATE(range(std::size_t{0}, all_instances.size()));
   const axis ax = GENERATE(axis::features, axis::samples);
   const config c = instance(which, ax, 2);
   const problem_size p = small_problem(ax);
@@ -194,7 +196,7 @@ TEMPLATE_TEST_CASE("a context can be reused and is independent of later calls",
                    float,
                    double) {
   using T = TestType;
-  const std::size_t which = GENERATE(0U, 1U, 2U, 3U, 4U);
+  const std::size_t which = GENERATE(range(std::size_t{0}, all_instances.size()));
   const axis ax = GENERATE(axis::features, axis::samples);
   const config c = instance(which, ax, 1);
   const problem_size p = small_problem(ax);
@@ -225,7 +227,7 @@ TEMPLATE_TEST_CASE("backward into the memory of grad_out is exact",
                    double) {
   using T = TestType;
   const axis ax = GENERATE(axis::features, axis::samples);
-  const config c = instance(0, ax, 1);
+  const config c = instance(method::zca, ax, 1);
   const problem_size p = small_problem(ax);
   const std::uint64_t seed = 4501;
   CAPTURE(describe(c), seed);

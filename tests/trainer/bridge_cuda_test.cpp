@@ -11,6 +11,7 @@
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
+#include <catch2/generators/catch_generators_range.hpp>
 
 #include <torch/autograd.h>
 #include <torch/cuda.h>
@@ -19,12 +20,12 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace {
 
 using spectral::trainer::transform_engine;
-using spectral::trainer::transform_kind;
 using spectral::trainer::transform_spec;
 
 double relative(const torch::Tensor& a, const torch::Tensor& b) {
@@ -55,11 +56,17 @@ std::pair<torch::Tensor, torch::Tensor> output_and_gradient(const torch::Tensor&
   return {y.detach().to(torch::kCPU, torch::kFloat64), input.grad().to(torch::kCPU, torch::kFloat64)};
 }
 
-transform_spec make_spec(transform_kind kind, spectral::axis axis, std::int64_t groups) {
+/// Every method of the library's registry.
+auto every_method() {
+  const auto names = spectral::method_names();
+  return Catch::Generators::from_range(names.begin(), names.end());
+}
+
+transform_spec make_spec(std::string_view name, spectral::axis axis, std::int64_t groups) {
   transform_spec spec;
-  spec.kind = kind;
-  spec.power = 0.3;
-  spec.iterations = 5;
+  spec.method = spectral::parse_method(name);
+  spec.method.power = 0.3;
+  spec.method.iterations = 5;
   spec.opts.axis = axis;
   spec.opts.groups = groups;
   return spec;
@@ -75,8 +82,7 @@ TEST_CASE("the bridge on CUDA tensors equals the bridge on the CPU", "[bridge][c
   if (!cuda_ready()) {
     SKIP("no CUDA device, or the trainer was built without the CUDA bridge");
   }
-  const auto kind = GENERATE(transform_kind::zca, transform_kind::pca, transform_kind::cholesky,
-                             transform_kind::power, transform_kind::iternorm);
+  const std::string_view kind = GENERATE(every_method());
   const auto axis = GENERATE(spectral::axis::samples, spectral::axis::features);
   const auto type = GENERATE(torch::kFloat64, torch::kFloat32);
   const std::int64_t groups = axis == spectral::axis::features ? 2 : 1;
@@ -84,7 +90,7 @@ TEST_CASE("the bridge on CUDA tensors equals the bridge on the CPU", "[bridge][c
   // Samples axis: N = 12 samples of D = 40 (Σ is 12×12); features axis: 2 groups of 6 features
   // over N = 40 samples.
   const auto z = axis == spectral::axis::samples ? embedding(12, 40, type, 5) : embedding(40, 12, type, 5);
-  CAPTURE(std::string(to_string(kind)), static_cast<int>(axis), std::string(c10::toString(type)));
+  CAPTURE(kind, static_cast<int>(axis), std::string(c10::toString(type)));
   const auto [y_cpu, g_cpu] = output_and_gradient(z, spec);
   const auto [y_gpu, g_gpu] = output_and_gradient(z.to(torch::kCUDA), spec);
   const double tolerance = type == torch::kFloat64 ? 1e-9 : 2e-3;
@@ -97,7 +103,7 @@ TEST_CASE("fp16 input under autocast runs the CUDA transform in float32", "[brid
   if (!cuda_ready()) {
     SKIP("no CUDA device, or the trainer was built without the CUDA bridge");
   }
-  const auto spec = make_spec(transform_kind::iternorm, spectral::axis::samples, 1);
+  const auto spec = make_spec("iternorm", spectral::axis::samples, 1);
   const auto z = embedding(64, 256, torch::kFloat32, 8).to(torch::kCUDA);
   torch::Tensor y_half;
   {
@@ -111,17 +117,16 @@ TEST_CASE("fp16 input under autocast runs the CUDA transform in float32", "[brid
 }
 
 TEST_CASE("the reference engine computes what the library computes", "[bridge]") {
-  const auto kind = GENERATE(transform_kind::zca, transform_kind::pca, transform_kind::cholesky,
-                             transform_kind::power, transform_kind::iternorm);
+  const std::string_view kind = GENERATE(every_method());
   const auto axis = GENERATE(spectral::axis::samples, spectral::axis::features);
   auto spec = make_spec(kind, axis, 1);
   const auto z = axis == spectral::axis::samples ? embedding(10, 30, torch::kFloat64, 3)
                                                  : embedding(30, 10, torch::kFloat64, 3);
-  CAPTURE(std::string(to_string(kind)), static_cast<int>(axis));
+  CAPTURE(kind, static_cast<int>(axis));
   const auto [y_library, g_library] = output_and_gradient(z, spec);
   spec.engine = transform_engine::reference;
   auto [y_reference, g_reference] = output_and_gradient(z, spec);
-  if (kind == transform_kind::pca) {
+  if (kind == spectral::pca_whitening::name()) {
     // PCA's eigenvector signs are a convention the reference does not fix: flip each of its
     // components (columns over features, rows over samples) to the library's sign, and weigh
     // the output's gradient alike (∂⟨G, S·Y⟩ = ∂⟨S·G, Y⟩).
@@ -136,7 +141,7 @@ TEST_CASE("the reference engine computes what the library computes", "[bridge]")
 }
 
 TEST_CASE("reference engine: one group only, named in the error", "[bridge]") {
-  auto spec = make_spec(transform_kind::zca, spectral::axis::features, 2);
+  auto spec = make_spec("zca", spectral::axis::features, 2);
   spec.engine = transform_engine::reference;
   CHECK_THROWS_AS(spectral::trainer::spectral_transform_op(embedding(20, 8, torch::kFloat64, 1), spec),
                   spectral::invalid_input);

@@ -18,24 +18,13 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <string_view>
 #include <vector>
 
 namespace {
 
-using spectral::trainer::transform_kind;
 using spectral::trainer::transform_spec;
 namespace reference = spectral::bench::torch_reference;
-
-spectral::bench::method_id reference_method(transform_kind k) {
-  switch (k) {
-    case transform_kind::zca: return spectral::bench::method_id::zca;
-    case transform_kind::pca: return spectral::bench::method_id::pca;
-    case transform_kind::cholesky: return spectral::bench::method_id::cholesky;
-    case transform_kind::power: return spectral::bench::method_id::power;
-    case transform_kind::iternorm: break;
-  }
-  return spectral::bench::method_id::iternorm;
-}
 
 double relative(const torch::Tensor& a, const torch::Tensor& b) {
   return (a - b).norm().item<double>() / b.norm().item<double>();
@@ -52,21 +41,19 @@ torch::Tensor anisotropic(std::int64_t n, std::int64_t d, std::uint64_t seed) {
 TEST_CASE("bridge: gradients equal LibTorch autograd of the reference formulas (double)",
           "[trainer][bridge]") {
   for (const spectral::axis ax : {spectral::axis::samples, spectral::axis::features}) {
-    for (const transform_kind kind : {transform_kind::zca, transform_kind::pca,
-                                      transform_kind::cholesky, transform_kind::power,
-                                      transform_kind::iternorm}) {
-      CAPTURE(spectral::to_string(ax), spectral::trainer::to_string(kind));
+    for (const std::string_view name : spectral::method_names()) {  // the library's registry
+      CAPTURE(spectral::to_string(ax), name);
       // K = 8 < M = 24 on either axis: Σ is positive definite, no eps needed.
       const auto z = ax == spectral::axis::samples ? anisotropic(8, 24, 1) : anisotropic(24, 8, 1);
       const auto grad_out = torch::randn_like(z);
       transform_spec spec;
-      spec.kind = kind;
-      spec.power = spectral::bench::power_p;
-      spec.iterations = spectral::bench::iter_norm_iterations;
+      spec.method = spectral::parse_method(name);
+      spec.method.power = spectral::bench::power_p;
+      spec.method.iterations = spectral::bench::iter_norm_iterations;
       spec.opts.axis = ax;
 
       const auto z_ref = z.clone().requires_grad_(true);
-      const auto y_ref = reference::forward(z_ref, ax, reference_method(kind), 0.0);
+      const auto y_ref = reference::forward(z_ref, ax, spec.method, 0.0);
       const auto g_ref = torch::autograd::grad({y_ref}, {z_ref}, {grad_out})[0];
 
       const auto z_lib = z.clone().requires_grad_(true);
@@ -82,11 +69,10 @@ TEST_CASE("bridge: gradients equal LibTorch autograd of the reference formulas (
 
 TEST_CASE("bridge: without a gradient the output is the same and no graph is kept",
           "[trainer][bridge]") {
-  for (const transform_kind kind : {transform_kind::zca, transform_kind::cholesky,
-                                    transform_kind::iternorm}) {
-    CAPTURE(spectral::trainer::to_string(kind));
+  for (const char* name : {"zca", "cholesky", "iternorm"}) {
+    CAPTURE(name);
     transform_spec spec;
-    spec.kind = kind;
+    spec.method = spectral::parse_method(name);
     const auto z = anisotropic(8, 24, 5);
     using spectral::trainer::spectral_transform_op;
     const auto y_grad = spectral_transform_op(z.clone().requires_grad_(true), spec);

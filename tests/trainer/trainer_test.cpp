@@ -125,7 +125,7 @@ TEST_CASE("trainer: bad settings, a missing dataset and divergence are reported"
   }
   SECTION("a numerical failure stops training with numerical_error naming the step") {
     // ZCA over 64 features from 32 samples: Σ is singular at the first step.
-    c.transform.kind = spectral::trainer::transform_kind::zca;
+    c.transform.method = spectral::parse_method("zca");
     c.transform.opts.axis = spectral::axis::features;
     REQUIRE_THROWS_WITH(spectral::trainer::train(c, log),
                         ContainsSubstring("training diverged at step 0"));

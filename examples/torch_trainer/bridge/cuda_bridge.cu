@@ -10,6 +10,7 @@
 
 #include <map>
 #include <mutex>
+#include <string>
 #include <tuple>
 #include <utility>
 
@@ -40,15 +41,17 @@ struct cached_transform {
   std::shared_ptr<void> transform;
 };
 
-using cache_key = std::tuple<int, double, int, int, std::int64_t, double, int, bool, bool, int>;
+using cache_key = std::tuple<std::string, double, int, int, int, std::int64_t, double, int, bool,
+                             bool, int>;
 
 std::shared_ptr<cached_transform> cache_entry(const transform_spec& spec, precision type,
                                               device_allocator memory) {
   int device = 0;
   SPECTRAL_CUDA_TRY(cudaGetDevice(&device));
-  const cache_key key{static_cast<int>(spec.kind), spec.power, spec.iterations,
-                      static_cast<int>(spec.opts.axis), spec.opts.groups, spec.opts.eps,
-                      static_cast<int>(type), spec.cuda_sync_check, spec.cuda_tf32, device};
+  const cache_key key{spec.method.name, spec.method.power, spec.method.iterations,
+                      static_cast<int>(spec.method.solver), static_cast<int>(spec.opts.axis),
+                      spec.opts.groups, spec.opts.eps, static_cast<int>(type),
+                      spec.cuda_sync_check, spec.cuda_tf32, device};
   static std::mutex mutex;
   // Never destroyed: handles must not be released after the CUDA runtime has shut down.
   static auto* cache = new std::map<cache_key, std::shared_ptr<cached_transform>>();

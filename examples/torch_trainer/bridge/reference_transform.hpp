@@ -11,6 +11,8 @@
 
 #include <torch/types.h>
 
+#include <type_traits>
+
 namespace spectral::trainer {
 
 /// W = f(Σ) for one K×K covariance.
@@ -20,35 +22,40 @@ namespace spectral::trainer {
   // The decompositions have no half-precision kernels: under autocast they get Σ in float32.
   const bool half = sigma.scalar_type() == torch::kHalf || sigma.scalar_type() == torch::kBFloat16;
   const torch::Tensor sigma_wide = half ? sigma.to(torch::kFloat32) : sigma;
-  switch (spec.kind) {
-    case transform_kind::zca:
-    case transform_kind::power: {
-      const double p = spec.kind == transform_kind::zca ? 0.5 : spec.power;
+  // One formula per registered method: a method added to the registry fails to compile here
+  // until it has one.
+  const auto formula = [&]<class Method>([[maybe_unused]] const Method& method) -> torch::Tensor {
+    if constexpr (std::is_same_v<Method, zca_whitening> ||
+                  std::is_same_v<Method, power_function>) {
+      double p = 0.5;
+      if constexpr (std::is_same_v<Method, power_function>) {
+        p = method.power;
+      }
       auto [lambda, u] = torch::linalg_eigh(sigma_wide, "L");
       return u.mm(lambda.pow(-p).diag()).mm(u.t());
-    }
-    case transform_kind::pca: {
+    } else if constexpr (std::is_same_v<Method, pca_whitening>) {
       auto [lambda, u] = torch::linalg_eigh(sigma_wide, "L");
       return lambda.flip(0).rsqrt().diag().mm(u.flip(1).t());
-    }
-    case transform_kind::cholesky: {
+    } else if constexpr (std::is_same_v<Method, cholesky_whitening>) {
       const auto lower = torch::linalg_cholesky(sigma_wide);
       return torch::linalg_solve_triangular(lower, torch::eye(k, sigma_wide.options()),
                                              /*upper=*/false, /*left=*/true,
                                              /*unitriangular=*/false);
+    } else {
+      static_assert(std::is_same_v<Method, iter_norm>, "no reference formula for this method");
+      // Whitening2dIterNorm.whiten_matrix: Newton iterations on Σ/tr Σ, batch of one.
+      const auto sigma3 = sigma.reshape({1, k, k});
+      const auto trace = sigma.trace().reshape({1, 1, 1});
+      const auto sigma_norm = sigma3 * trace.reciprocal();
+      auto projection = torch::eye(k, sigma.options()).reshape({1, k, k});
+      for (int step = 0; step < method.iterations; ++step) {
+        projection = torch::baddbmm(projection, torch::matrix_power(projection, 3), sigma_norm,
+                                    /*beta=*/1.5, /*alpha=*/-0.5);
+      }
+      return (projection * trace.reciprocal().sqrt()).reshape({k, k});
     }
-    case transform_kind::iternorm: break;
-  }
-  // Whitening2dIterNorm.whiten_matrix: Newton iterations on Σ/tr Σ, batch of one.
-  const auto sigma3 = sigma.reshape({1, k, k});
-  const auto trace = sigma.trace().reshape({1, 1, 1});
-  const auto sigma_norm = sigma3 * trace.reciprocal();
-  auto projection = torch::eye(k, sigma.options()).reshape({1, k, k});
-  for (int step = 0; step < spec.iterations; ++step) {
-    projection = torch::baddbmm(projection, torch::matrix_power(projection, 3), sigma_norm,
-                                /*beta=*/1.5, /*alpha=*/-0.5);
-  }
-  return (projection * trace.reciprocal().sqrt()).reshape({k, k});
+  };
+  return visit_method(spec.method, formula);
 }
 
 /// Y for an N×D embedding (one group): X = Zᵀ on the features axis, Z on the samples axis;

@@ -27,6 +27,7 @@ inline constexpr double lr = 100.0;
 inline constexpr double weight_decay = 1.0;
 inline constexpr std::int64_t width = 256;
 inline constexpr std::int64_t projector = 16'384;
+/// --iters (the library itself takes up to iter_norm::max_iterations).
 inline constexpr int iterations = 64;
 inline constexpr double power = 2.0;
 inline constexpr double eps = 100.0;
@@ -142,8 +143,8 @@ inline void validate_settings(const train_config& c) {
   } catch (const invalid_input& e) {
     throw invalid_input(std::string("--") + e.what());
   }
-  expect_range("--iters", c.transform.iterations, 1, limits::iterations);
-  expect_range("--power", c.transform.power, 0.0, limits::power);
+  expect_range("--iters", c.transform.method.iterations, min_iterations, limits::iterations);
+  expect_range("--power", c.transform.method.power, min_power, limits::power);
   expect_range("--eps", c.transform.opts.eps, 0.0, limits::eps);
   if (c.beta) {
     expect_range("--beta", *c.beta, 0.0, limits::beta);
