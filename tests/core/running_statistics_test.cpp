@@ -71,10 +71,10 @@ TEMPLATE_TEST_CASE("running_statistics: first update copies, later updates follo
   CHECK(stats.empty());
   stats.update(first.context);
   CHECK_FALSE(stats.empty());
-  REQUIRE(stats.transforms().size() == static_cast<std::size_t>(groups));
+  REQUIRE(stats.groups() == groups);
   CHECK(stats.mean() == first.context.feature_mean());
-  for (std::size_t g = 0; g < stats.transforms().size(); ++g) {
-    CHECK(stats.transforms()[g] == first.context.solved_transform(g));
+  for (spectral::index_t g = 0; g < stats.groups(); ++g) {
+    CHECK(stats.transform(g) == first.context.solved_transform(g));
   }
 
   stats.update(second.context);
@@ -83,11 +83,11 @@ TEMPLATE_TEST_CASE("running_statistics: first update copies, later updates follo
   const spectral::vector<TestType> mean =
       keep * first.context.feature_mean() + take * second.context.feature_mean();
   CHECK(rel_error(stats.mean(), mean) <= tolerance<TestType>());
-  for (std::size_t g = 0; g < stats.transforms().size(); ++g) {
+  for (spectral::index_t g = 0; g < stats.groups(); ++g) {
     CAPTURE(g);
     const spectral::matrix<TestType> w =
         keep * first.context.solved_transform(g) + take * second.context.solved_transform(g);
-    CHECK(rel_error(stats.transforms()[g], w) <= tolerance<TestType>());
+    CHECK(rel_error(stats.transform(g), w) <= tolerance<TestType>());
   }
 }
 

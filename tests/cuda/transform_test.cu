@@ -138,36 +138,8 @@ TEMPLATE_TEST_CASE("cuda: the smaller side (M < K) matches the CPU, forward and 
   }
 }
 
-TEST_CASE("cuda: backward equals central finite differences in double", "[cuda][gpu][gradient]") {
-  SPECTRAL_REQUIRE_GPU();
-  for (const config& c : every_instance()) {
-    if (c.groups != 1) {
-      continue;  // groups are covered by parity; keep the 2·N·D forwards per check affordable
-    }
-    const shape s = c.ax == axis::features ? shape{16, 6} : shape{5, 24};
-    CAPTURE(gpu::describe(c));
-    const Eigen::MatrixXd z = make_embedding(s.n, s.d, c.ax, 1, 5.0, 99);
-    const Eigen::MatrixXd grad_out = randn(s.n, s.d, 100);
-    // One transform and one set of device buffers per configuration; each probe is one forward.
-    const Eigen::MatrixXd numeric = gpu::with_transform<double, spectral::cuda::backend>(
-        c, [&](auto transform) {
-          auto d_probe = gpu::allocate<double>(s.n, s.d);
-          auto d_out = gpu::allocate<double>(s.n, s.d);
-          const auto forward = [&](const Eigen::MatrixXd& probe) -> Eigen::MatrixXd {
-            const row_matrix<double> zr = probe;
-            SPECTRAL_CUDA_TRY(cudaMemcpy(d_probe.buffer.data(), zr.data(),
-                                         static_cast<std::size_t>(zr.size()) * sizeof(double),
-                                         cudaMemcpyHostToDevice));
-            (void)transform.forward(std::as_const(d_probe).view(), d_out.view());
-            return gpu::download(d_out);
-          };
-          return Eigen::MatrixXd(finite_difference_vjp(forward, z, grad_out));
-        });
-    const Eigen::MatrixXd analytic =
-        gpu::run_gpu<double>(c, row_matrix<double>(z), row_matrix<double>(grad_out)).grad_in;
-    CHECK(rel_error(analytic, numeric) <= finite_difference_tolerance);
-  }
-}
+// Finite differences, reference parity and the properties run in the shared suite
+// (transform_suite_test.cu); this file compares the GPU with the CPU.
 
 TEST_CASE("cuda: whitening gives an identity covariance; p = 1/2 equals ZCA",
           "[cuda][gpu][properties]") {

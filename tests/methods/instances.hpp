@@ -166,17 +166,60 @@ template <class T>
   });
 }
 
+/// forward of z into an output of rows×cols (for the bad-input rules).
+template <class T>
+void lib_forward_into(const config& c, const row_matrix<T>& z, Eigen::Index rows,
+                      Eigen::Index cols) {
+  row_matrix<T> out(rows, cols);
+  with_transform<T>(c, [&](const auto& t) { static_cast<void>(t.forward(z, out)); });
+}
+
 #define SPECTRAL_TEST_INSTANCE_ENTRY_POINTS(prefix, T)                                             \
   prefix row_matrix<T> lib_forward<T>(const config&, const row_matrix<T>&);                        \
   prefix row_matrix<T> lib_apply<T>(const config&, const row_matrix<T>&);                          \
   prefix row_matrix<T> lib_backward<T>(const config&, const row_matrix<T>&, const row_matrix<T>&); \
   prefix std::vector<spectral::matrix<T>> lib_transform_matrices<T>(const config&,                 \
-                                                                    const row_matrix<T>&);
+                                                                    const row_matrix<T>&);         \
+  prefix void lib_forward_into<T>(const config&, const row_matrix<T>&, Eigen::Index, Eigen::Index);
 
 #if !defined(SPECTRAL_TEST_INSTANTIATE_ENTRY_POINTS)
 SPECTRAL_TEST_INSTANCE_ENTRY_POINTS(extern template, float)
 SPECTRAL_TEST_INSTANCE_ENTRY_POINTS(extern template, double)
 #endif
+
+/**
+ * @brief The CPU backend through the library's Eigen entry points: the default runner of the
+ *        checks below. A runner is how a test suite reaches one backend (host matrices in and
+ *        out); tests/cuda/cuda_runner.cuh is the GPU's, and tests/backends/transform_suite.hpp
+ *        runs the same checks on each.
+ */
+struct cpu_runner {
+  static void skip_unless_available() {}
+  template <class T>
+  [[nodiscard]] static row_matrix<T> forward(const config& c, const row_matrix<T>& z) {
+    return lib_forward<T>(c, z);
+  }
+  template <class T>
+  [[nodiscard]] static row_matrix<T> apply(const config& c, const row_matrix<T>& z) {
+    return lib_apply<T>(c, z);
+  }
+  template <class T>
+  [[nodiscard]] static row_matrix<T> backward(const config& c, const row_matrix<T>& z,
+                                              const row_matrix<T>& grad_out) {
+    return lib_backward<T>(c, z, grad_out);
+  }
+  template <class T>
+  [[nodiscard]] static std::vector<spectral::matrix<T>> transform_matrices(
+      const config& c, const row_matrix<T>& z) {
+    return lib_transform_matrices<T>(c, z);
+  }
+  /// forward of z into an output of the given shape (for the bad-input rules).
+  template <class T>
+  static void forward_into(const config& c, const row_matrix<T>& z, Eigen::Index rows,
+                           Eigen::Index cols) {
+    lib_forward_into<T>(c, z, rows, cols);
+  }
+};
 
 /// Default small problem (N, D) for an axis: K ≤ 12 and M ≥ 3K for groups ∈ {1, 2, 3}.
 struct problem_size {
@@ -221,7 +264,7 @@ template <class T>
  * @brief (a) forward, W per group and backward vs the double reference, on anisotropic input
  *        with cond(Σ) ≤ 1e2.
  */
-template <class T>
+template <class T, class Runner = cpu_runner>
 void check_reference_parity(const config& c, std::uint64_t seed, double condition = 10.0) {
   const problem_size p = small_problem(c.ax);
   CAPTURE(describe(c), seed, p.n, p.d);
@@ -232,30 +275,31 @@ void check_reference_parity(const config& c, std::uint64_t seed, double conditio
 
   const row_matrix<T> zt = z.cast<T>();
   const row_matrix<T> gt = g.cast<T>();
-  CHECK(rel_error(lib_forward<T>(c, zt), reference::forward(z, c)) <= tolerance<T>::forward);
-  const auto matrices = lib_transform_matrices<T>(c, zt);
+  CHECK(rel_error(Runner::template forward<T>(c, zt), reference::forward(z, c)) <= tolerance<T>::forward);
+  const auto matrices = Runner::template transform_matrices<T>(c, zt);
   REQUIRE(matrices.size() == static_cast<std::size_t>(c.groups));
   for (int grp = 0; grp < c.groups; ++grp) {
     CAPTURE(grp);
     CHECK(rel_error(matrices[static_cast<std::size_t>(grp)],
                     reference::transform_matrix(z, c, grp)) <= tolerance<T>::forward);
   }
-  CHECK(rel_error(lib_backward<T>(c, zt, gt), reference::backward(z, g, c)) <=
+  CHECK(rel_error(Runner::template backward<T>(c, zt, gt), reference::backward(z, g, c)) <=
         tolerance<T>::backward);
 }
 
 /// (c) analytic backward vs central finite differences of ⟨G, forward(Z)⟩, double.
-inline void check_finite_differences(const config& c, std::uint64_t seed, double condition = 10.0) {
+template <class Runner = cpu_runner>
+void check_finite_differences(const config& c, std::uint64_t seed, double condition = 10.0) {
   const problem_size p = tiny_problem(c.ax);
   CAPTURE(describe(c), seed, p.n, p.d);
   const Eigen::MatrixXd z = make_embedding(p.n, p.d, c.ax, c.groups, condition, seed);
   const Eigen::MatrixXd g = randn(p.n, p.d, seed + 11);
   require_non_degenerate(z, c, 1e3);
 
-  const Eigen::MatrixXd analytic = lib_backward<double>(c, z, g);
+  const Eigen::MatrixXd analytic = Runner::template backward<double>(c, z, g);
   const Eigen::MatrixXd numeric = finite_difference_vjp(
       [&](const Eigen::MatrixXd& probe) -> Eigen::MatrixXd {
-        return lib_forward<double>(c, probe);
+        return Runner::template forward<double>(c, probe);
       },
       z, g);
   CHECK(rel_error(analytic, numeric) <= finite_difference_tolerance);
@@ -274,7 +318,8 @@ struct near_equal_case {
  *        reference, and the float gradient is finite and within 1e-4 of it.
  * @return the case, for checks of the caller's own
  */
-inline near_equal_case check_near_equal_eigenvalues(const config& c, double gap,
+template <class Runner = cpu_runner>
+near_equal_case check_near_equal_eigenvalues(const config& c, double gap,
                                                     std::uint64_t seed) {
   const problem_size p = tiny_problem(c.ax);
   const layout_shape s = shape_of(p.n, p.d, c.ax);
@@ -286,24 +331,25 @@ inline near_equal_case check_near_equal_eigenvalues(const config& c, double gap,
   CHECK(ev(1) - ev(0) <= gap + 1e-12);
   const Eigen::MatrixXd g = randn(p.n, p.d, seed + 1);
 
-  const Eigen::MatrixXd analytic = lib_backward<double>(c, z, g);
+  const Eigen::MatrixXd analytic = Runner::template backward<double>(c, z, g);
   REQUIRE(analytic.allFinite());
   const Eigen::MatrixXd numeric = finite_difference_vjp(
       [&](const Eigen::MatrixXd& probe) -> Eigen::MatrixXd {
-        return lib_forward<double>(c, probe);
+        return Runner::template forward<double>(c, probe);
       },
       z, g, 1e-7);
   CHECK(rel_error(analytic, numeric) <= 1e-5);
   CHECK(rel_error(analytic, reference::backward(z, g, c)) <= tolerance<double>::backward);
 
-  const row_matrix<float> grad_float = lib_backward<float>(c, z.cast<float>(), g.cast<float>());
+  const row_matrix<float> grad_float = Runner::template backward<float>(c, z.cast<float>(), g.cast<float>());
   REQUIRE(grad_float.allFinite());
   CHECK(rel_error(grad_float, analytic) <= 1e-4);
   return {z, g, analytic};
 }
 
 /// (e) the float gradient agrees with the double gradient on the same (float-rounded) input.
-inline void check_float_matches_double_gradient(const config& c, std::uint64_t seed) {
+template <class Runner = cpu_runner>
+void check_float_matches_double_gradient(const config& c, std::uint64_t seed) {
   const problem_size p = small_problem(c.ax);
   CAPTURE(describe(c), seed, p.n, p.d);
   const Eigen::MatrixXd z = rounded_to<float>(make_embedding(p.n, p.d, c.ax, c.groups, 10.0, seed));
@@ -311,8 +357,8 @@ inline void check_float_matches_double_gradient(const config& c, std::uint64_t s
   require_non_degenerate(z, c, 1e2);
   const row_matrix<float> zf = z.cast<float>();
   const row_matrix<float> gf = g.cast<float>();
-  const row_matrix<double> grad_double = lib_backward<double>(c, z, g);
-  const row_matrix<float> grad_float = lib_backward<float>(c, zf, gf);
+  const row_matrix<double> grad_double = Runner::template backward<double>(c, z, g);
+  const row_matrix<float> grad_float = Runner::template backward<float>(c, zf, gf);
   CHECK(rel_error(grad_float, grad_double) <= 1e-4);
 }
 
@@ -320,7 +366,7 @@ inline void check_float_matches_double_gradient(const config& c, std::uint64_t s
  * @brief Spec §2.2 item 3 / §8.4 test 25 for scale- and shift-invariant transforms: per group,
  *        ⟨G_X, X_c⟩ = 0 and every row of G_X (K×M layout) sums to zero.
  */
-template <class T>
+template <class T, class Runner = cpu_runner>
 void check_gradient_identities(const config& c, std::uint64_t seed) {
   const problem_size p = small_problem(c.ax);
   CAPTURE(describe(c), seed, p.n, p.d);
@@ -329,7 +375,7 @@ void check_gradient_identities(const config& c, std::uint64_t seed) {
   require_non_degenerate(z, c, 1e2);
   const row_matrix<T> zt = z.cast<T>();
   const row_matrix<T> gt = g.cast<T>();
-  const Eigen::MatrixXd grad = lib_backward<T>(c, zt, gt).template cast<double>();
+  const Eigen::MatrixXd grad = Runner::template backward<T>(c, zt, gt).template cast<double>();
   for (int grp = 0; grp < c.groups; ++grp) {
     CAPTURE(grp);
     const Eigen::MatrixXd gx = layout_of(grad, c.ax, c.groups, grp);
@@ -344,7 +390,7 @@ void check_gradient_identities(const config& c, std::uint64_t seed) {
 
 /// Spec §8.1 test 1 (groups = 1): the features-axis result on Z is the samples-axis result on Zᵀ,
 /// transposed back; the same for the gradient.
-template <class T>
+template <class T, class Runner = cpu_runner>
 void check_axis_mapping(config c, std::uint64_t seed) {
   c.groups = 1;
   c.ax = axis::features;
@@ -360,11 +406,11 @@ void check_axis_mapping(config c, std::uint64_t seed) {
   const row_matrix<T> z_tr = z.transpose().cast<T>();
   const row_matrix<T> g_tr = g.transpose().cast<T>();
 
-  const row_matrix<T> y = lib_forward<T>(c, zt);
-  const row_matrix<T> y_tr = lib_forward<T>(transposed, z_tr);
+  const row_matrix<T> y = Runner::template forward<T>(c, zt);
+  const row_matrix<T> y_tr = Runner::template forward<T>(transposed, z_tr);
   CHECK(rel_error(y, y_tr.transpose()) <= tolerance<T>::invariance);
-  const row_matrix<T> gx = lib_backward<T>(c, zt, gt);
-  const row_matrix<T> gx_tr = lib_backward<T>(transposed, z_tr, g_tr);
+  const row_matrix<T> gx = Runner::template backward<T>(c, zt, gt);
+  const row_matrix<T> gx_tr = Runner::template backward<T>(transposed, z_tr, g_tr);
   CHECK(rel_error(gx, gx_tr.transpose()) <= tolerance<T>::invariance);
 }
 
@@ -383,7 +429,7 @@ template <class Fn>
  *        a scale c (spec: c ∈ {1e-3, 3.7, 1e3}) (exponent 0 for scale-invariant transforms, 1 − 2p
  * for Σ^{-p}).
  */
-template <class T>
+template <class T, class Runner = cpu_runner>
 void check_scale_and_shift(
     const config& c, std::uint64_t seed, double scale, double exponent, double tol) {
   const problem_size p = small_problem(c.ax);
@@ -399,8 +445,8 @@ void check_scale_and_shift(
       }));
   const row_matrix<T> zt = z.cast<T>();
   const row_matrix<T> mt = moved.cast<T>();
-  const Eigen::MatrixXd y = lib_forward<T>(c, zt).template cast<double>();
-  const Eigen::MatrixXd y_moved = lib_forward<T>(c, mt).template cast<double>();
+  const Eigen::MatrixXd y = Runner::template forward<T>(c, zt).template cast<double>();
+  const Eigen::MatrixXd y_moved = Runner::template forward<T>(c, mt).template cast<double>();
   CHECK(rel_error(y_moved, std::pow(scale, exponent) * y) <= tol);
 }
 
@@ -411,7 +457,7 @@ enum class row_permutation { equivariant, invariant, unchecked };
  * @brief Spec §8.2 test 9: permuting the M observations permutes Y's observations (every
  *        instance); permuting the K rows by Π gives ΠY (spectral functions) or Y (PCA).
  */
-template <class T>
+template <class T, class Runner = cpu_runner>
 void check_permutations(const config& c, std::uint64_t seed, row_permutation rows) {
   const problem_size p = small_problem(c.ax);
   CAPTURE(describe(c), seed, p.n, p.d);
@@ -425,13 +471,13 @@ void check_permutations(const config& c, std::uint64_t seed, row_permutation row
   REQUIRE((perm_m.indices().array() != identity_order.array()).any());
   REQUIRE((perm_k.indices().head(s.size).array() != identity_order.head(s.size).array()).any());
   const row_matrix<T> zt = z.cast<T>();
-  const Eigen::MatrixXd y = lib_forward<T>(c, zt).template cast<double>();
+  const Eigen::MatrixXd y = Runner::template forward<T>(c, zt).template cast<double>();
 
   const auto by_observation = [&](const Eigen::MatrixXd& x, int) -> Eigen::MatrixXd {
     return x * perm_m;
   };
   const row_matrix<T> z_m = map_layouts(z, c.ax, c.groups, by_observation).template cast<T>();
-  CHECK(rel_error(lib_forward<T>(c, z_m), map_layouts(y, c.ax, c.groups, by_observation)) <=
+  CHECK(rel_error(Runner::template forward<T>(c, z_m), map_layouts(y, c.ax, c.groups, by_observation)) <=
         tolerance<T>::invariance);
 
   if (rows == row_permutation::unchecked) {
@@ -441,7 +487,7 @@ void check_permutations(const config& c, std::uint64_t seed, row_permutation row
   const row_matrix<T> z_k = map_layouts(z, c.ax, c.groups, by_row).template cast<T>();
   const Eigen::MatrixXd expected =
       rows == row_permutation::equivariant ? map_layouts(y, c.ax, c.groups, by_row) : y;
-  CHECK(rel_error(lib_forward<T>(c, z_k), expected) <= tolerance<T>::invariance);
+  CHECK(rel_error(Runner::template forward<T>(c, z_k), expected) <= tolerance<T>::invariance);
 }
 
 /// Σ_Y (K×K, double) of one group of an output, via the reference covariance.

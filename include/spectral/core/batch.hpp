@@ -101,6 +101,15 @@ template <class T>
                                                      Eigen::OuterStride<>(a.ld));
 }
 
+namespace detail {
+/// An N×D row-major Eigen matrix or map, seen column-major: a D×N batch of one (no copy).
+template <class RowMajor>
+[[nodiscard]] auto columns_of(RowMajor& m) {
+  using S = std::remove_pointer_t<decltype(m.data())>;
+  return batch<S>{m.data(), m.cols(), m.rows(), m.outerStride(), 0, 1};
+}
+}  // namespace detail
+
 /// How a product operand is read.
 enum class op : unsigned char { none, transpose };
 

@@ -385,13 +385,6 @@ template <class A, class B>
   return std::less_equal<>{}(a_first, b_last) && std::less_equal<>{}(b_first, a_last);
 }
 
-/// An N×D row-major view, seen column-major: a D×N batch of one.
-template <class Ref>
-[[nodiscard]] auto columns_of(Ref& m) {
-  using S = std::remove_pointer_t<decltype(m.data())>;
-  return batch<S>{m.data(), m.cols(), m.rows(), m.outerStride(), 0, 1};
-}
-
 /// Throws what a host status word records, with where it happened appended.
 inline void throw_recorded(const status_word& s, std::string_view method, const options& opts,
                            group_shape shape) {
@@ -457,16 +450,22 @@ void spectral_transform<T, Method, Backend>::run(Backend& be, batch<const T> z, 
   const batch<const T> blocks = detail::group_blocks(batch<const T>(zc), groups);
   buffer sigma = p.allocate(size * size * groups);
   const batch<T> s = dense_batch(sigma.data(), size, size, groups);
-  detail::group_covariances(p, zc, opts_, shape, gram_side, s);
+  // Σ first without eps: the constant-input check reads its trace before the shrinkage (the
+  // eps added in T, then subtracted, would leave rounding above the check's floor in float).
+  options unshrunk = opts_;
+  unshrunk.eps = 0.0;
+  detail::group_covariances(p, zc, unshrunk, shape, gram_side, s);
   buffer checks = p.allocate(2 * groups);  // tr Σ and max|z| per group
   p.trace(s, checks.data());
   p.max_abs(detail::group_blocks(z, groups), checks.data() + groups);
   p.for_each(extent{groups, 1, 1},
-             detail::check_not_constant<T>{checks.data(), checks.data() + groups, opts_.eps,
-                                           static_cast<double>(size),
+             detail::check_not_constant<T>{checks.data(), checks.data() + groups,
                                            static_cast<double>(shape.size),
                                            static_cast<double>(std::numeric_limits<T>::epsilon()),
                                            status});
+  if (opts_.eps != 0.0) {
+    p.for_each(extent{s.count, s.rows, 1}, detail::add_identity<T>{s, static_cast<T>(opts_.eps)});
+  }
 
   buffer transform = p.allocate(size * size * groups);
   const batch<T> w = dense_batch(transform.data(), size, size, groups);

@@ -9,7 +9,6 @@
 #include <spectral/core/types.hpp>
 #include <spectral/cuda/error.cuh>
 #include <spectral/cuda/handles.cuh>
-#include <spectral/cuda/kernels/batched.cuh>
 #include <spectral/cuda/kernels/eigen.cuh>
 #include <spectral/cuda/kernels/launch.cuh>
 #include <spectral/cuda/memory.cuh>

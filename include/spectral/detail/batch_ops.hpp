@@ -96,20 +96,18 @@ struct add_scaled {
 
 /// The constant-input check: Σ (before eps) no larger than the rounding noise centring leaves
 /// in a constant input, ≈ K·(2ε·max|z|)², means every observation is identical and a transform
-/// would only amplify noise. `trace` is tr Σ (or of the Gram: the same), `largest` max|z| of
-/// the group's input; launched over one entry per group.
+/// would only amplify noise. `trace` is tr Σ before eps (or of the Gram: the same), `largest`
+/// max|z| of the group's input; launched over one entry per group.
 template <class T>
 struct check_not_constant {
   const T* trace;
   const T* largest;
-  double eps;               ///< the shrinkage already added to the diagonal
-  double size;              ///< the Σ or Gram matrix's size (its diagonal holds eps each)
-  double covariance_size;   ///< K
-  double epsilon;           ///< the scalar type's machine epsilon
+  double covariance_size;  ///< K
+  double epsilon;          ///< the scalar type's machine epsilon
   status_word* status;
   SPECTRAL_HOST_DEVICE void operator()(index_t b, index_t /*i*/, index_t /*j*/) const {
     const double noise = 4.0 * epsilon * static_cast<double>(largest[b]);
-    const double t = static_cast<double>(trace[b]) - size * eps;
+    const double t = static_cast<double>(trace[b]);
     const double floor = covariance_size * noise * noise;
     if (!(t > floor)) {
       report(status, status_constant_input, static_cast<int>(b), t, floor);

@@ -7,10 +7,12 @@
 #include <spectral/core/spectral_transform.hpp>
 #include <spectral/core/types.hpp>
 #include <spectral/cpu/backend.hpp>
+#include <spectral/detail/checks.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 namespace spectral {
 
@@ -53,6 +55,66 @@ struct spectrum_report {
   return smallest > floor ? largest / smallest : std::numeric_limits<double>::infinity();
 }
 
+namespace detail {
+
+/// The report of a spectrum given ascending eigenvalues and tr Σ.
+/// @throws invalid_input for a zero spectrum
+[[nodiscard]] inline spectrum_report summarize_spectrum(const vector<double>& ascending,
+                                                        double trace) {
+  spectrum_report r;
+  r.eigenvalues = ascending.reverse();
+  r.trace = trace;
+  const vector<double> clamped = r.eigenvalues.cwiseMax(0.0);
+  SPECTRAL_EXPECTS(clamped.sum() > 0.0,
+                   "z: the covariance is zero (every observation is identical after centring)");
+  r.normalized = clamped / clamped.sum();
+  r.effective_rank = effective_rank(r.eigenvalues);
+  r.condition_number = condition_number(r.eigenvalues);
+  return r;
+}
+
+/**
+ * @brief The spectrum of group `group`'s covariance of z (the D×N columns of an N×D embedding),
+ *        on any backend: widened to double, centred and Σ formed with the transform's own steps,
+ *        its eigenvalues and trace computed there; only those K + 1 numbers come back.
+ * @note The caller has checked the options, the shape and the group. Waits for the backend.
+ * @throws invalid_input for non-finite z or a zero spectrum; numerical_error when the
+ *         eigensolver fails
+ */
+template <class Backend, class T>
+[[nodiscard]] spectrum_report covariance_spectrum(
+    Backend& be, batch<const T> z, const options& opts, index_t group,
+    typename backend_traits<Backend>::stream stream = {}) {
+  const primitives<Backend, double> p{be};
+  const index_t d = z.rows;
+  const index_t n = z.cols;
+  const index_t k = checked_group_shape(n, d, opts).size;
+  auto status = be.template zeros<status_word>(1);
+  auto widened = p.allocate(n * d);
+  const batch<double> columns = dense_batch(widened.data(), d, n, 1);
+  p.for_each(extent::of(columns), widen<T, double>{z, columns});
+  p.check_finite(columns, status.data(), status_nonfinite_input);
+  center_embedding(p, columns, columns, opts, static_cast<double*>(nullptr));
+  // Σ of every group, then the chosen group's eigenvalues (K) and trace (1).
+  auto sigma = p.allocate(opts.groups * k * k + k + 1);
+  group_covariances(p, columns, opts, checked_group_shape(n, d, opts), false,
+                    dense_batch(sigma.data(), k, k, opts.groups));
+  const batch<double> chosen = dense_batch(sigma.data() + group * k * k, k, k, 1);
+  double* values = sigma.data() + opts.groups * k * k;
+  p.trace(chosen, values + k);
+  p.eigh(chosen, dense_batch(values, k, 1, 1), status.data());
+  if constexpr (host_backend<Backend>) {
+    (void)stream;
+    throw_status(*status.data(), "spectrum");
+  } else {
+    Backend::check_status(status.data(), stream, "spectrum");
+  }
+  const std::vector<double> host = be.template download<double>(values, k + 1);
+  return summarize_spectrum(Eigen::Map<const vector<double>>(host.data(), k), host[k]);
+}
+
+}  // namespace detail
+
 /**
  * @brief Eigenvalues and collapse summaries of the covariance of an N×D embedding.
  * @param opts axis, groups (which group: `group`) and eps as for the transforms
@@ -61,24 +123,13 @@ struct spectrum_report {
 template <real_scalar T>
 [[nodiscard]] spectrum_report spectrum(embedding_cref<T> z, const options& opts = {},
                                        index_t group = 0) {
-  const matrix<double> sigma = covariance<double>(z.template cast<double>(), opts, group);
-  const index_t k = sigma.rows();
-  matrix<double> vectors = sigma;
-  vector<double> ascending(k);
-  status_word status{};
-  cpu::backend{}.eigh<double>(dense_batch(vectors.data(), k, k, 1),
-                              dense_batch(ascending.data(), k, 1, 1), &status);
-  throw_status(status, "spectrum");
-  spectrum_report r;
-  r.eigenvalues = ascending.reverse();
-  r.trace = sigma.trace();
-  const vector<double> clamped = r.eigenvalues.cwiseMax(0.0);
-  SPECTRAL_EXPECTS(clamped.sum() > 0.0,
-                   "z: the covariance is zero (every observation is identical after centring)");
-  r.normalized = clamped / clamped.sum();
-  r.effective_rank = effective_rank(r.eigenvalues);
-  r.condition_number = condition_number(r.eigenvalues);
-  return r;
+  opts.validate();
+  (void)checked_group_shape(z.rows(), z.cols(), opts);
+  SPECTRAL_EXPECTS(group >= 0 && group < opts.groups, "group: must be in [0, ", opts.groups,
+                   "), got ", group);
+  detail::expect_finite(z, "z");
+  cpu::backend be;
+  return detail::covariance_spectrum(be, detail::columns_of(z), opts, group);
 }
 
 /**

@@ -2,14 +2,21 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <spectral/core/backend.hpp>
+#include <spectral/core/batch.hpp>
 #include <spectral/core/error.hpp>
 #include <spectral/core/spectral_transform.hpp>
 #include <spectral/core/types.hpp>
+#include <spectral/losses/loss_steps.hpp>
 #include <spectral/losses/normalized_mse.hpp>
 #include <spectral/losses/trace_loss.hpp>
 #include <spectral/methods/iter_norm.hpp>
 
 #include <cmath>
+#include <cstddef>
+#include <span>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace spectral {
@@ -21,11 +28,15 @@ namespace spectral {
  * View 0 is the anchor: the other views are compared only with it, its trace loss weighs β and
  * the others' β/(V−1). Each view is transformed over its own batch. Gradients flow through the
  * transform into every view (no stop-gradient), as in the reference `intl` method.
+ *
+ * Written once for every backend: the CPU takes Eigen matrices, a device backend (CUDA) views
+ * of its memory and a stream; both run the same steps (losses/loss_steps.hpp).
  */
 template <real_scalar T, spectral_method Method = iter_norm, class Backend = cpu::backend>
 class intl_objective {
  public:
   using transform_type = spectral_transform<T, Method, Backend>;
+  using stream_type = typename transform_type::stream_type;
 
   /// The value and its two parts (alignment = the nMSE average, trace = the weighted TL sum / β).
   struct terms {
@@ -36,7 +47,9 @@ class intl_objective {
 
   /// @throws invalid_input when beta is negative or not finite.
   intl_objective(transform_type transform, double beta)
-      : transform_(std::move(transform)), beta_(beta) {
+      : transform_(std::move(transform)),
+        beta_(beta),
+        backend_(detail::make_backend<Backend>(transform_.config())) {
     SPECTRAL_EXPECTS(std::isfinite(beta) && beta >= 0.0, "beta: must be finite and >= 0, got ",
                      beta);
   }
@@ -48,73 +61,182 @@ class intl_objective {
    * @throws invalid_input for fewer than 2 views or mismatched shapes; whatever the transform throws
    */
   terms evaluate(const std::vector<row_matrix<T>>& views,
-                 std::vector<row_matrix<T>>* grads = nullptr) const;
+                 std::vector<row_matrix<T>>* grads = nullptr) const
+    requires detail::host_backend<Backend>;
+
+  /**
+   * @brief L and, when `grads` is non-empty, ∂L/∂Z^v written into grads[v] (device memory).
+   * @note Synchronises `stream` once, to return the terms.
+   * @throws invalid_input for fewer than 2 views, mismatched shapes or a grads list of another
+   *         length; whatever the transform throws
+   */
+  terms evaluate(const std::vector<embedding_view<const T>>& views,
+                 const std::vector<embedding_view<T>>& grads = {}, stream_type stream = {}) const
+    requires(!detail::host_backend<Backend>);
 
   [[nodiscard]] const transform_type& transform() const noexcept { return transform_; }
   [[nodiscard]] double beta() const noexcept { return beta_; }
 
  private:
+  /// The algorithm: forward(v, out) → context, the losses on the backend, backward(ctx, g, v).
+  template <class Forward, class Backward>
+  terms run(std::span<const embedding_view<const T>> views,
+            std::span<const embedding_view<T>> grads, const Forward& forward,
+            const Backward& backward) const;
+
   transform_type transform_;
   double beta_;
+  mutable Backend backend_;  ///< runs the losses (CUDA: handles, bound to the caller's stream)
 };
 
 // --- implementation -----------------------------------------------------------------------------
 
-template <real_scalar T, spectral_method Method, class Backend>
-auto intl_objective<T, Method, Backend>::evaluate(const std::vector<row_matrix<T>>& views,
-                                                  std::vector<row_matrix<T>>* grads) const
-    -> terms {
-  const std::size_t count = views.size();
+namespace detail {
+/// Checks the views of the INTL objective: at least 2, all of view 0's shape.
+template <class Shape>
+void expect_views(std::size_t count, const Shape& shape_of) {
   SPECTRAL_EXPECTS(count >= 2, "views: the INTL objective needs at least 2 views, got ", count);
+  const auto [n, d] = shape_of(0);
   for (std::size_t v = 1; v < count; ++v) {
-    SPECTRAL_EXPECTS(views[v].rows() == views[0].rows() && views[v].cols() == views[0].cols(),
-                     "views: view ", v, " is ", views[v].rows(), "x", views[v].cols(),
-                     " but view 0 is ", views[0].rows(), "x", views[0].cols());
+    const auto [rows, cols] = shape_of(v);
+    SPECTRAL_EXPECTS(rows == n && cols == d, "views: view ", v, " is ", rows, "x", cols,
+                     " but view 0 is ", n, "x", d);
   }
+}
+}  // namespace detail
+
+template <real_scalar T, spectral_method Method, class Backend>
+template <class Forward, class Backward>
+auto intl_objective<T, Method, Backend>::run(std::span<const embedding_view<const T>> views,
+                                             std::span<const embedding_view<T>> grads,
+                                             const Forward& forward,
+                                             const Backward& backward) const -> terms {
+  const std::size_t count = views.size();
+  const index_t n = views[0].rows;
+  const index_t d = views[0].cols;
+  const index_t plane = n * d;
   const axis a = transform_.opts().axis;
   const T others = T(1) / static_cast<T>(count - 1);
   const T beta = static_cast<T>(beta_);
-  const bool want_grad = grads != nullptr;
+  const bool want_grad = !grads.empty();
+  const primitives<Backend, T> p{backend_};
+  const auto views_count = static_cast<index_t>(count);
 
-  std::vector<row_matrix<T>> outputs(count);
+  // Every view's Y and ∂L/∂Y back to back; the scalars: TL of each view, then the nMSE of
+  // views 1 … V−1 against view 0.
+  auto outputs = p.allocate(views_count * plane);
+  auto grad_out = p.allocate(want_grad ? views_count * plane : 0);
+  auto values = p.allocate(2 * views_count - 1);
+  const auto output_view = [&](std::size_t v) {
+    return embedding_view<T>(outputs.data() + static_cast<index_t>(v) * plane, n, d);
+  };
+  const auto grad_columns = [&](std::size_t v) {
+    return embedding_view<T>(grad_out.data() + static_cast<index_t>(v) * plane, n, d).columns();
+  };
+
   std::vector<typename transform_type::context_type> contexts;
   contexts.reserve(count);
-  std::vector<row_matrix<T>> grad_out(count);
   for (std::size_t v = 0; v < count; ++v) {
-    outputs[v].resize(views[v].rows(), views[v].cols());
-    contexts.push_back(transform_.forward(views[v], outputs[v]));
-    grad_out[v] = row_matrix<T>::Zero(views[v].rows(), views[v].cols());
+    contexts.push_back(forward(views[v], output_view(v)));
   }
-
-  terms out;
-  row_matrix<T> grad_a(outputs[0].rows(), outputs[0].cols());
-  row_matrix<T> grad_b(outputs[0].rows(), outputs[0].cols());
-  embedding_ref<T> ref_a(grad_a);
-  embedding_ref<T> ref_b(grad_b);
+  // Each view's gradient is first written by its trace loss, then the nMSE terms add to it.
   for (std::size_t v = 0; v < count; ++v) {
     const T weight = v == 0 ? T(1) : others;
-    out.trace += weight * trace_loss<T>(outputs[v], a, want_grad ? &ref_a : nullptr);
-    if (want_grad) {
-      grad_out[v] += (beta * weight) * grad_a;
-    }
+    const batch<T> g = want_grad ? grad_columns(v) : batch<T>{};
+    detail::trace_loss_steps(p, output_view(v).columns(), a, values.data() + v,
+                             want_grad ? &g : nullptr, beta * weight, false);
     if (v == 0) {
       continue;
     }
-    out.alignment += others * normalized_mse<T>(outputs[v], outputs[0], want_grad ? &ref_a : nullptr,
-                                                want_grad ? &ref_b : nullptr);
-    if (want_grad) {
-      grad_out[v] += others * grad_a;
-      grad_out[0] += others * grad_b;
+    const batch<T> g0 = want_grad ? grad_columns(0) : batch<T>{};
+    detail::normalized_mse_steps(p, output_view(v).columns(), output_view(0).columns(),
+                                 values.data() + count + v - 1, want_grad ? &g : nullptr,
+                                 want_grad ? &g0 : nullptr, others, true);
+  }
+  if (want_grad) {
+    for (std::size_t v = 0; v < count; ++v) {
+      backward(contexts[v],
+               embedding_view<const T>(grad_out.data() + static_cast<index_t>(v) * plane, n, d),
+               grads[v]);
+    }
+  }
+  const std::vector<T> host = backend_.template download<T>(values.data(), 2 * views_count - 1);
+  terms out;
+  for (std::size_t v = 0; v < count; ++v) {
+    out.trace += (v == 0 ? T(1) : others) * host[v];
+    if (v > 0) {
+      out.alignment += others * host[count + v - 1];
     }
   }
   out.total = out.alignment + beta * out.trace;
-  if (want_grad) {
-    grads->resize(count);
-    for (std::size_t v = 0; v < count; ++v) {
-      (*grads)[v] = transform_.backward(contexts[v], grad_out[v]);
+  return out;
+}
+
+template <real_scalar T, spectral_method Method, class Backend>
+auto intl_objective<T, Method, Backend>::evaluate(const std::vector<row_matrix<T>>& views,
+                                                  std::vector<row_matrix<T>>* grads) const
+    -> terms
+  requires detail::host_backend<Backend>
+{
+  detail::expect_views(views.size(), [&](std::size_t v) {
+    return std::pair{views[v].rows(), views[v].cols()};
+  });
+  std::vector<embedding_view<const T>> inputs;
+  for (const row_matrix<T>& z : views) {
+    inputs.emplace_back(z.data(), z.rows(), z.cols());
+  }
+  std::vector<embedding_view<T>> outputs;
+  if (grads != nullptr) {
+    grads->resize(views.size());
+    for (row_matrix<T>& g : *grads) {
+      g.resize(views[0].rows(), views[0].cols());
+      outputs.emplace_back(g.data(), g.rows(), g.cols());
     }
   }
-  return out;
+  using const_map = Eigen::Map<const row_matrix<T>, 0, Eigen::OuterStride<>>;
+  using map = Eigen::Map<row_matrix<T>, 0, Eigen::OuterStride<>>;
+  const auto host = [](auto view) {
+    using M = std::conditional_t<std::is_const_v<std::remove_pointer_t<decltype(view.data)>>,
+                                 const_map, map>;
+    return M(view.data, view.rows, view.cols, Eigen::OuterStride<>(view.row_stride));
+  };
+  return run(
+      inputs, outputs,
+      [&](embedding_view<const T> z, embedding_view<T> out) {
+        map out_map = host(out);
+        return transform_.forward(host(z), out_map);
+      },
+      [&](const auto& ctx, embedding_view<const T> g, embedding_view<T> into) {
+        map into_map = host(into);
+        transform_.backward(ctx, host(g), into_map);
+      });
+}
+
+template <real_scalar T, spectral_method Method, class Backend>
+auto intl_objective<T, Method, Backend>::evaluate(const std::vector<embedding_view<const T>>& views,
+                                                  const std::vector<embedding_view<T>>& grads,
+                                                  stream_type stream) const -> terms
+  requires(!detail::host_backend<Backend>)
+{
+  detail::expect_views(views.size(),
+                       [&](std::size_t v) { return std::pair{views[v].rows, views[v].cols}; });
+  SPECTRAL_EXPECTS(grads.empty() || grads.size() == views.size(), "grads: expected ",
+                   views.size(), " gradient views, got ", grads.size());
+  for (std::size_t v = 0; v < views.size(); ++v) {
+    detail::expect_view(views[v], views[0].rows, views[0].cols, "views");
+  }
+  for (const embedding_view<T>& g : grads) {
+    detail::expect_view(g, views[0].rows, views[0].cols, "grads");
+  }
+  backend_.bind(stream);
+  return run(
+      views, grads,
+      [&](embedding_view<const T> z, embedding_view<T> out) {
+        return transform_.forward(z, out, stream);
+      },
+      [&](const auto& ctx, embedding_view<const T> g, embedding_view<T> into) {
+        transform_.backward(ctx, g, into, stream);
+      });
 }
 
 }  // namespace spectral

@@ -2,11 +2,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <spectral/core/backend.hpp>
+#include <spectral/core/batch.hpp>
 #include <spectral/core/error.hpp>
 #include <spectral/core/types.hpp>
+#include <spectral/cpu/backend.hpp>
 #include <spectral/detail/checks.hpp>
-
-#include <algorithm>
+#include <spectral/losses/loss_steps.hpp>
 
 namespace spectral {
 
@@ -32,36 +34,21 @@ T normalized_mse(embedding_cref<T> a, embedding_cref<T> b, embedding_ref<T>* gra
   detail::expect_shape(b, a.rows(), a.cols(), "b");
   detail::expect_finite(a, "a");
   detail::expect_finite(b, "b");
-  const index_t n = a.rows();
-  constexpr double min_norm = 1e-12;
-  const vector<T> norm_a = a.rowwise().norm().cwiseMax(static_cast<T>(min_norm));
-  const vector<T> norm_b = b.rowwise().norm().cwiseMax(static_cast<T>(min_norm));
-  const row_matrix<T> u = norm_a.cwiseInverse().asDiagonal() * a;
-  const row_matrix<T> v = norm_b.cwiseInverse().asDiagonal() * b;
-  const vector<T> cosine = u.cwiseProduct(v).rowwise().sum();
-  const T scale = T(2) / static_cast<T>(n);
-  // ∂/∂a_n = −(2/N)(v_n − ⟨u_n, v_n⟩ u_n)/‖a_n‖; on a clamped row the divisor is the constant
-  // 1e-12, so the projection term vanishes: −(2/N) v_n / 1e-12.
-  const auto row_gradient = [&](const vector<T>& norm, const row_matrix<T>& self,
-                                const row_matrix<T>& other) {
-    row_matrix<T> grad = -scale * (norm.cwiseInverse().asDiagonal() *
-                                   (other - cosine.asDiagonal() * self));
-    for (index_t r = 0; r < n; ++r) {
-      if (norm(r) <= static_cast<T>(min_norm)) {
-        grad.row(r) = -scale * other.row(r) / norm(r);
-      }
-    }
-    return grad;
-  };
   if (grad_a != nullptr) {
-    detail::expect_shape(*grad_a, n, a.cols(), "grad_a");
-    *grad_a = row_gradient(norm_a, u, v);
+    detail::expect_shape(*grad_a, a.rows(), a.cols(), "grad_a");
   }
   if (grad_b != nullptr) {
-    detail::expect_shape(*grad_b, n, a.cols(), "grad_b");
-    *grad_b = row_gradient(norm_b, v, u);
+    detail::expect_shape(*grad_b, a.rows(), a.cols(), "grad_b");
   }
-  return T(2) - scale * cosine.sum();
+  cpu::backend be;
+  T value{};
+  const batch<T> columns_a = grad_a != nullptr ? detail::columns_of(*grad_a) : batch<T>{};
+  const batch<T> columns_b = grad_b != nullptr ? detail::columns_of(*grad_b) : batch<T>{};
+  detail::normalized_mse_steps(primitives<cpu::backend, T>{be}, detail::columns_of(a),
+                               detail::columns_of(b), &value,
+                               grad_a != nullptr ? &columns_a : nullptr,
+                               grad_b != nullptr ? &columns_b : nullptr, T(1), false);
+  return value;
 }
 
 }  // namespace spectral

@@ -2,10 +2,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <spectral/core/backend.hpp>
+#include <spectral/core/batch.hpp>
 #include <spectral/core/error.hpp>
 #include <spectral/core/options.hpp>
 #include <spectral/core/types.hpp>
+#include <spectral/cpu/backend.hpp>
 #include <spectral/detail/checks.hpp>
+#include <spectral/losses/loss_steps.hpp>
 
 #include <cmath>
 
@@ -39,26 +43,6 @@ template <real_scalar T>
 
 // --- implementation -----------------------------------------------------------------------------
 
-namespace detail {
-
-/// TL on a K×M whitening-layout view (rows = the variances that must be 1); the gradient, in
-/// the same layout, goes into grad_rows when it is non-null.
-template <class View>
-typename View::Scalar trace_loss_rows(const View& y, matrix<typename View::Scalar>* grad_rows) {
-  using T = typename View::Scalar;
-  const index_t m = y.cols();
-  const matrix<T> centered = y.colwise() - y.rowwise().mean();
-  const vector<T> excess =
-      (centered.rowwise().squaredNorm() / static_cast<T>(m - 1)).array() - T(1);
-  if (grad_rows != nullptr) {
-    // ∂/∂y_kj of (d_k − 1)² = 4 (d_k − 1)(y_kj − ȳ_k)/(M − 1)
-    *grad_rows = (T(4) / static_cast<T>(m - 1)) * (excess.asDiagonal() * centered);
-  }
-  return excess.squaredNorm();
-}
-
-}  // namespace detail
-
 template <real_scalar T>
 T trace_loss(embedding_cref<T> y, axis a, embedding_ref<T>* grad) {
   const index_t observations = a == axis::features ? y.rows() : y.cols();
@@ -68,19 +52,11 @@ T trace_loss(embedding_cref<T> y, axis a, embedding_ref<T>* grad) {
   if (grad != nullptr) {
     detail::expect_shape(*grad, y.rows(), y.cols(), "grad");
   }
-  matrix<T> grad_rows;
-  matrix<T>* grad_target = grad != nullptr ? &grad_rows : nullptr;
-  if (a == axis::features) {
-    const T value = detail::trace_loss_rows(y.transpose(), grad_target);
-    if (grad != nullptr) {
-      *grad = grad_rows.transpose();
-    }
-    return value;
-  }
-  const T value = detail::trace_loss_rows(y, grad_target);
-  if (grad != nullptr) {
-    *grad = grad_rows;
-  }
+  cpu::backend be;
+  T value{};
+  const batch<T> grad_columns = grad != nullptr ? detail::columns_of(*grad) : batch<T>{};
+  detail::trace_loss_steps(primitives<cpu::backend, T>{be}, detail::columns_of(y), a, &value,
+                           grad != nullptr ? &grad_columns : nullptr, T(1), false);
   return value;
 }
 

@@ -36,49 +36,4 @@ __device__ inline std::int64_t grid_threads() {
   return static_cast<std::int64_t>(gridDim.x) * blockDim.x;
 }
 
-/// Sum of `value` over the block, in double (every thread gets the result).
-__device__ inline double block_sum(double value) {
-  __shared__ double partial[block_threads / warp_threads];
-  for (int offset = warp_threads / 2; offset > 0; offset /= 2) {
-    value += __shfl_down_sync(0xffffffffU, value, offset);
-  }
-  const int lane = static_cast<int>(threadIdx.x) % warp_threads;
-  const int warp = static_cast<int>(threadIdx.x) / warp_threads;
-  if (lane == 0) {
-    partial[warp] = value;
-  }
-  __syncthreads();
-  double total = 0.0;
-  for (int w = 0; w < static_cast<int>(blockDim.x) / warp_threads; ++w) {
-    total += partial[w];
-  }
-  __syncthreads();  // partial may be reused by the next call
-  return total;
-}
-
-/// Sum over a warp (every lane gets the result).
-__device__ inline double warp_sum(double value) {
-  for (int offset = warp_threads / 2; offset > 0; offset /= 2) {
-    value += __shfl_xor_sync(0xffffffffU, value, offset);
-  }
-  return value;
-}
-
-/// Maximum over a warp (every lane gets the result).
-__device__ inline double warp_max(double value) {
-  for (int offset = warp_threads / 2; offset > 0; offset /= 2) {
-    value = fmax(value, __shfl_xor_sync(0xffffffffU, value, offset));
-  }
-  return value;
-}
-
-/// atomicMax for non-negative floating point values (their bit patterns order like integers).
-__device__ inline void atomic_max_nonnegative(float* address, float value) {
-  atomicMax(reinterpret_cast<int*>(address), __float_as_int(value));
-}
-__device__ inline void atomic_max_nonnegative(double* address, double value) {
-  atomicMax(reinterpret_cast<unsigned long long*>(address),
-            static_cast<unsigned long long>(__double_as_longlong(value)));
-}
-
 }  // namespace spectral::cuda::detail
