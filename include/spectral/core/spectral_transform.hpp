@@ -414,19 +414,32 @@ void center_embedding(const primitives<Backend, T>& p, std::type_identity_t<batc
   }
 }
 
-/// Σ = XXᵀ/(M−1) (K×K) of every group of Z_c, or on the smaller side G = XᵀX/(M−1) (M×M);
-/// + eps·I either way. Symmetric by construction.
+/// Σ += eps·I for every matrix (nothing for eps = 0).
 template <class Backend, class T>
-void group_covariances(const primitives<Backend, T>& p, std::type_identity_t<batch<const T>> zc,
-                       const options& opts, group_shape shape, bool gram_side, batch<T> sigma) {
+void add_shrinkage(const primitives<Backend, T>& p, batch<T> sigma, double eps) {
+  if (eps != 0.0) {
+    p.for_each(extent{sigma.count, sigma.rows, 1}, add_identity<T>{sigma, static_cast<T>(eps)});
+  }
+}
+
+/// Σ = XXᵀ/(M−1) (K×K) of every group of Z_c, or on the smaller side G = XᵀX/(M−1) (M×M),
+/// without eps. Symmetric by construction.
+template <class Backend, class T>
+void group_covariances_unshrunk(const primitives<Backend, T>& p,
+                                std::type_identity_t<batch<const T>> zc, const options& opts,
+                                group_shape shape, bool gram_side, batch<T> sigma) {
   const op x_op = whitening_op(opts.axis);
   p.syrk(gram_side ? flip(x_op) : x_op,
          static_cast<T>(1.0 / static_cast<double>(shape.observations - 1)),
          group_blocks(zc, opts.groups), T(0), sigma);
-  if (opts.eps != 0.0) {
-    p.for_each(extent{sigma.count, sigma.rows, 1},
-               add_identity<T>{sigma, static_cast<T>(opts.eps)});
-  }
+}
+
+/// The same + eps·I.
+template <class Backend, class T>
+void group_covariances(const primitives<Backend, T>& p, std::type_identity_t<batch<const T>> zc,
+                       const options& opts, group_shape shape, bool gram_side, batch<T> sigma) {
+  group_covariances_unshrunk(p, zc, opts, shape, gram_side, sigma);
+  add_shrinkage(p, sigma, opts.eps);
 }
 
 }  // namespace detail
@@ -452,9 +465,7 @@ void spectral_transform<T, Method, Backend>::run(Backend& be, batch<const T> z, 
   const batch<T> s = dense_batch(sigma.data(), size, size, groups);
   // Σ first without eps: the constant-input check reads its trace before the shrinkage (the
   // eps added in T, then subtracted, would leave rounding above the check's floor in float).
-  options unshrunk = opts_;
-  unshrunk.eps = 0.0;
-  detail::group_covariances(p, zc, unshrunk, shape, gram_side, s);
+  detail::group_covariances_unshrunk(p, zc, opts_, shape, gram_side, s);
   buffer checks = p.allocate(2 * groups);  // tr Σ and max|z| per group
   p.trace(s, checks.data());
   p.max_abs(detail::group_blocks(z, groups), checks.data() + groups);
@@ -463,9 +474,7 @@ void spectral_transform<T, Method, Backend>::run(Backend& be, batch<const T> z, 
                                            static_cast<double>(shape.size),
                                            static_cast<double>(std::numeric_limits<T>::epsilon()),
                                            status});
-  if (opts_.eps != 0.0) {
-    p.for_each(extent{s.count, s.rows, 1}, detail::add_identity<T>{s, static_cast<T>(opts_.eps)});
-  }
+  detail::add_shrinkage(p, s, opts_.eps);
 
   buffer transform = p.allocate(size * size * groups);
   const batch<T> w = dense_batch(transform.data(), size, size, groups);

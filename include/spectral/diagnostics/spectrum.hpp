@@ -88,7 +88,8 @@ template <class Backend, class T>
   const primitives<Backend, double> p{be};
   const index_t d = z.rows;
   const index_t n = z.cols;
-  const index_t k = checked_group_shape(n, d, opts).size;
+  const group_shape shape = checked_group_shape(n, d, opts);
+  const index_t k = shape.size;
   auto status = be.template zeros<status_word>(1);
   auto widened = p.allocate(n * d);
   const batch<double> columns = dense_batch(widened.data(), d, n, 1);
@@ -97,7 +98,7 @@ template <class Backend, class T>
   center_embedding(p, columns, columns, opts, static_cast<double*>(nullptr));
   // Σ of every group, then the chosen group's eigenvalues (K) and trace (1).
   auto sigma = p.allocate(opts.groups * k * k + k + 1);
-  group_covariances(p, columns, opts, checked_group_shape(n, d, opts), false,
+  group_covariances(p, columns, opts, shape, false,
                     dense_batch(sigma.data(), k, k, opts.groups));
   const batch<double> chosen = dense_batch(sigma.data() + group * k * k, k, k, 1);
   double* values = sigma.data() + opts.groups * k * k;
