@@ -11,7 +11,8 @@
 #      the reference engine in the same process, --loader-only and --pipeline on a generated
 #      folder of ImageNet-sized JPEGs;
 #   5. full training on CUDA (ImageFolder, AMP, channels_last): 2 epochs with checkpoints, then
-#      --resume for a third;
+#      --resume for a third; then intl_eval --device cuda (linear, AMP) on its checkpoint and
+#      intl_export of it;
 #   6. the trainer's [cuda] tests (the bridge on CUDA tensors, fp16 input, GPU augmentation);
 #   7. only when GPU_CHECK_STAGES names `recipe` (minutes): the 30-epoch Fashion-MNIST recipe
 #      (ResNet-18 CIFAR stem, batch 256, projector 3 x 2048, IterNorm T=4 over samples, lr 0.3,
@@ -69,8 +70,8 @@ say "LibTorch headers: gloo $([[ -d $torch_include/gloo ]] && echo present || ec
     "-DCMAKE_PREFIX_PATH=$deps;$torch_prefix" -DSPECTRAL_WITH_BLAS=OFF \
     -DSPECTRAL_BUILD_TESTS=ON -DSPECTRAL_BUILD_EXAMPLES=ON -DSPECTRAL_BUILD_TORCH_EXAMPLE=ON \
     -DSPECTRAL_INSTALL=OFF &&
-  cmake --build build/device --target make_image_folder intl_train spectral_cuda_bench \
-    spectral_trainer_tests -j16 -- -k
+  cmake --build build/device --target make_image_folder intl_train intl_eval intl_export \
+    spectral_cuda_bench spectral_trainer_tests -j16 -- -k
 ) > "$OUT/build.txt" 2>&1 &
 build_pid=$!
 
@@ -171,6 +172,31 @@ if [[ -x $train && -d $folder ]] && want training; then
   fi
 fi
 
+# 5b. GPU linear evaluation of that checkpoint (the folder's train/ doubles as val/), and its
+#     export for torch.load
+eval_rc=skipped
+evaluate=build/device/examples/torch_trainer/intl_eval
+exporter=build/device/examples/torch_trainer/intl_export
+if [[ $training_rc == 0 && -x $evaluate ]] && want training; then
+  say "== intl_eval --device cuda on the trained checkpoint (linear, AMP, 2 epochs)"
+  [[ -e $folder/val ]] || ln -s train "$folder/val"
+  rm -rf "$runs/eval"
+  timeout "$(cap 90 40)" "$evaluate" --device cuda --amp --channels-last --data "$folder" \
+    --pretrained "$runs/train/checkpoint.pt" --epochs 2 --loader-threads 14 --threads 16 \
+    --no-progress --out "$runs/eval" > "$OUT/eval.txt" 2>&1
+  eval_rc=$?
+  cp "$runs/eval/summary.json" "$OUT/eval-summary.json" 2>/dev/null
+  grep -E "^epoch|val top-1|error" "$OUT/eval.txt" | tail -4 | tee -a "$summary"
+  if [[ -x $exporter ]]; then
+    "$exporter" --checkpoint "$runs/train/checkpoint.pt" --output "$runs/backbone.pth" --force \
+      2>&1 | tee -a "$summary"
+    python3 -c 'import sys, torch, torchvision
+sd = torch.load(sys.argv[1]); r = torchvision.models.resnet50().load_state_dict(sd, strict=False)
+print("export: torchvision resnet50 missing", sorted(r.missing_keys), "unexpected", r.unexpected_keys)' \
+      "$runs/backbone.pth" 2>&1 | tail -1 | tee -a "$summary"
+  fi
+fi
+
 # 6. the trainer's [cuda] tests: the bridge on CUDA tensors vs the CPU bridge, fp16 under
 #    autocast, augmentation on the GPU
 trainer_tests=build/device/tests/trainer/spectral_trainer_tests
@@ -220,12 +246,12 @@ if [[ -x $bench ]] && want bench && (($(left) > 40)); then
 fi
 
 say "== exit codes: tests $tests_rc, memcheck $memcheck_rc, build $build_rc, synthetic $synthetic_rc," \
-    "loader $loader_rc, pipeline $pipeline_rc, training $training_rc," \
+    "loader $loader_rc, pipeline $pipeline_rc, training $training_rc, eval $eval_rc," \
     "trainer tests $trainer_tests_rc, recipe $recipe_rc, bench $bench_rc; $((SECONDS - start)) s"
 cat "$summary"
 ok=1
 for rc in "$tests_rc" "$memcheck_rc" "$build_rc" "$synthetic_rc" "$loader_rc" "$pipeline_rc" \
-          "$training_rc" "$trainer_tests_rc" "$recipe_rc" "$bench_rc"; do
+          "$training_rc" "$eval_rc" "$trainer_tests_rc" "$recipe_rc" "$bench_rc"; do
   [[ $rc == 0 || $rc == skipped ]] || ok=0
 done
 ((ok))

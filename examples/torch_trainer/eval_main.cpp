@@ -1,11 +1,12 @@
 // SPDX-FileCopyrightText: 2026 spectral contributors
 // SPDX-License-Identifier: Apache-2.0
 
-// intl_eval: ImageNet-style evaluation of an intl_train encoder on an ImageFolder tree, as the
-// reference's evaluate.py: linear evaluation of the frozen backbone (spec §6.3) or
-// semi-supervised fine-tuning on a split file's subset (spec §6.4). CPU, LibTorch. Every setting
-// is range-checked before any work; failures are one line on stderr with the exit codes of
-// cli_exit.hpp.
+// intl_eval: ImageNet-style evaluation of an intl_train encoder (or a converted reference
+// checkpoint) on an ImageFolder tree, as the reference's evaluate.py, whose ImageNet defaults
+// it takes (ResNet-50, ImageNet stem): linear evaluation of the frozen backbone (spec §6.3) or
+// semi-supervised fine-tuning on a split file's subset (spec §6.4), on the CPU or a GPU. Every
+// setting is range-checked before any work; failures are one line on stderr with the exit codes
+// of cli_exit.hpp.
 
 #include "cli_exit.hpp"
 #include "train/linear_eval.hpp"
@@ -26,12 +27,12 @@ int run(int argc, char** argv) {
   using spectral::trainer::eval_schedule;
   spectral::trainer::eval_config c;
   std::string mode = "linear";
-  std::string arch = "resnet18";
+  std::string arch = c.depth == 50 ? "resnet50" : "resnet18";
   std::string schedule = "step";
   std::string pretrained;
   std::string split;
 
-  CLI::App app{"Linear evaluation / semi-supervised fine-tuning of an INTL encoder (LibTorch, CPU)"};
+  CLI::App app{"Linear evaluation / semi-supervised fine-tuning of an INTL encoder (LibTorch)"};
   app.footer(spectral::trainer::exit_codes_help);
   app.add_option("--mode", mode, "linear (frozen backbone, spec 6.3) | finetune (spec 6.4)")
       ->check(CLI::IsMember({"linear", "finetune"}))
@@ -40,7 +41,10 @@ int run(int argc, char** argv) {
       ->required();
   app.add_option("--out", c.out, "output folder: eval_checkpoint.pt, metrics.jsonl, summary.json")
       ->capture_default_str();
-  app.add_option("--pretrained", pretrained, "intl_train's checkpoint.pt (its model/backbone)");
+  app.add_option("--pretrained", pretrained,
+                 "intl_train's checkpoint.pt (its model/backbone), a file of "
+                 "scripts/convert_checkpoint.py (the reference's .pth.tar checkpoints), or a "
+                 "torch.save state dict this LibTorch reads");
   app.add_flag("--random-init", c.random_init, "no pretrained weights (the baseline)");
   app.add_option("--train-split", split,
                  "file naming the labelled training images, one per line (1percent.txt); "
@@ -52,8 +56,9 @@ int run(int argc, char** argv) {
                  "channels of the first ResNet stage (64 = torchvision)" +
                      range<std::int64_t>(4, limits::width))
       ->capture_default_str();
-  app.add_flag("!--imagenet-stem", c.cifar_stem,
-               "7x7 stride-2 stem with max-pool instead of CIFAR's 3x3 (as intl_train)");
+  app.add_flag("--cifar-stem,!--imagenet-stem", c.cifar_stem,
+               "CIFAR's 3x3 stride-1 stem without max-pool, or the 7x7 stride-2 stem with "
+               "max-pool (as the run that trained the backbone)");
   app.add_option("--epochs", c.epochs,
                  "epochs (0: 100 linear, 20 finetune)" + range<std::int64_t>(0, limits::epochs))
       ->capture_default_str();
@@ -91,6 +96,9 @@ int run(int argc, char** argv) {
   app.add_option("--seed", c.seed, "seed of initialisation, crops, flips and data order (0-2^64-1)")
       ->check(spectral::trainer::unsigned_text())
       ->capture_default_str();
+  app.add_option("--device", c.device, "cpu | cuda | cuda:N")->capture_default_str();
+  app.add_flag("--amp", c.amp, "fp16 autocast with dynamic loss scaling (CUDA)");
+  app.add_flag("--channels-last", c.channels_last, "NHWC memory format for the convolutions (CUDA)");
   app.add_flag("--resume", c.resume, "continue from <out>/eval_checkpoint.pt");
   app.add_flag("!--no-progress", c.progress, "no progress bar");
 

@@ -2,11 +2,14 @@
 // SPDX-License-Identifier: Apache-2.0
 
 // intl_train: INTL pretraining and evaluation with the spectral library's IterNorm (or any other
-// instance) inside a LibTorch model. Defaults follow the reference CIFAR recipe (spec §6.5) on
-// Fashion-MNIST from Debian's dataset-fashion-mnist package. Every setting is range-checked
-// before any work; failures are one line on stderr with the exit codes of cli_exit.hpp.
+// instance) inside a LibTorch model. The defaults are a recipe of the reference's
+// (train/recipes.hpp), chosen by --recipe or from --dataset; without either, the Fashion-MNIST
+// main job from Debian's dataset-fashion-mnist package. Every setting is range-checked before
+// any work; failures are one line on stderr with the exit codes of cli_exit.hpp.
 
 #include "cli_exit.hpp"
+#include "train/recipes.hpp"
+#include "train/run_config.hpp"
 #include "train/trainer.hpp"
 
 #include <CLI/CLI.hpp>
@@ -20,19 +23,63 @@
 
 namespace {
 
-int run(int argc, char** argv) {
+/// What the flags say beyond train_config's own fields: names that pick a type, and the
+/// per-view lists that become train_config::views.
+struct flag_values {
+  std::string recipe;
+  std::string method, transform, axis, arch, engine;
+  std::vector<std::int64_t> crop_sizes;
+  std::vector<double> min_scales, max_scales, blur_probs, solarize_probs;
+  bool print_config = false;
+
+  explicit flag_values(const spectral::trainer::train_config& c)
+      : recipe(c.recipe),
+        method(c.method == spectral::trainer::ssl_method::intl ? "intl" : "intl_m"),
+        transform(c.transform.method.name),
+        axis(std::string(spectral::to_string(c.transform.opts.axis))),
+        arch(c.depth == 50 ? "resnet50" : "resnet18"),
+        engine(c.transform.engine == spectral::trainer::transform_engine::library ? "library"
+                                                                                   : "reference") {}
+
+  /// The names into the configuration (CLI11's IsMember has checked each).
+  void apply(spectral::trainer::train_config& c) const {
+    c.transform.method.name = transform;
+    c.transform.opts.axis = axis == "samples" ? spectral::axis::samples : spectral::axis::features;
+    c.method = method == "intl" ? spectral::trainer::ssl_method::intl
+                                : spectral::trainer::ssl_method::intl_m;
+    c.depth = arch == "resnet18" ? 18 : 50;
+    c.transform.engine = engine == "library" ? spectral::trainer::transform_engine::library
+                                             : spectral::trainer::transform_engine::reference;
+    c.views = spectral::trainer::views_from_lists(c, crop_sizes, min_scales, max_scales,
+                                                  blur_probs, solarize_probs);
+  }
+};
+
+std::string recipes_help() {
+  std::string text = "Recipes (--recipe; default from --dataset: imagefolder -> imagenet, else the "
+                     "data set's own):\n";
+  for (const auto& r : spectral::trainer::recipes) {
+    text += "  " + std::string(r.name) + ": " + std::string(r.summary) + "\n";
+  }
+  return text;
+}
+
+/// Every flag, bound to `c` (whose values are the defaults) and `f`.
+void add_flags(CLI::App& app, spectral::trainer::train_config& c, flag_values& f) {
   using spectral::trainer::range;
   namespace limits = spectral::trainer::limits;
-  using spectral::trainer::ssl_method;
-  spectral::trainer::train_config c;
-  std::string method = "intl";
-  std::string transform = c.transform.method.name;  // IterNorm (transform_spec)
-  std::string axis = "samples";
-  std::string arch = "resnet18";
-  std::string engine = "library";
-
-  CLI::App app{"INTL self-supervised pretraining with the spectral library (LibTorch, CPU)"};
-  app.footer(spectral::trainer::exit_codes_help);
+  std::vector<std::string> recipe_names;
+  for (const auto& r : spectral::trainer::recipes) {
+    recipe_names.emplace_back(r.name);
+  }
+  app.footer(recipes_help() + spectral::trainer::exit_codes_help);
+  app.add_option("--recipe", f.recipe,
+                 "the reference recipe whose values are the defaults (listed below); every flag "
+                 "overrides its value")
+      ->check(CLI::IsMember(recipe_names));
+  app.add_flag("--print-config", f.print_config,
+               "print the effective configuration as one JSON object (keys: the flag names) and "
+               "exit, touching no data");
   app.add_option("--dataset", c.dataset, "fashion-mnist | cifar10 | cifar100 | imagefolder")
       ->check(CLI::IsMember({"fashion-mnist", "cifar10", "cifar100", "imagefolder"}))
       ->capture_default_str();
@@ -54,32 +101,50 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--wd", c.weight_decay, "weight decay" + range(0.0, limits::weight_decay))
       ->capture_default_str();
-  app.add_flag("!--no-decay-1d", c.decay_1d,
-               "no weight decay on biases and BN parameters (ImageNet recipe)");
+  app.add_flag("--decay-1d,!--no-decay-1d", c.decay_1d,
+               "weight decay on biases and BN parameters too (CIFAR recipes) or not (ImageNet "
+               "recipes)");
   app.add_option("--warmup-epochs", c.warmup_epochs,
                  "linear warm-up epochs" + range<std::int64_t>(0, limits::epochs))
       ->capture_default_str();
-  app.add_option("--arch", arch, "resnet18 | resnet50")
+  app.add_option("--arch", f.arch, "resnet18 | resnet50")
       ->check(CLI::IsMember({"resnet18", "resnet50"}))
       ->capture_default_str();
   app.add_option("--width", c.width,
                  "channels of the first ResNet stage (64 = torchvision)" +
                      range<std::int64_t>(4, limits::width))
       ->capture_default_str();
-  app.add_flag("!--imagenet-stem", c.cifar_stem, "7x7 stride-2 stem with max-pool instead of CIFAR's 3x3");
+  app.add_flag("--cifar-stem,!--imagenet-stem", c.cifar_stem,
+               "CIFAR's 3x3 stride-1 stem without max-pool, or the 7x7 stride-2 stem with max-pool");
   app.add_option("--projector", c.projector,
-                 "hidden and output size of the 3-layer projector" +
-                     range<std::int64_t>(2, limits::projector))
+                 "output size of the 3-layer projector" + range<std::int64_t>(2, limits::projector))
       ->capture_default_str();
-  app.add_option("--method", method, "intl | intl_m (momentum encoder)")
+  app.add_option("--projector-hidden", c.projector_hidden,
+                 "size of the projector's two hidden layers (0: the --projector size)" +
+                     range<std::int64_t>(0, limits::projector))
+      ->capture_default_str();
+  app.add_option("--method", f.method, "intl | intl_m (momentum encoder)")
       ->check(CLI::IsMember({"intl", "intl_m"}))
       ->capture_default_str();
-  app.add_flag("--multi-crop", c.multi_crop,
+  app.add_flag("--multi-crop,!--no-multi-crop", c.multi_crop,
                "6 crops (1, 1, 6/7, 5/7, 4/7, 3/7 of the image size) instead of 2 (spec 5.4)");
+  // The reference's per-view crop lists (--crops_size, --min_scale_crops, ...), comma-separated.
+  app.add_option("--crop-sizes", f.crop_sizes,
+                 "every view's crop size, e.g. 224,224,96 (sets the number of views; default: the "
+                 "recipe's)")
+      ->delimiter(',');
+  app.add_option("--min-scales", f.min_scales, "every view's RandomResizedCrop minimum area")
+      ->delimiter(',');
+  app.add_option("--max-scales", f.max_scales, "every view's RandomResizedCrop maximum area")
+      ->delimiter(',');
+  app.add_option("--blur-probs", f.blur_probs, "every view's Gaussian-blur probability")
+      ->delimiter(',');
+  app.add_option("--solarize-probs", f.solarize_probs, "every view's solarisation probability")
+      ->delimiter(',');
   app.add_option("--momentum", c.momentum0, "INTL-M EMA momentum at step 0" + range(0, 1))
       ->capture_default_str();
   const auto methods = spectral::method_names();
-  app.add_option("--transform", transform, spectral::joined_method_names(" | "))
+  app.add_option("--transform", f.transform, spectral::joined_method_names(" | "))
       ->check(CLI::IsMember(std::vector<std::string>(methods.begin(), methods.end())))
       ->capture_default_str();
   app.add_option("--iters", c.transform.method.iterations,
@@ -88,7 +153,7 @@ int run(int argc, char** argv) {
   app.add_option("--power", c.transform.method.power,
                  "p of the power-function transform" + range(spectral::min_power, limits::power))
       ->capture_default_str();
-  app.add_option("--axis", axis, "samples (reference axis 0) | features")
+  app.add_option("--axis", f.axis, "samples (reference axis 0) | features")
       ->check(CLI::IsMember({"samples", "features"}))
       ->capture_default_str();
   app.add_option("--eps", c.transform.opts.eps, "covariance shrinkage" + range(0.0, limits::eps))
@@ -144,12 +209,14 @@ int run(int argc, char** argv) {
   app.add_option("--synthetic-channels", c.synthetic_channels,
                  "image channels in --synthetic mode (1 or 3)")
       ->capture_default_str();
-  app.add_option("--engine", engine,
+  app.add_option("--engine", f.engine,
                  "who computes the transform: library (exact backward) | reference (LibTorch ops "
                  "+ autograd, as the reference code)")
       ->check(CLI::IsMember({"library", "reference"}))
       ->capture_default_str();
-  app.add_flag("--amp", c.amp, "fp16 autocast with dynamic loss scaling (CUDA), as the reference");
+  app.add_flag("--amp,!--no-amp", c.amp,
+               "fp16 autocast with dynamic loss scaling (CUDA), as the reference (the ImageNet "
+               "recipes on CUDA)");
   app.add_flag("--channels-last", c.channels_last, "NHWC memory format for the convolutions (CUDA)");
   app.add_flag("--compare-reference", c.compare_reference,
                "throughput modes: also time the reference engine (LibTorch ops + autograd) in the "
@@ -187,21 +254,45 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--float64", c.float64,
                "model and transform in float64 (slow; for comparing runs, e.g. 1 vs N processes)");
+}
 
+/// Parses the command line into the configuration of `recipe`. @throws CLI::ParseError
+void parse_into(int argc, char** argv, spectral::trainer::train_config& c, flag_values& f) {
+  CLI::App app{"INTL self-supervised pretraining with the spectral library (LibTorch)"};
+  add_flags(app, c, f);
+  app.parse(argc, argv);
+}
+
+int run(int argc, char** argv) {
+  namespace trainer = spectral::trainer;
+  // Two passes: the first finds the recipe (--recipe, else the data set's) and the device; the
+  // second reads every flag over that recipe's values, so a flag always wins over a recipe.
+  trainer::train_config c = trainer::recipe_config("fashion-mnist", false);
   try {
-    app.parse(argc, argv);
+    flag_values first(c);
+    parse_into(argc, argv, c, first);
+    const bool recipe_given = first.recipe != c.recipe;
+    const std::string recipe =
+        recipe_given ? first.recipe : std::string(trainer::default_recipe(c.dataset));
+    c = trainer::recipe_config(recipe, c.device.rfind("cuda", 0) == 0);
+    flag_values second(c);
+    parse_into(argc, argv, c, second);
+    second.apply(c);
+    if (second.print_config) {
+      trainer::validate_settings(c);
+      std::cout << trainer::config_json(c).dump(2) << '\n';
+      return trainer::exit_ok;
+    }
   } catch (const CLI::CallForHelp& e) {
+    CLI::App app{"INTL self-supervised pretraining with the spectral library (LibTorch)"};
+    flag_values f(c);
+    add_flags(app, c, f);
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    return spectral::trainer::detail::report_error(e.what(), spectral::trainer::exit_input);
+    return trainer::detail::report_error(e.what(), trainer::exit_input);
   }
-  c.transform.method.name = transform;  // a registered name: IsMember checked it
-  c.transform.opts.axis = axis == "samples" ? spectral::axis::samples : spectral::axis::features;
-  c.method = method == "intl" ? ssl_method::intl : ssl_method::intl_m;
-  c.depth = arch == "resnet18" ? 18 : 50;
-  c.transform.engine = engine == "library" ? spectral::trainer::transform_engine::library
-                                           : spectral::trainer::transform_engine::reference;
-  const auto summary = spectral::trainer::train(c, std::cout);
+  c.command_line.assign(argv, argv + argc);
+  const auto summary = trainer::train(c, std::cout);
   for (const char* mode : {"loader", "pipeline"}) {
     if (summary.contains(mode)) {
       const auto& m = summary[mode];
@@ -231,7 +322,7 @@ int run(int argc, char** argv) {
                 f["linear_top1"].get<double>(), f["effective_rank"].get<double>());
     std::printf("(%s; results in %s)\n", c.dataset.c_str(), c.out.string().c_str());
   }
-  return spectral::trainer::exit_ok;
+  return trainer::exit_ok;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 and a tiny run's files. Usage: cli_test.py --exe PATH --case NAME."""
 import gzip
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -201,6 +202,145 @@ def case_loader_only(exe, tmp):
     # The step timers run two views: --multi-crop is refused there, not silently ignored.
     expect_error(run(exe, "--synthetic", "--multi-crop", "--synthetic-size", "32"), 2,
                  "--multi-crop")
+
+
+def print_config(exe, tmp, *args):
+    """The --print-config object for `args`; no data is read and no output folder appears."""
+    out = os.path.join(tmp, "never")
+    result = run(exe, "--out", out, *args, "--print-config")
+    assert result.returncode == 0, result.stderr
+    assert not os.path.exists(out), "--print-config wrote " + out
+    return json.loads(result.stdout)
+
+
+def expect_values(config, expected):
+    for key, value in expected.items():
+        got = config[key]
+        if isinstance(value, float):
+            assert math.isclose(got, value, rel_tol=1e-12), (key, got, value)
+        elif isinstance(value, list) and value and isinstance(value[0], float):
+            assert len(got) == len(value) and all(
+                math.isclose(a, b, rel_tol=1e-12) for a, b in zip(got, value)), (key, got, value)
+        else:
+            assert got == value, (key, got, value)
+
+
+def tiny(epochs):
+    """TINY with --epochs replaced."""
+    args = list(TINY)
+    args[args.index("--epochs") + 1] = str(epochs)
+    return args
+
+
+RECIPES = ["fashion-mnist", "cifar10", "cifar100", "imagenet", "imagenet-100ep-multicrop",
+           "imagenet-200ep-multicrop", "imagenet-400ep-multicrop", "imagenet-800ep-multicrop",
+           "imagenet-800ep", "imagenet100"]
+
+
+def case_print_config(exe, tmp):
+    # Without --recipe or --dataset: the Fashion-MNIST main job.
+    expect_values(print_config(exe, tmp), {
+        "recipe": "fashion-mnist", "dataset": "fashion-mnist", "arch": "resnet18",
+        "imagenet_stem": False, "projector": 2048, "projector_hidden": 2048, "lr": 0.3,
+        "wd": 1e-4, "decay_1d": True, "epochs": 30, "batch": 256, "method": "intl",
+        "crop_sizes": [28, 28], "blur_probs": [0.0, 0.0], "solarize_probs": [0.0, 0.2],
+        "beta": 0.05, "iters": 4, "axis": "samples", "amp": False})
+    # --dataset imagefolder takes the reference's ImageNet defaults (cfg.py).
+    imagenet = print_config(exe, tmp, "--dataset", "imagefolder", "--data", "/nowhere")
+    expect_values(imagenet, {
+        "recipe": "imagenet", "arch": "resnet50", "imagenet_stem": True, "lr": 0.5, "wd": 1e-05,
+        "decay_1d": False, "projector": 8192, "projector_hidden": 8192, "epochs": 100,
+        "batch": 256, "method": "intl", "multi_crop": False, "crop_sizes": [224, 224],
+        "min_scales": [0.08, 0.08], "blur_probs": [1.0, 0.1], "solarize_probs": [0.0, 0.2],
+        "amp": False, "data": "/nowhere"})
+    # Mixed precision is the recipe's on a GPU only, and a flag turns it off.
+    assert print_config(exe, tmp, "--recipe", "imagenet", "--device", "cuda")["amp"] is True
+    assert print_config(exe, tmp, "--recipe", "imagenet", "--device", "cuda",
+                        "--no-amp")["amp"] is False
+    expect_values(print_config(exe, tmp, "--recipe", "imagenet-100ep-multicrop"), {
+        "method": "intl_m", "multi_crop": True, "momentum": 0.996, "lr": 0.5, "epochs": 100,
+        "crop_sizes": [224, 224, 192, 160, 128, 96], "blur_probs": [0.5] * 6,
+        "solarize_probs": [0.1] * 6, "min_scales": [0.2, 0.2, 0.171, 0.143, 0.114, 0.086],
+        "max_scales": [1.0, 1.0, 0.857, 0.714, 0.571, 0.429]})
+    expect_values(print_config(exe, tmp, "--recipe", "imagenet-800ep"),
+                  {"method": "intl", "multi_crop": False, "lr": 0.3, "epochs": 800})
+    expect_values(print_config(exe, tmp, "--recipe", "imagenet-400ep-multicrop"),
+                  {"method": "intl_m", "lr": 0.4, "epochs": 400})
+    expect_values(print_config(exe, tmp, "--recipe", "imagenet100"), {
+        "arch": "resnet18", "imagenet_stem": True, "batch": 128, "projector": 8192,
+        "projector_hidden": 4096, "epochs": 400, "lr": 0.5, "wd": 2.5e-05, "decay_1d": False,
+        "beta": 0.04})
+    expect_values(print_config(exe, tmp, "--dataset", "cifar100"), {
+        "recipe": "cifar100", "arch": "resnet18", "imagenet_stem": False, "epochs": 1000,
+        "knn_every": 5, "linear_epochs": 500, "wd": 1e-4, "decay_1d": True, "crop_sizes": [32, 32]})
+    # Every flag overrides its recipe's value.
+    expect_values(print_config(exe, tmp, "--recipe", "imagenet", "--lr", "0.1", "--arch",
+                               "resnet18", "--cifar-stem", "--projector", "64", "--epochs", "3",
+                               "--decay-1d", "--multi-crop", "--image-size", "112"), {
+        "lr": 0.1, "arch": "resnet18", "imagenet_stem": False, "projector": 64,
+        "projector_hidden": 64, "epochs": 3, "decay_1d": True, "multi_crop": True,
+        "crop_sizes": [112, 112, 96, 80, 64, 48], "wd": 1e-05})
+    # Every key is a flag of --help (a --no- form for the flags that are on by default).
+    help_text = run(exe, "--help").stdout
+    for recipe in RECIPES:
+        config = print_config(exe, tmp, "--recipe", recipe)
+        assert config["recipe"] == recipe and recipe in help_text, recipe
+        for key in config:
+            flag = "--" + key.replace("_", "-")
+            no_flag = "--no-" + key.replace("_", "-")
+            assert flag in help_text or no_flag in help_text, key
+    # A recipe without a default data folder asks for one before any work.
+    expect_error(run(exe, "--recipe", "cifar10", "--out", os.path.join(tmp, "out")), 2,
+                 "--data: the cifar10 recipe has no default data folder")
+    expect_error(run(exe, "--recipe", "bogus", "--print-config"), 2, "bogus")
+    expect_error(run(exe, "--lr", "0", "--print-config"), 2, "--lr")
+
+
+def case_view_lists(exe, tmp):
+    views = ["--crop-sizes", "28,20,14", "--min-scales", "0.2,0.1,0.05", "--max-scales",
+             "1,0.5,0.3", "--blur-probs", "0,0.5,0.5", "--solarize-probs", "0,0.2,0.1"]
+    expect_values(print_config(exe, tmp, *views), {
+        "crop_sizes": [28, 20, 14], "min_scales": [0.2, 0.1, 0.05], "max_scales": [1.0, 0.5, 0.3],
+        "blur_probs": [0.0, 0.5, 0.5], "solarize_probs": [0.0, 0.2, 0.1]})
+    # A list alone replaces the recipe's values of its own step, view by view.
+    expect_values(print_config(exe, tmp, "--blur-probs", "0.5,0.25"),
+                  {"crop_sizes": [28, 28], "blur_probs": [0.5, 0.25], "solarize_probs": [0.0, 0.2]})
+    for args, fragment in ((["--crop-sizes", "28,20,14"], "--min-scales"),
+                           (["--blur-probs", "0.5,0.5,0.5"], "--blur-probs: 3 values for 2 views"),
+                           (["--blur-probs", "1.5,0"], "--blur-probs"),
+                           (["--min-scales", "0.5,0.5", "--max-scales", "0.4,1"], "--min-scales"),
+                           (["--crop-sizes", "28", "--min-scales", "0.2", "--max-scales", "1",
+                             "--blur-probs", "0", "--solarize-probs", "0"], "--crop-sizes"),
+                           (["--crop-sizes", "28,4"], "--crop-sizes")):
+        expect_error(run(exe, *args, "--print-config"), 2, fragment)
+    # Three views of three sizes train, each whitened on its own.
+    out = os.path.join(tmp, "out")
+    result = run(exe, "--out", out, *tiny(1), "--no-random-baseline", *views)
+    assert result.returncode == 0, result.stderr
+    with open(os.path.join(out, "summary.json"), encoding="utf-8") as f:
+        summary = json.load(f)
+    assert summary["completed"] and summary["config"]["views"] == 3, summary["config"]
+
+
+def case_resume_config(exe, tmp):
+    out = os.path.join(tmp, "out")
+    first = run(exe, "--out", out, *tiny(1), "--no-random-baseline")
+    assert first.returncode == 0, first.stderr
+    with open(os.path.join(out, "run_config.json"), encoding="utf-8") as f:
+        record = json.load(f)
+    assert record["command_line"][0] == exe and "--train-subset" in record["command_line"], record
+    assert record["spectral_version"].count(".") == 2, record
+    assert record["config"]["lr"] == 0.3 and record["config"]["epochs"] == 1, record["config"]
+    # A flag that changes the run is refused, naming the setting and both values ...
+    cli_checks.expect_error(run(exe, "--out", out, *tiny(2), "--resume", "--lr", "0.2", "--iters",
+                                "5"), 2, "intl_train", "--resume", "iters: 4 -> 5",
+                            "lr: 0.3 -> 0.2")
+    # ... while --epochs and how the run is carried out (evaluation, device) may change.
+    resumed = run(exe, "--out", out, *tiny(2), "--resume", "--knn-every", "0", "--device", "cpu",
+                  "--no-random-baseline")
+    assert resumed.returncode == 0, resumed.stderr
+    with open(os.path.join(out, "metrics.jsonl"), encoding="utf-8") as f:
+        assert [json.loads(line)["epoch"] for line in f] == [1, 2]
 
 
 if __name__ == "__main__":

@@ -22,8 +22,8 @@ JPEG = base64.b64decode(
     "AgECBAQDBAcFBAQAAQJ3AAECAxEEBSExBhJBUQdhcRMiMoEIFEKRobHBCSMzUvAVYnLRChYkNOEl8RcYGRomJygpKjU2Nzg5"
     "OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6goOEhYaHiImKkpOUlZaXmJmaoqOkpaanqKmqsrO0tba3uLm6wsPE"
     "xcbHyMnK0tPU1dbX2Nna4uPk5ebn6Onq8vP09fb3+Pn6/9oADAMBAAIRAxEAPwCtElXIkqOJKuRJXMe0f//Z")
-TINY = ["--width", "8", "--batch", "4", "--image-size", "16", "--threads", "1",
-        "--loader-threads", "1", "--no-progress", "--lr-classifier", "4"]
+TINY = ["--arch", "resnet18", "--cifar-stem", "--width", "8", "--batch", "4", "--image-size", "16",
+        "--threads", "1", "--loader-threads", "1", "--no-progress", "--lr-classifier", "4"]
 
 
 def run(exe, *args):

@@ -146,17 +146,22 @@ def case_checkpoint_mismatch(exe, tmp):
     with open(os.path.join(out, "checkpoint.pt"), "rb") as f:
         saved = f.read()
     checkpoint = os.path.join(out, "checkpoint.pt")
+    # --resume compares the settings with the run's run_config.json and names each difference.
     expect_error(run(exe, "--out", out, "--resume", *tiny(epochs=2), "--imagenet-stem"), 2,
-                 "--resume", "does not fit this model", "model.backbone.conv1.weight",
-                 "[8, 1, 3, 3]", "[8, 1, 7, 7]")
+                 "--resume", "other settings", "imagenet_stem: false -> true")
+    expect_error(run(exe, "--out", out, "--resume", *tiny(epochs=2, projector=64, lr=0.2)),
+                 2, "--resume", "projector: 32 -> 64", "lr: 0.3 -> 0.2")
+    expect_error(run(exe, "--out", out, "--resume", *tiny(epochs=2), "--method", "intl_m"),
+                 2, '"intl" -> "intl_m"')
+    # The checkpoint itself is checked tensor by tensor where no configuration is compared.
     expect_error(run(exe, "--out", out, "--eval-only", *tiny(width=16)), 2,
                  "--eval-only", "does not fit this model")
-    expect_error(run(exe, "--out", out, "--resume", *tiny(epochs=2, projector=64)),
-                 2, "--resume", "model.projector")
-    expect_error(run(exe, "--out", out, "--resume", *tiny(epochs=2), "--method", "intl_m"),
-                 2, "no momentum encoder")
     with open(checkpoint, "rb") as f:
         assert f.read() == saved  # refused runs leave the checkpoint as it was
+    # Without its run_config.json a run cannot be checked, so it is not resumed.
+    os.remove(os.path.join(out, "run_config.json"))
+    expect_error(run(exe, "--out", out, "--resume", *tiny(epochs=2)), 2, "run_config.json",
+                 "is missing")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
 #pragma once
 
 /// @file
-/// Everything a training run is told, with defaults that follow the reference CIFAR recipe
-/// (spec §6.5) scaled to a few CPU minutes on Fashion-MNIST.
+/// Everything a training run is told. The defaults are the `fashion-mnist` recipe (the
+/// reference CIFAR recipe, spec §6.5, scaled to a few CPU minutes on Fashion-MNIST); the other
+/// recipes are in train/recipes.hpp.
 
 #include "bridge/spectral_function.hpp"
 
@@ -12,6 +13,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace spectral::trainer {
 
@@ -43,9 +45,23 @@ inline constexpr int world_size = 1'024;
 inline constexpr int rendezvous_timeout = 3'600;  ///< seconds
 /// The automatic β = 0.01·(log2 K − 3) is negative below this covariance size K.
 inline constexpr std::int64_t automatic_beta_min_size = 8;
+/// Views per image (the reference's crop lists); the loader decodes at most this many.
+inline constexpr std::size_t views = 16;
 }  // namespace limits
 
+/// One view of every training image: its crop and the random steps whose probability the
+/// reference's multi-crop flags set per view (--crops_size, --min_scale_crops,
+/// --max_scale_crops, --gaussian_prob, --solarization_prob).
+struct view_spec {
+  std::int64_t size = 28;                    ///< output height and width
+  double scale_min = 0.08, scale_max = 1.0;  ///< RandomResizedCrop area range
+  double blur_p = 0.0;
+  double solarize_p = 0.0;
+  friend bool operator==(const view_spec&, const view_spec&) = default;
+};
+
 struct train_config {
+  std::string recipe = "fashion-mnist";   ///< the recipe the other defaults came from
   // data
   std::string dataset = "fashion-mnist";  ///< fashion-mnist | cifar10 | cifar100 | imagefolder
   std::filesystem::path data = "/usr/share/datasets/fashion-mnist";
@@ -56,13 +72,17 @@ struct train_config {
   int depth = 18;
   std::int64_t width = 64;                ///< channels of the first stage (64 = torchvision)
   bool cifar_stem = true;
-  std::int64_t projector = 2048;          ///< hidden = output size of the 3-layer projector
+  std::int64_t projector = 2048;          ///< output size of the 3-layer projector
+  std::int64_t projector_hidden = 0;      ///< its two hidden layers' size; 0: `projector`
   // method
   ssl_method method = ssl_method::intl;
   transform_spec transform{};             ///< IterNorm T=4 over samples (spec §6.5)
   std::optional<double> beta;             ///< unset: 0.01·(log2 K − 3) from the batch (spec §5.1)
   double momentum0 = 0.996;               ///< INTL-M EMA start (spec §5.3)
   bool multi_crop = false;                ///< 6 crops at 1, 1, 6/7, 5/7, 4/7, 3/7 of the size (§5.4)
+  /// Every view's crop and probabilities; empty: the recipe's (default_views(): two views, or
+  /// the six of multi_crop, at the data set's image size).
+  std::vector<view_spec> views;
   // optimisation
   std::int64_t epochs = 30;
   std::int64_t batch = 256;
@@ -106,6 +126,8 @@ struct train_config {
   bool float64 = false;                   ///< model and transform in float64 (verification runs)
   bool progress = true;
   int threads = 0;                        ///< intra-op threads; 0: every core
+  /// The command line that made this configuration, saved with the run (not a setting).
+  std::vector<std::string> command_line;
 };
 
 namespace detail {
@@ -118,6 +140,11 @@ void expect_range(const char* flag, T value, T lo, T hi) {
 }
 
 }  // namespace detail
+
+/// The projector's hidden width: --projector-hidden, or the output width when that is 0.
+[[nodiscard]] inline std::int64_t projector_hidden_width(const train_config& c) {
+  return c.projector_hidden > 0 ? c.projector_hidden : c.projector;
+}
 
 /**
  * @brief Checks every numeric setting against its range, for every mode (training, evaluation,
@@ -136,6 +163,20 @@ inline void validate_settings(const train_config& c) {
                    c.depth);
   expect_range<std::int64_t>("--width", c.width, 4, limits::width);
   expect_range<std::int64_t>("--projector", c.projector, 2, limits::projector);
+  SPECTRAL_EXPECTS(c.projector_hidden == 0 ||
+                       (c.projector_hidden >= 2 && c.projector_hidden <= limits::projector),
+                   "--projector-hidden: must be 0 (the --projector size) or in [2, ",
+                   limits::projector, "], got ", c.projector_hidden);
+  SPECTRAL_EXPECTS(c.views.empty() || (c.views.size() >= 2 && c.views.size() <= limits::views),
+                   "--crop-sizes: 2 to ", limits::views, " views, got ", c.views.size());
+  for (const view_spec& v : c.views) {
+    expect_range<std::int64_t>("--crop-sizes", v.size, 8, limits::image_size);
+    SPECTRAL_EXPECTS(v.scale_min > 0.0 && v.scale_min <= v.scale_max && v.scale_max <= 1.0,
+                     "--min-scales/--max-scales: each view needs 0 < min <= max <= 1, got ",
+                     v.scale_min, " and ", v.scale_max);
+    expect_range("--blur-probs", v.blur_p, 0.0, 1.0);
+    expect_range("--solarize-probs", v.solarize_p, 0.0, 1.0);
+  }
   expect_range("--momentum", c.momentum0, 0.0, 1.0);
   // The library's own checks first (the trainer accepts what the library accepts), named by flag.
   try {

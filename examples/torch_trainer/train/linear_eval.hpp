@@ -21,13 +21,16 @@
 #include "models/resnet.hpp"
 #include "train/checkpoint.hpp"
 #include "train/config.hpp"
+#include "train/device.hpp"
 #include "train/report.hpp"
 #include "train/run_lock.hpp"
 #include "train/schedule.hpp"
+#include "train/weights.hpp"
 
 #include <spectral/core/error.hpp>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/DeviceGuard.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
@@ -79,10 +82,10 @@ struct eval_config {
   std::filesystem::path pretrained;       ///< intl_train's checkpoint.pt (or an eval checkpoint)
   bool random_init = false;               ///< no pretrained weights: the baseline
   std::filesystem::path train_split;      ///< split file (1percent.txt); empty: every image
-  // backbone, as intl_train builds it
-  int depth = 18;
+  // backbone, as intl_train builds it; the defaults are evaluate.py's (ResNet-50, ImageNet stem)
+  int depth = 50;
   std::int64_t width = 64;
-  bool cifar_stem = true;
+  bool cifar_stem = false;
   // optimisation: SGD, momentum 0.9
   std::int64_t epochs = 0;                ///< 0: 100 (linear) or 20 (finetune)
   std::int64_t batch = 256;
@@ -97,6 +100,9 @@ struct eval_config {
   std::int64_t image_size = 224;          ///< training crop; validation Resize(256·s/224) + s
   int loader_threads = 4;                 ///< JPEG decoding threads
   int threads = 0;                        ///< intra-op threads; 0: every core
+  std::string device = "cpu";             ///< cpu | cuda | cuda:N
+  bool amp = false;                       ///< fp16 autocast + loss scaling (CUDA)
+  bool channels_last = false;             ///< NHWC convolutions (CUDA)
   std::uint64_t seed = 0;
   bool resume = false;                    ///< continue from <out>/eval_checkpoint.pt
   bool progress = true;
@@ -130,9 +136,11 @@ TORCH_MODULE(Classifier);
 [[nodiscard]] double eval_lr_factor(const eval_config& c, std::int64_t epoch, std::int64_t epochs);
 
 /**
- * @brief Loads the backbone of an intl_train checkpoint (the `backbone` child of its `model`) into `backbone`.
- * @throws invalid_input naming the file when it is missing, is not such a checkpoint, or holds
- *         a backbone of another architecture (a tensor's shape is named)
+ * @brief Loads pretrained backbone weights into `backbone`: an intl_train checkpoint (the
+ *        `backbone` child of its `model`), a file of scripts/convert_checkpoint.py, or a
+ *        torch.save state dict this LibTorch can read (train/weights.hpp).
+ * @throws invalid_input naming the file when it is missing or unreadable, or holds a backbone
+ *         of another architecture (a tensor's shape is named)
  */
 void load_pretrained_backbone(const std::filesystem::path& path, ResNet& backbone);
 
@@ -217,6 +225,10 @@ inline void validate_eval(const eval_config& c) {
   SPECTRAL_EXPECTS(c.random_init || std::filesystem::is_regular_file(c.pretrained),
                    "--pretrained: no checkpoint at ", c.pretrained.string());
   SPECTRAL_EXPECTS(!c.data.empty(), "--data: the ImageFolder root is required");
+  SPECTRAL_EXPECTS(c.device == "cpu" || c.device.rfind("cuda", 0) == 0,
+                   "--device: cpu or cuda[:N], got '", c.device, "'");
+  SPECTRAL_EXPECTS(!c.amp || c.device != "cpu",
+                   "--amp: fp16 autocast needs --device cuda (got --device cpu)");
   SPECTRAL_EXPECTS(c.train_split.empty() || std::filesystem::is_regular_file(c.train_split),
                    "--train-split: no file at ", c.train_split.string());
 }
@@ -265,7 +277,9 @@ inline eval_counts validate_classifier(Classifier& model,
                                        const center_crop_options& crop,
                                        std::int64_t batch,
                                        int threads,
-                                       std::vector<std::filesystem::path>& skipped) {
+                                       std::vector<std::filesystem::path>& skipped,
+                                       const torch::Device& device = torch::kCPU,
+                                       bool amp = false) {
   torch::NoGradGuard no_grad;
   const bool was_training = model->is_training();
   model->eval();
@@ -278,7 +292,13 @@ inline eval_counts validate_classifier(Classifier& model,
     if (b.labels.size(0) == 0) {
       continue;
     }
-    counts.add(model->forward(to_normalized(b.images, imagenet_mean, imagenet_std)), b.labels);
+    const torch::Tensor images = b.images.to(device, /*non_blocking=*/true);
+    torch::Tensor logits;
+    {
+      const autocast_guard autocast(amp);
+      logits = model->forward(to_normalized(images, imagenet_mean, imagenet_std));
+    }
+    counts.add(logits.to(torch::kFloat32), b.labels.to(device));
   }
   model->train(was_training);
   SPECTRAL_EXPECTS(counts.images > 0, "validation folder ", val.root.string(), ": none of its ",
@@ -305,31 +325,19 @@ inline eval_counts validate_classifier(Classifier& model,
 }  // namespace detail
 
 inline void load_pretrained_backbone(const std::filesystem::path& path, ResNet& backbone) {
-  SPECTRAL_EXPECTS(std::filesystem::is_regular_file(path), "--pretrained: no checkpoint at ",
-                   path.string());
   try {
-    torch::serialize::InputArchive archive;
-    archive.load_from(path.string(), torch::Device(torch::kCPU));  // GPU-written checkpoints too
-    torch::serialize::InputArchive model;
-    torch::serialize::InputArchive backbone_archive;
-    SPECTRAL_EXPECTS(archive.try_read("model", model) && model.try_read("backbone", backbone_archive),
-                     "--pretrained: ", path.string(),
-                     " is not an intl_train checkpoint (it has no model/backbone)");
-    // Checked before loading: LibTorch's load would take tensors of any shape.
-    detail::check_checkpoint_fits(*backbone, backbone_archive, "backbone.", "--pretrained", path,
-                                  "--arch, --width and --imagenet-stem");
-    torch::NoGradGuard no_grad;
-    backbone->load(backbone_archive);
+    load_backbone(backbone, pretrained_backbone(path), path);
   } catch (const c10::Error& e) {
-    SPECTRAL_EXPECTS(false, "--pretrained: ", path.string(),
-                     " does not hold a backbone of this --arch/--width/--imagenet-stem (",
-                     e.what_without_backtrace(), ")");
+    SPECTRAL_EXPECTS(false, "--pretrained: ", path.string(), " could not be read (",
+                     detail::first_line(e), ")");
   }
 }
 
 inline nlohmann::json run_eval(const eval_config& c, std::ostream& log) {
   namespace fs = std::filesystem;
   detail::validate_eval(c);
+  const torch::Device device = parse_device(c.device);  // refused before any folder is read
+  const c10::DeviceGuard device_guard(device);
   const std::int64_t epochs = eval_epochs(c);
   const bool linear = c.mode == eval_mode::linear;
   const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
@@ -354,6 +362,10 @@ inline nlohmann::json run_eval(const eval_config& c, std::ostream& log) {
   Classifier model(backbone_options, classes);
   if (!c.random_init) {
     load_pretrained_backbone(c.pretrained, model->backbone());
+  }
+  model->to(device);
+  if (c.channels_last) {
+    to_channels_last(*model);
   }
   const double scale = static_cast<double>(c.batch) / 256.0;
   std::vector<torch::optim::OptimizerParamGroup> groups;
@@ -381,15 +393,23 @@ inline nlohmann::json run_eval(const eval_config& c, std::ostream& log) {
   loader_options.threads = c.loader_threads;
   loader_options.seed = c.seed;
   loader_options.drop_last = false;
+  loader_options.pin_memory = device.is_cuda();  // so the copy to the GPU can overlap
   image_folder_loader loader(train_set, loader_options);
   const center_crop_options val_crop = center_crop_for(c.image_size);
 
   const run_folder_lock folder_lock(c.out, "--out");  // one run per folder
   const fs::path checkpoint_path = c.out / "eval_checkpoint.pt";
   metrics_log metrics(c.out / "metrics.jsonl");
+  loss_scaler scaler(c.amp);  // GradScaler's dynamic loss scale for fp16 (--amp)
   checkpoint_state state;
   if (c.resume) {
-    state = load_checkpoint(checkpoint_path, *model, nullptr, optimizer, generator);
+    state = load_checkpoint(checkpoint_path, *model, nullptr, optimizer, generator, device);
+    if (state.loss_scale.defined() && scaler.enabled()) {
+      scaler.set_state(state.loss_scale);
+    }
+    if (c.channels_last) {  // loaded weights arrive contiguous (NCHW)
+      to_channels_last(*model);
+    }
     metrics.resume(state.epoch);  // a crash may have left a later epoch's line
     log << "resumed from " << checkpoint_path.string() << " at epoch " << state.epoch << '\n';
   } else {
@@ -422,7 +442,8 @@ inline nlohmann::json run_eval(const eval_config& c, std::ostream& log) {
       {"schedule", c.schedule == eval_schedule::step ? "step" : "cosine"},
       {"milestones", c.milestones}, {"gamma", c.gamma}, {"image_size", c.image_size},
       {"val_resize", val_crop.resize_size}, {"seed", c.seed},
-      {"threads", torch::get_num_threads()}};
+      {"threads", torch::get_num_threads()}, {"device", device.str()}, {"amp", c.amp},
+      {"channels_last", c.channels_last}};
 
   progress_bar bar(epochs * loader.batches_per_epoch(), c.progress);
   std::int64_t bar_step = state.epoch * loader.batches_per_epoch();
@@ -443,20 +464,26 @@ inline nlohmann::json run_eval(const eval_config& c, std::ostream& log) {
       if (!linear && batch->labels.size(0) < 2) {
         continue;  // BN in training mode needs two samples; only a last batch can be this small
       }
-      const auto x = to_normalized(detail::random_flip(batch->images, generator), imagenet_mean,
-                                   imagenet_std);
+      const torch::Tensor images =
+          detail::random_flip(batch->images, generator).to(device, /*non_blocking=*/true);
+      const torch::Tensor labels = batch->labels.to(device, /*non_blocking=*/true);
       torch::Tensor logits;
-      if (linear) {
-        torch::Tensor features;
-        {
-          torch::NoGradGuard no_grad;
-          features = model->backbone()->forward(x);
+      {
+        const autocast_guard autocast(c.amp);  // fp16 products on CUDA, as the reference
+        const auto x = to_normalized(images, imagenet_mean, imagenet_std);
+        if (linear) {
+          torch::Tensor features;
+          {
+            torch::NoGradGuard no_grad;
+            features = model->backbone()->forward(x);
+          }
+          logits = model->fc()->forward(features);
+        } else {
+          logits = model->forward(x);
         }
-        logits = model->fc()->forward(features);
-      } else {
-        logits = model->forward(x);
       }
-      const auto loss = torch::nn::functional::cross_entropy(logits, batch->labels);
+      logits = logits.to(torch::kFloat32);
+      const auto loss = torch::nn::functional::cross_entropy(logits, labels);
       const double value = loss.item<double>();
       if (!std::isfinite(value)) {
         bar.finish_line();
@@ -465,11 +492,13 @@ inline nlohmann::json run_eval(const eval_config& c, std::ostream& log) {
                       fs::exists(checkpoint_path) ? checkpoint_path.string() : "(none yet)");
       }
       optimizer.zero_grad();
-      loss.backward();
-      optimizer.step();
+      scaler.scale(loss).backward();
+      if (scaler.unscale(model->parameters())) {
+        optimizer.step();
+      }
       {
         torch::NoGradGuard no_grad;
-        train_counts.add(logits.detach(), batch->labels);
+        train_counts.add(logits.detach(), labels);
       }
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -490,7 +519,8 @@ inline nlohmann::json run_eval(const eval_config& c, std::ostream& log) {
       log << "warning: " << skipped_train << " training files did not decode and were skipped\n";
     }
     const detail::eval_counts val =
-        detail::validate_classifier(model, val_set, val_crop, c.batch, c.loader_threads, skipped_val);
+        detail::validate_classifier(model, val_set, val_crop, c.batch, c.loader_threads, skipped_val,
+                                    device, c.amp);
     if (!skipped_val.empty() && !reported_val_skips) {
       log << "warning: " << skipped_val.size() << " validation files did not decode (first: "
           << skipped_val.front().string() << "); top-1/top-5 are over the other " << val.images
@@ -514,6 +544,7 @@ inline nlohmann::json run_eval(const eval_config& c, std::ostream& log) {
     // The log line first: a crash before the checkpoint leaves a line that resume trims.
     metrics.write(record);
     state.epoch = epoch + 1;
+    state.loss_scale = scaler.enabled() ? scaler.state() : torch::Tensor();
     save_checkpoint(checkpoint_path, *model, nullptr, optimizer, generator, state);
     log << "epoch " << state.epoch << "/" << epochs << ": loss " << record["loss"].get<double>()
         << ", train top-1 " << record["train_top1"].get<double>() << "%, val top-1 "

@@ -15,6 +15,7 @@
 #include "data/augment.hpp"
 #include "data/image_folder.hpp"
 #include "data/multi_crop.hpp"
+#include "train/views.hpp"
 #include "models/projector.hpp"
 #include "models/resnet.hpp"
 #include "train/config.hpp"
@@ -44,7 +45,7 @@ class training_step {
       : device_(device),
         amp_(c.amp),
         channels_last_(c.channels_last),
-        encoder_(make_backbone(c, channels), c.projector, c.projector),
+        encoder_(make_backbone(c, channels), projector_hidden_width(c), c.projector),
         loss_(make_spec(c, engine), c.beta ? *c.beta : trade_off_beta(covariance_size(c))),
         optimizer_(sgd_parameter_groups(*encoder_, c.weight_decay, c.decay_1d),
                    torch::optim::SGDOptions(c.lr).momentum(0.9)),
@@ -191,6 +192,9 @@ inline void validate_throughput(const train_config& c) {
   SPECTRAL_EXPECTS(!c.multi_crop || c.loader_only,
                    "--multi-crop: --synthetic and --pipeline time the two-view step; only "
                    "--loader-only times the six-crop loader");
+  SPECTRAL_EXPECTS(c.views.empty() || c.views.size() == 2 || c.loader_only,
+                   "--crop-sizes: --synthetic and --pipeline time the two-view step, got ",
+                   c.views.size(), " views");
 }
 
 inline image_folder_loader_options loader_options(const train_config& c) {
@@ -198,10 +202,7 @@ inline image_folder_loader_options loader_options(const train_config& c) {
   o.batch_size = c.batch;
   o.image_size = c.image_size;
   o.scale_min = 0.08;
-  o.views = 2;
-  if (c.multi_crop) {
-    o.crops = multi_crops(c.image_size);
-  }
+  o.crops = image_folder_crops(c);
   const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
   o.threads = c.loader_threads > 0 ? c.loader_threads : static_cast<int>(cores);
   o.prefetch = 6;
@@ -303,8 +304,7 @@ inline nlohmann::json pipeline_throughput(const train_config& c, std::ostream& l
   const torch::Device device = parse_device(c.device);
   const auto folder = scan_image_folder(c.data / "train");
   // The training run's views: the loader's decode-time crops, the rest batched on the device.
-  const std::vector<augment_config> configs = {imagenet_view(0, c.image_size),
-                                               imagenet_view(1, c.image_size)};
+  const std::vector<augment_config> configs = make_image_folder_view_configs(c);
   nlohmann::json result = {{"steps", c.synthetic_steps}, {"batch", c.batch},
                            {"image_size", c.image_size}, {"device", c.device}, {"amp", c.amp},
                            {"channels_last", c.channels_last}};

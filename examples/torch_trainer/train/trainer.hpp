@@ -34,7 +34,10 @@
 #include "train/config.hpp"
 #include "train/device.hpp"
 #include "train/evaluate.hpp"
+#include "train/recipes.hpp"
+#include "train/views.hpp"
 #include "train/report.hpp"
+#include "train/run_config.hpp"
 #include "train/run_lock.hpp"
 #include "train/schedule.hpp"
 #include "train/throughput.hpp"
@@ -55,6 +58,7 @@
 #include <memory>
 #include <optional>
 #include <ostream>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -98,6 +102,8 @@ inline void validate(const train_config& c) {
   SPECTRAL_EXPECTS(c.batch % c.world_size == 0, "--batch ", c.batch,
                    " is not divisible by --world-size ", c.world_size,
                    " (the global batch is split evenly over the ranks)");
+  SPECTRAL_EXPECTS(!c.data.empty(), "--data: the ", c.recipe,
+                   " recipe has no default data folder; give --data");
   if (c.dataset == "imagefolder") {
     SPECTRAL_EXPECTS(!c.eval_only, "--eval-only: not available with --dataset imagefolder "
                                    "(ImageNet is evaluated by its own program)");
@@ -163,48 +169,6 @@ inline nlohmann::json evaluate_encoder(Encoder& encoder, const dataset_pair& dat
     r["linear_top5"] = linear.top5;
   }
   return r;
-}
-
-/// The augmentation of every view: the reference's two views (spec §6.5), or with multi-crop
-/// the six crops of multi_crops(), blur p = 0.5 and solarisation p = 0.1 on every crop.
-inline std::vector<augment_config> make_view_configs(const train_config& c,
-                                                     const image_dataset& train_set) {
-  const std::int64_t size = train_set.images.size(2);
-  const auto base = [&](int view, std::int64_t crop) {
-    // Training views carry each data set's own statistics; evaluation uses `data.mean/std`
-    // (CIFAR-10's for both CIFAR sets, the reference's quirk).
-    return c.dataset == "fashion-mnist" ? fashion_mnist_view(view, crop)
-                                        : cifar_view(view, static_cast<int>(train_set.classes), crop);
-  };
-  if (!c.multi_crop) {
-    return {base(0, size), base(1, size)};
-  }
-  std::vector<augment_config> views;
-  for (const view_crop& crop : multi_crops(size)) {
-    augment_config v = base(views.empty() ? 0 : 1, crop.size);
-    v.scale_min = crop.scale_min;
-    v.scale_max = crop.scale_max;
-    v.blur_p = 0.5;
-    v.solarize_p = 0.1;
-    views.push_back(v);
-  }
-  return views;
-}
-
-/// The views of ImageFolder training, whose crops the loader makes at decode time: spec §6.2's
-/// two views, or with multi-crop the six of multi_crops() (blur 0.5, solarisation 0.1 each).
-inline std::vector<augment_config> make_image_folder_view_configs(const train_config& c) {
-  if (!c.multi_crop) {
-    return {imagenet_view(0, c.image_size), imagenet_view(1, c.image_size)};
-  }
-  std::vector<augment_config> views;
-  for (const view_crop& crop : multi_crops(c.image_size)) {
-    augment_config v = imagenet_view(views.empty() ? 0 : 1, crop.size);
-    v.blur_p = 0.5;
-    v.solarize_p = 0.1;
-    views.push_back(v);
-  }
-  return views;
 }
 
 namespace detail {
@@ -278,10 +242,7 @@ namespace detail {
   options.image_size = c.image_size;
   options.threads = c.loader_threads > 0 ? c.loader_threads : cores;
   options.seed = c.seed;
-  options.views = 2;
-  if (c.multi_crop) {
-    options.crops = multi_crops(c.image_size);
-  }
+  options.crops = image_folder_crops(c);
   options.shard_rank = c.rank;
   options.shard_count = c.world_size;
   options.pin_memory = c.device != "cpu";  // so the copy to the GPU can overlap
@@ -329,6 +290,15 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
   if (lead) {
     folder_lock.emplace(c.out, "--out");
   }
+  // A resumed run must be the run that was saved; a new one records what it is.
+  if (c.resume && !c.eval_only) {
+    if (!std::filesystem::exists(c.out / "checkpoint.pt")) {
+      throw std::runtime_error("--resume: no checkpoint at " + (c.out / "checkpoint.pt").string());
+    }
+    check_resume_matches(c);
+  } else if (lead && !c.eval_only) {
+    write_atomically(run_config_path(c.out), run_config_record(c).dump(2) + "\n");
+  }
   std::optional<dataset_pair> data;
   image_dataset train_set;
   image_dataset bank;
@@ -375,12 +345,12 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
       to_channels_last(*model);
     }
   };
-  Encoder encoder(backbone, c.projector, c.projector);
+  Encoder encoder(backbone, projector_hidden_width(c), c.projector);
   place(encoder);
   use_process_group(*encoder, &dist);  // SyncBN: batch statistics over every rank's rows
   std::optional<Encoder> teacher;
   if (c.method == ssl_method::intl_m) {
-    teacher.emplace(backbone, c.projector, c.projector);
+    teacher.emplace(backbone, projector_hidden_width(c), c.projector);
     place(*teacher);
     copy_state(**teacher, *encoder);
     for (auto& p : (*teacher)->parameters()) {
@@ -458,6 +428,7 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
                        {"eval_bank", data ? bank.images.size(0) : 0},
                        {"eval_queries", data ? queries.images.size(0) : 0},
                        {"depth", c.depth}, {"width", c.width}, {"projector", c.projector},
+                       {"projector_hidden", projector_hidden_width(c)}, {"recipe", c.recipe},
                        {"method", c.method == ssl_method::intl ? "intl" : "intl_m"},
                        {"views", view_configs.size()},
                        {"transform", c.transform.method.name},
