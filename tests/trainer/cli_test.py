@@ -179,6 +179,11 @@ def case_synthetic(exe, tmp):
     assert len(phases) == 1, result.stdout
     times = [float(part.split()[-1]) for part in phases[0].split(":", 1)[1].split(",")]
     assert len(times) == 4 and all(t > 0.0 for t in times), phases[0]
+    # INTL-M through the same step: the momentum encoder takes the anchor view.
+    momentum = run(exe, "--synthetic", "--synthetic-steps", "2", "--synthetic-size", "32",
+                   "--batch", "16", "--width", "8", "--projector", "32", "--threads", "1",
+                   "--method", "intl_m")
+    assert momentum.returncode == 0 and "images/s" in momentum.stdout, momentum.stderr
     bad = run(exe, "--synthetic", "--synthetic-size", "2")
     expect_error(bad, 2, "--synthetic-size")
 

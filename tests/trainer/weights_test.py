@@ -7,7 +7,8 @@ Cases:
   export_torchvision    intl_train (the imagenet recipe: ResNet-50, ImageNet stem) on a small
                         ImageFolder, intl_export of its checkpoint: torch.load opens the file,
                         torchvision's resnet50 loads it with only fc.* missing, and every tensor
-                        equals the checkpoint's (read with torch.jit.load).
+                        equals the checkpoint's (read with torch.jit.load); an INTL-M run's
+                        --momentum-encoder export equals its momentum encoder.
   reference_checkpoint  a checkpoint in the reference code's layout (state_dict with
                         module.backbone.* and module.projector.* keys, an optimizer, an
                         argparse.Namespace): scripts/convert_checkpoint.py turns it into a file
@@ -97,6 +98,23 @@ def case_export_torchvision(args, tmp):
     assert not torch.equal(state["conv1.weight"], torchvision.models.resnet50().conv1.weight)
     print(f"{len(state)} tensors: torchvision resnet50 loads them with only fc.* missing; "
           "every tensor equals the checkpoint's")
+
+    # An INTL-M run: --momentum-encoder exports the momentum encoder's backbone.
+    out_m = os.path.join(tmp, "run_m")
+    trained = run(args.train, "--method", "intl_m", "--train-subset", "64", "--batch", "32",
+                  "--epochs", "1", "--width", "8", "--projector", "32", "--eval-train-subset", "64",
+                  "--eval-test-subset", "32", "--linear-epochs", "1", "--no-random-baseline",
+                  "--threads", "2", "--no-progress", "--out", out_m)
+    assert trained.returncode == 0, trained.stderr
+    teacher_file = os.path.join(tmp, "teacher.pth")
+    result = run(args.export, "--checkpoint", os.path.join(out_m, "checkpoint.pt"), "--output",
+                 teacher_file, "--momentum-encoder")
+    assert result.returncode == 0, result.stderr
+    teacher = torch.load(teacher_file)
+    saved = torch.jit.load(os.path.join(out_m, "checkpoint.pt"))
+    assert all(torch.equal(t, archive_tensor(saved, "teacher.backbone." + n))
+               for n, t in teacher.items()), "the momentum encoder's tensors differ"
+    assert not torch.equal(teacher["conv1.weight"], archive_tensor(saved, "model.backbone.conv1.weight"))
 
 
 def reference_layout(path):

@@ -3,18 +3,20 @@
 #pragma once
 
 /// @file
-/// Throughput tooling (issue 6), one command each, all reporting images/s (2 views per image):
+/// Throughput tooling, one command each, all reporting images/s (2 views per image):
 ///   --synthetic    the training step alone on random views made on the device;
 ///   --loader-only  the ImageFolder loader alone (read, decode with DCT scaling, crop 2 views);
 ///   --pipeline     loader + augmentation on the device + training step, the whole of a step.
 /// With --compare-reference the synthetic and pipeline modes also time the same step with the
 /// transform written as the reference code writes it (LibTorch ops + autograd), in the same
-/// process, and print the ratio.
+/// process, and print the ratio. The step timed is the training loop's own (train/step.hpp),
+/// with the run's transform settings and a read of the loss after each step, as training does.
 
 #include "bridge/intl_loss.hpp"
 #include "data/augment.hpp"
 #include "data/image_folder.hpp"
 #include "data/multi_crop.hpp"
+#include "train/step.hpp"
 #include "train/views.hpp"
 #include "models/projector.hpp"
 #include "models/resnet.hpp"
@@ -37,72 +39,51 @@
 
 namespace spectral::trainer {
 
-/// Encoder, INTL loss, SGD and loss scaler on one device: the training step every mode times.
-class training_step {
+/// Encoder, method, INTL loss, SGD and loss scaler on one device, stepped by the trainer's own
+/// training_step (train/step.hpp) with the run's settings: what every throughput mode times.
+class step_bench {
  public:
-  training_step(const train_config& c, std::int64_t channels, transform_engine engine,
-                const torch::Device& device)
-      : device_(device),
-        amp_(c.amp),
-        channels_last_(c.channels_last),
+  step_bench(const train_config& c, std::int64_t channels, transform_engine engine,
+             const torch::Device& device)
+      : channels_last_(c.channels_last),
         encoder_(make_backbone(c, channels), projector_hidden_width(c), c.projector),
-        loss_(make_spec(c, engine), c.beta ? *c.beta : trade_off_beta(covariance_size(c))),
+        loss_(with_engine(c.transform, engine), c.beta ? *c.beta : trade_off_beta(covariance_size(c))),
         optimizer_(sgd_parameter_groups(*encoder_, c.weight_decay, c.decay_1d),
                    torch::optim::SGDOptions(c.lr).momentum(0.9)),
-        scaler_(c.amp) {
-    encoder_->to(device_);
-    if (channels_last_) {
-      to_channels_last(*encoder_);
+        scaler_(c.amp),
+        total_steps_(std::max<std::int64_t>(1, 3 + c.synthetic_steps)) {
+    const auto place = [&](Encoder& model) {
+      model->to(device);
+      if (channels_last_) {
+        to_channels_last(*model);
+      }
+    };
+    place(encoder_);
+    if (c.method == ssl_method::intl_m) {
+      method_ = ssl_method_state(encoder_, make_backbone(c, channels), projector_hidden_width(c),
+                                 c.projector, c.momentum0, nullptr, place);
     }
     set_learning_rate(optimizer_, c.lr * static_cast<double>(c.batch) / 256.0);
     encoder_->train();
+    step_.emplace(encoder_, method_, loss_, optimizer_, scaler_, step_options{c.amp, nullptr});
   }
 
-  /// Milliseconds of each phase of a step, the device synchronised between phases.
-  struct phase_times {
-    double forward = 0.0;    ///< encoder + projector on every view
-    double loss = 0.0;       ///< the transform and the INTL loss
-    double backward = 0.0;   ///< through the loss, the transform and the network
-    double optimizer = 0.0;  ///< zero_grad, loss unscaling, SGD
-  };
-
-  /// One optimisation step on already augmented, normalised views; returns the loss (a sync).
-  /// With `phases`, synchronises after each phase and adds its time there.
+  /// One optimisation step on already augmented, normalised views; returns the loss (read
+  /// back, as the training loop reads it). With `phases`, times each phase apart. INTL-M's
+  /// momentum schedule spans the warm-up and timed steps.
   double run(const std::vector<torch::Tensor>& views, phase_times* phases = nullptr) {
-    auto last = std::chrono::steady_clock::now();
-    const auto lap = [&](double phase_times::*phase) {
-      if (phases != nullptr) {
-        synchronize(device_);
-        const auto now = std::chrono::steady_clock::now();
-        phases->*phase += std::chrono::duration<double, std::milli>(now - last).count();
-        last = now;
-      }
-    };
-    optimizer_.zero_grad();
-    lap(&phase_times::optimizer);
-    intl_terms terms;
-    {
-      const autocast_guard autocast(amp_);
-      std::vector<torch::Tensor> projections;
-      projections.reserve(views.size());
-      for (const auto& view : views) {
-        projections.push_back(encoder_->forward(
-            channels_last_ ? view.contiguous(torch::MemoryFormat::ChannelsLast) : view));
-      }
-      lap(&phase_times::forward);
-      terms = loss_->forward(projections);
-      lap(&phase_times::loss);
+    std::vector<torch::Tensor> laid_out;
+    laid_out.reserve(views.size());
+    for (const auto& view : views) {
+      laid_out.push_back(channels_last_ ? view.contiguous(torch::MemoryFormat::ChannelsLast) : view);
     }
-    scaler_.scale(terms.total).backward();
-    lap(&phase_times::backward);
-    if (scaler_.unscale(encoder_->parameters())) {
-      optimizer_.step();
-    }
-    lap(&phase_times::optimizer);
+    const intl_terms terms = step_->run(laid_out, std::min(steps_++, total_steps_), total_steps_, phases);
     return terms.total.item<double>();
   }
 
-  [[nodiscard]] const torch::Device& device() const noexcept { return device_; }
+  step_bench(const step_bench&) = delete;  // the step holds references to the members
+  step_bench& operator=(const step_bench&) = delete;
+
   [[nodiscard]] const loss_scaler& scaler() const noexcept { return scaler_; }
 
  private:
@@ -112,24 +93,23 @@ class training_step {
     backbone.width = c.width;
     return backbone;
   }
-  static transform_spec make_spec(const train_config& c, transform_engine engine) {
-    transform_spec spec = c.transform;
+  static transform_spec with_engine(transform_spec spec, transform_engine engine) {
     spec.engine = engine;
-    // The step checks its loss for NaN anyway: no extra synchronisation inside the transform.
-    spec.cuda_sync_check = false;
     return spec;
   }
   static std::int64_t covariance_size(const train_config& c) {
     return c.transform.opts.axis == axis::samples ? c.batch : c.projector;
   }
 
-  torch::Device device_;
-  bool amp_;
   bool channels_last_;
   Encoder encoder_;
+  ssl_method_state method_;
   IntlLoss loss_;
   torch::optim::SGD optimizer_;
   loss_scaler scaler_;
+  std::int64_t total_steps_;
+  std::int64_t steps_ = 0;
+  std::optional<training_step> step_;
 };
 
 namespace detail {
@@ -230,13 +210,13 @@ inline nlohmann::json synthetic_throughput(const train_config& c, std::ostream& 
                            {"threads", torch::get_num_threads()}};
   const auto run = [&](transform_engine engine, const char* name) {
     torch::manual_seed(c.seed);  // both engines start from the same weights
-    training_step step(c, c.synthetic_channels, engine, device);
+    step_bench step(c, c.synthetic_channels, engine, device);
     auto r = detail::describe_run(
         detail::time_steps(device, 3, c.synthetic_steps, [&] { return step.run(views); }),
         c.synthetic_steps, c.batch);
     detail::print_run(log, std::string("synthetic, ") + name, r);
     if (c.phases) {  // the same number of steps again, each phase timed on its own
-      training_step::phase_times t;
+      phase_times t;
       for (std::int64_t s = 0; s < c.synthetic_steps; ++s) {
         (void)step.run(views, &t);
       }
@@ -312,7 +292,7 @@ inline nlohmann::json pipeline_throughput(const train_config& c, std::ostream& l
     image_folder_loader loader(folder, detail::loader_options(c));
     torch::manual_seed(c.seed);  // both engines: the same weights, images and augmentations
     auto generator = at::make_generator<at::CPUGeneratorImpl>(c.seed + 4);
-    training_step step(c, 3, engine, device);
+    step_bench step(c, 3, engine, device);
     std::int64_t epoch = 0;
     loader.start_epoch(epoch);
     const auto next_views = [&] {

@@ -40,6 +40,7 @@
 #include "train/run_config.hpp"
 #include "train/run_lock.hpp"
 #include "train/schedule.hpp"
+#include "train/step.hpp"
 #include "train/throughput.hpp"
 
 #include <spectral/spectral.hpp>
@@ -348,15 +349,11 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
   Encoder encoder(backbone, projector_hidden_width(c), c.projector);
   place(encoder);
   use_process_group(*encoder, &dist);  // SyncBN: batch statistics over every rank's rows
-  std::optional<Encoder> teacher;
+  // intl: the online encoder alone; intl_m: the momentum encoder the method owns.
+  ssl_method_state method;
   if (c.method == ssl_method::intl_m) {
-    teacher.emplace(backbone, projector_hidden_width(c), c.projector);
-    place(*teacher);
-    copy_state(**teacher, *encoder);
-    for (auto& p : (*teacher)->parameters()) {
-      p.set_requires_grad(false);
-    }
-    use_process_group(**teacher, &dist);
+    method = ssl_method_state(encoder, backbone, projector_hidden_width(c), c.projector,
+                              c.momentum0, &dist, place);
   }
   // β from the global batch (spec §6.8 item 1): the transform sees the gathered batch.
   const std::int64_t covariance_size = c.transform.opts.axis == axis::samples ? c.batch : c.projector;
@@ -376,7 +373,7 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
   checkpoint_state state;
   nlohmann::json summary;
   if (c.eval_only) {  // the evaluation protocol on a saved encoder, nothing else
-    state = load_checkpoint(checkpoint_path, *encoder, teacher ? teacher->get() : nullptr, optimizer,
+    state = load_checkpoint(checkpoint_path, *encoder, method.teacher_module(), optimizer,
                             generator, device, "--eval-only");
     nlohmann::json result = evaluate_encoder(encoder, *data, bank, queries, true, c.linear_epochs, c.seed);
     result["epoch"] = state.epoch;
@@ -386,15 +383,15 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
     return {{"evaluation", result}};
   }
   if (c.resume) {  // every rank reads rank 0's checkpoint
-    state = load_checkpoint(checkpoint_path, *encoder, teacher ? teacher->get() : nullptr, optimizer,
+    state = load_checkpoint(checkpoint_path, *encoder, method.teacher_module(), optimizer,
                             generator, device);
     if (state.loss_scale.defined() && scaler.enabled()) {
       scaler.set_state(state.loss_scale);
     }
     if (c.channels_last) {  // loaded weights arrive contiguous (NCHW)
       to_channels_last(*encoder);
-      if (teacher) {
-        to_channels_last(**teacher);
+      if (method.momentum()) {
+        to_channels_last(*method.teacher());
       }
     }
     out << "resumed from " << checkpoint_path.string() << " at epoch " << state.epoch << ", step "
@@ -409,8 +406,8 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
   }
   // Identical seeds already give identical models; the broadcast makes it a guarantee.
   broadcast_module_state(*encoder, dist);
-  if (teacher) {
-    broadcast_module_state(**teacher, dist);
+  if (method.momentum()) {
+    broadcast_module_state(*method.teacher(), dist);
   }
   if (c.resume && lead) {
     metrics.resume(state.epoch);
@@ -473,10 +470,9 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
   if (summary.is_object() && summary.contains("skipped_files")) {
     skipped_files = summary["skipped_files"].get<std::int64_t>();
   }
-  // Every rank holds the same loss of the global batch (spec §4.9).
-  const auto global = [&](const torch::Tensor& local) {
-    return dist.world_size() > 1 ? all_gather_with_backward(local, dist) : local;
-  };
+  // Every rank holds the same loss of the global batch (spec §4.9): the step gathers the
+  // projections and averages the gradients over the ranks.
+  training_step step(encoder, method, loss, optimizer, scaler, {c.amp, &dist});
   encoder->train();
   for (std::int64_t epoch = state.epoch; epoch < c.epochs && !stopped_early; ++epoch) {
     // The same permutation on every rank; rank r takes rows [r·n, (r+1)·n) of each global batch.
@@ -534,42 +530,17 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
       };
       intl_terms terms;
       try {
-        const autocast_guard autocast(c.amp);  // fp16 products, the transform in float32
-        if (teacher) {
-          ema_update(**teacher, *encoder, ema_momentum(c.momentum0, state.step, total_steps));
-          torch::Tensor anchor;
-          {
-            torch::NoGradGuard no_grad;
-            anchor = global((*teacher)->forward(views[0]));
-          }
-          std::vector<torch::Tensor> online;
-          for (std::size_t v = 1; v < views.size(); ++v) {
-            online.push_back(global(encoder->forward(views[v])));
-          }
-          terms = loss->forward_momentum(anchor, online);
-        } else {
-          std::vector<torch::Tensor> projections;
-          for (const auto& view : views) {
-            projections.push_back(global(encoder->forward(view)));
-          }
-          terms = loss->forward(projections);
-        }
+        terms = step.run(views, state.step, total_steps);
       } catch (const spectral::invalid_input& e) {  // NaN/Inf embeddings reach the transform
         diverged(e.what());
       } catch (const spectral::numerical_error& e) {
         diverged(e.what());
       }
+      // Read after the update was queued: a non-finite loss stops the run before the epoch's
+      // checkpoint, so the last good checkpoint is what --resume finds.
       last_loss = terms.total.item<double>();
       if (!std::isfinite(last_loss)) {
         diverged("the loss is " + std::to_string(last_loss));
-      }
-      optimizer.zero_grad();
-      scaler.scale(terms.total).backward();
-      average_gradients(*encoder, dist);  // DDP's ÷W; with the gather: the global-batch gradient
-      // With --amp a step whose gradients overflowed is skipped (on every rank alike: the
-      // averaged gradients are the same everywhere) and the scale halved, as GradScaler does.
-      if (scaler.unscale(encoder->parameters())) {
-        optimizer.step();
       }
       ++state.step;
       loss_sum += last_loss;
@@ -620,7 +591,7 @@ inline nlohmann::json train(const train_config& c, std::ostream& log) {
     metrics.write(record);
     // Without --amp no scale is kept (a resumed AMP checkpoint's scale is not carried on).
     state.loss_scale = scaler.enabled() ? scaler.state() : torch::Tensor();
-    save_checkpoint(checkpoint_path, *encoder, teacher ? teacher->get() : nullptr, optimizer,
+    save_checkpoint(checkpoint_path, *encoder, method.teacher_module(), optimizer,
                     generator, state);
     if (evaluate) {
       record = complete_record(record);
