@@ -10,6 +10,8 @@
 #include <turbojpeg.h>
 
 #include <data/image_folder.hpp>
+#include <data/image_folder_loader.hpp>
+#include <data/jpeg_decode.hpp>
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>

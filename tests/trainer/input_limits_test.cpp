@@ -13,6 +13,8 @@
 #include <data/center_crop.hpp>
 #include <data/datasets.hpp>
 #include <data/image_folder.hpp>
+#include <data/image_folder_loader.hpp>
+#include <data/jpeg_decode.hpp>
 #include <data/split_file.hpp>
 
 #include <catch2/catch_test_macros.hpp>

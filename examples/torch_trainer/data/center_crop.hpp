@@ -7,11 +7,11 @@
 /// 256, the longer one truncated) then `CenterCrop(224)`, decoded with TurboJPEG and resampled
 /// PIL-style in one pass. Resampling the centre box of the source image at the resize's scale
 /// gives the same pixels as resizing the whole image and cropping it, without the work outside
-/// the crop. Shares the decoder helpers of image_folder.hpp (per-thread handle, libjpeg warning
+/// the crop. Shares the decoder helpers of jpeg_decode.hpp (per-thread handle, libjpeg warning
 /// filter, CMYK conversion, the separable resampler), including its one deliberate difference
 /// from PIL: an image at least twice the resize is decoded DCT-scaled (1/2, 1/4, 1/8) first.
 
-#include "data/image_folder.hpp"
+#include "data/jpeg_decode.hpp"
 
 #include <spectral/core/error.hpp>
 

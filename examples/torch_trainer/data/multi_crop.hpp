@@ -6,7 +6,7 @@
 /// The multi-crop views of spec §5.4, shared by training, the in-memory datasets' augmentation
 /// and the loader's throughput mode.
 
-#include "data/image_folder.hpp"
+#include "data/crop_sampling.hpp"
 
 #include <algorithm>
 #include <cmath>

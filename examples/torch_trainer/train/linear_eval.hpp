@@ -16,7 +16,7 @@
 
 #include "data/augment.hpp"
 #include "data/center_crop.hpp"
-#include "data/image_folder.hpp"
+#include "data/image_folder_loader.hpp"
 #include "data/split_file.hpp"
 #include "models/resnet.hpp"
 #include "train/checkpoint.hpp"

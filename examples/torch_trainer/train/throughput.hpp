@@ -14,7 +14,7 @@
 
 #include "bridge/intl_loss.hpp"
 #include "data/augment.hpp"
-#include "data/image_folder.hpp"
+#include "data/image_folder_loader.hpp"
 #include "data/multi_crop.hpp"
 #include "train/step.hpp"
 #include "train/views.hpp"

@@ -22,7 +22,7 @@
 #include "bridge/intl_loss.hpp"
 #include "data/augment.hpp"
 #include "data/datasets.hpp"
-#include "data/image_folder.hpp"
+#include "data/image_folder_loader.hpp"
 #include "data/multi_crop.hpp"
 #include "distributed/data_parallel.hpp"
 #include "distributed/gather.hpp"
