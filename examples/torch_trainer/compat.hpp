@@ -8,7 +8,12 @@
 /// trainer tests TORCH_VERSION.
 
 #include <ATen/autocast_mode.h>
+#include <torch/types.h>
 #include <torch/version.h>
+
+#include <sstream>
+#include <string>
+#include <type_traits>
 
 /// 1 when the trainer is built against a LibTorch with CUDA and the bridge's CUDA half
 /// (bridge/cuda_bridge.cu) is linked in; set by CMake.
@@ -32,6 +37,21 @@ inline void set_cuda_autocast(bool enabled) {
 #else
   at::autocast::set_enabled(enabled);
 #endif
+}
+
+/// The key of a parameter in an optimizer's state map: its TensorImpl's address, as a string in
+/// 1.13 (and some 2.x releases), as a pointer in later ones. Deduced from the map's key type.
+template <class StateMap>
+[[nodiscard]] typename StateMap::key_type optimizer_state_key(const StateMap& /*state*/,
+                                                              const torch::Tensor& parameter) {
+  using key = typename StateMap::key_type;
+  if constexpr (std::is_same_v<key, std::string>) {
+    std::ostringstream text;  // as c10::guts::to_string writes the address
+    text << parameter.unsafeGetTensorImpl();
+    return text.str();
+  } else {
+    return static_cast<key>(parameter.unsafeGetTensorImpl());
+  }
 }
 
 }  // namespace spectral::trainer::compat

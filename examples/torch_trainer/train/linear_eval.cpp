@@ -64,7 +64,7 @@ nlohmann::json run_eval(const eval_config& c, std::ostream& log) {
     base_lrs.push_back(c.lr_backbone * scale);
     groups.emplace_back(model->backbone()->parameters(), sgd(base_lrs[1]));
   }
-  torch::optim::SGD optimizer(std::move(groups), torch::optim::SGDOptions(base_lrs[0]));
+  multi_tensor_sgd optimizer(std::move(groups), torch::optim::SGDOptions(base_lrs[0]));
   auto generator = at::make_generator<at::CPUGeneratorImpl>(c.seed + 7);
 
   image_folder_loader_options loader_options;

@@ -24,6 +24,7 @@
 #include "train/device.hpp"
 #include "train/report.hpp"
 #include "train/run_lock.hpp"
+#include "train/optimizer.hpp"
 #include "train/schedule.hpp"
 #include "train/weights.hpp"
 

@@ -16,6 +16,7 @@
 #include "data/augment.hpp"
 #include "data/image_folder_loader.hpp"
 #include "data/multi_crop.hpp"
+#include "train/optimizer.hpp"
 #include "train/step.hpp"
 #include "train/views.hpp"
 #include "models/projector.hpp"
@@ -105,7 +106,7 @@ class step_bench {
   Encoder encoder_;
   ssl_method_state method_;
   IntlLoss loss_;
-  torch::optim::SGD optimizer_;
+  multi_tensor_sgd optimizer_;
   loss_scaler scaler_;
   std::int64_t total_steps_;
   std::int64_t steps_ = 0;

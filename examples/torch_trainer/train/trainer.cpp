@@ -457,7 +457,7 @@ class training_run {
   ssl_method_state method_;
   double beta_;
   IntlLoss loss_;
-  torch::optim::SGD optimizer_;
+  multi_tensor_sgd optimizer_;
   loss_scaler scaler_;
   at::Generator generator_;
   std::vector<augment_config> view_configs_;

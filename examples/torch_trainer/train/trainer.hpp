@@ -40,6 +40,7 @@
 #include "train/run_config.hpp"
 #include "train/run_lock.hpp"
 #include "train/schedule.hpp"
+#include "train/optimizer.hpp"
 #include "train/step.hpp"
 #include "train/throughput.hpp"
 
