@@ -39,6 +39,16 @@ inline void set_cuda_autocast(bool enabled) {
 #endif
 }
 
+/// The reduced precision CUDA autocast computes in: fp16 (the default) or bf16.
+/// 1.13 to 2.3: at::autocast::set_autocast_gpu_dtype; 2.4+: set_autocast_dtype(device type, dtype).
+inline void set_cuda_autocast_dtype(at::ScalarType dtype) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  at::autocast::set_autocast_dtype(at::kCUDA, dtype);
+#else
+  at::autocast::set_autocast_gpu_dtype(dtype);
+#endif
+}
+
 /// The key of a parameter in an optimizer's state map: its TensorImpl's address, as a string in
 /// 1.13 (and some 2.x releases), as a pointer in later ones. Deduced from the map's key type.
 template <class StateMap>

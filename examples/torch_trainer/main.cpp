@@ -27,7 +27,7 @@ namespace {
 /// per-view lists that become train_config::views.
 struct flag_values {
   std::string recipe;
-  std::string method, transform, axis, arch, engine;
+  std::string method, transform, axis, arch, engine, amp_dtype;
   std::vector<std::int64_t> crop_sizes;
   std::vector<double> min_scales, max_scales, blur_probs, solarize_probs;
   bool print_config = false;
@@ -39,7 +39,8 @@ struct flag_values {
         axis(std::string(spectral::to_string(c.transform.opts.axis))),
         arch(c.depth == 50 ? "resnet50" : "resnet18"),
         engine(c.transform.engine == spectral::trainer::transform_engine::library ? "library"
-                                                                                   : "reference") {}
+                                                                                   : "reference"),
+        amp_dtype(c.amp_bf16 ? "bf16" : "fp16") {}
 
   /// The names into the configuration (CLI11's IsMember has checked each).
   void apply(spectral::trainer::train_config& c) const {
@@ -50,6 +51,7 @@ struct flag_values {
     c.depth = arch == "resnet18" ? 18 : 50;
     c.transform.engine = engine == "library" ? spectral::trainer::transform_engine::library
                                              : spectral::trainer::transform_engine::reference;
+    c.amp_bf16 = amp_dtype == "bf16";
     c.views = spectral::trainer::views_from_lists(c, crop_sizes, min_scales, max_scales,
                                                   blur_probs, solarize_probs);
   }
@@ -217,6 +219,10 @@ void add_flags(CLI::App& app, spectral::trainer::train_config& c, flag_values& f
   app.add_flag("--amp,!--no-amp", c.amp,
                "fp16 autocast with dynamic loss scaling (CUDA), as the reference (the ImageNet "
                "recipes on CUDA)");
+  app.add_option("--amp-dtype", f.amp_dtype,
+                 "precision of --amp: fp16 (with loss scaling, as the reference) | bf16 (none)")
+      ->check(CLI::IsMember({"fp16", "bf16"}))
+      ->capture_default_str();
   app.add_flag("--channels-last", c.channels_last, "NHWC memory format for the convolutions (CUDA)");
   app.add_flag("--compare-reference", c.compare_reference,
                "throughput modes: also time the reference engine (LibTorch ops + autograd) in the "

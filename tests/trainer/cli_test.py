@@ -297,6 +297,10 @@ def case_print_config(exe, tmp):
     # A recipe without a default data folder asks for one before any work.
     expect_error(run(exe, "--recipe", "cifar10", "--out", os.path.join(tmp, "out")), 2,
                  "--data: the cifar10 recipe has no default data folder")
+    # bf16 autocast beside fp16 (no loss scaling), only with --amp.
+    assert print_config(exe, tmp, "--device", "cuda", "--amp", "--amp-dtype",
+                        "bf16")["amp_dtype"] == "bf16"
+    expect_error(run(exe, "--amp-dtype", "bf16", "--print-config"), 2, "--amp-dtype bf16: needs --amp")
     expect_error(run(exe, "--recipe", "bogus", "--print-config"), 2, "bogus")
     expect_error(run(exe, "--lr", "0", "--print-config"), 2, "--lr")
 

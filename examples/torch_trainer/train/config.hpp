@@ -107,8 +107,9 @@ struct train_config {
   std::int64_t synthetic_steps = 20;
   std::int64_t synthetic_size = 224;
   std::int64_t synthetic_channels = 3;
-  // device and throughput (issue 6)
+  // device and throughput
   bool amp = false;                       ///< fp16 autocast + loss scaling (CUDA), as the reference
+  bool amp_bf16 = false;                  ///< --amp-dtype bf16: bfloat16 autocast, no loss scaling
   bool channels_last = false;             ///< NHWC convolutions (CUDA)
   bool compare_reference = false;         ///< throughput modes: also time the reference engine
   bool phases = false;                    ///< --synthetic: also time each phase of the step
@@ -116,7 +117,7 @@ struct train_config {
   bool pipeline = false;                  ///< throughput of loader + augmentation + step
   std::int64_t image_size = 224;          ///< ImageFolder crop size
   int loader_threads = 0;                 ///< ImageFolder decoding threads; 0: every core
-  // distributed training (issue 6): one process per device over c10d (Gloo on CPU, NCCL on
+  // distributed training: one process per device over c10d (Gloo on CPU, NCCL on
   // CUDA); `batch` stays the global batch, each rank takes batch / world_size of it
   int world_size = 1;                     ///< processes; 1: no process group
   int rank = 0;                           ///< this process, in [0, world_size)
@@ -162,6 +163,7 @@ inline void validate_settings(const train_config& c) {
   SPECTRAL_EXPECTS(c.depth == 18 || c.depth == 50, "--arch: resnet18 or resnet50, got depth ",
                    c.depth);
   expect_range<std::int64_t>("--width", c.width, 4, limits::width);
+  SPECTRAL_EXPECTS(!c.amp_bf16 || c.amp, "--amp-dtype bf16: needs --amp");
   expect_range<std::int64_t>("--projector", c.projector, 2, limits::projector);
   SPECTRAL_EXPECTS(c.projector_hidden == 0 ||
                        (c.projector_hidden >= 2 && c.projector_hidden <= limits::projector),

@@ -224,18 +224,25 @@ class loss_scaler {
   std::int64_t skipped_ = 0;
 };
 
-/// Autocast on for the lifetime of the guard (CUDA fp16, the reference's precision); a no-op
-/// when disabled. The cast cache is cleared on exit, as torch.autocast does.
+/// Autocast on for the lifetime of the guard (CUDA fp16, the reference's precision, or bf16);
+/// a no-op when disabled. The cast cache is cleared on exit, as torch.autocast does, and the
+/// precision set back to fp16.
 class autocast_guard {
  public:
-  explicit autocast_guard(bool enabled) : enabled_(enabled) {
+  explicit autocast_guard(bool enabled, bool bf16 = false) : enabled_(enabled), bf16_(bf16) {
     if (enabled_) {
+      if (bf16_) {
+        compat::set_cuda_autocast_dtype(at::kBFloat16);
+      }
       compat::set_cuda_autocast(true);
     }
   }
   ~autocast_guard() {
     if (enabled_) {
       compat::set_cuda_autocast(false);
+      if (bf16_) {
+        compat::set_cuda_autocast_dtype(at::kHalf);
+      }
       at::autocast::clear_cache();
     }
   }
@@ -244,6 +251,7 @@ class autocast_guard {
 
  private:
   bool enabled_;
+  bool bf16_;
 };
 
 }  // namespace spectral::trainer

@@ -94,6 +94,7 @@ namespace spectral::trainer {
       {"synthetic_size", c.synthetic_size},
       {"synthetic_channels", c.synthetic_channels},
       {"amp", c.amp},
+      {"amp_dtype", c.amp_bf16 ? "bf16" : "fp16"},
       {"channels_last", c.channels_last},
       {"compare_reference", c.compare_reference},
       {"phases", c.phases},

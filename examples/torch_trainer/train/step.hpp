@@ -103,7 +103,8 @@ class ssl_method_state {
 
 /// How a step runs.
 struct step_options {
-  bool amp = false;                ///< fp16 autocast on CUDA (the loss scaler must agree)
+  bool amp = false;                ///< autocast on CUDA (the loss scaler must agree)
+  bool bf16 = false;               ///< bfloat16 instead of fp16 (no loss scaling needed)
   distributed* group = nullptr;    ///< several ranks: gather projections, average gradients
 };
 
@@ -152,7 +153,8 @@ class training_step {
     };
     intl_terms terms;
     {
-      const autocast_guard autocast(options_.amp);  // fp16 products, the transform in float32
+      // fp16/bf16 products, the transform in float32
+      const autocast_guard autocast(options_.amp, options_.bf16);
       const ssl_method_state::projected p =
           method_.project(encoder_, views, step, total_steps, global);
       lap(&phase_times::forward);

@@ -51,7 +51,7 @@ class step_bench {
         loss_(with_engine(c.transform, engine), c.beta ? *c.beta : trade_off_beta(covariance_size(c))),
         optimizer_(sgd_parameter_groups(*encoder_, c.weight_decay, c.decay_1d),
                    torch::optim::SGDOptions(c.lr).momentum(0.9)),
-        scaler_(c.amp),
+        scaler_(c.amp && !c.amp_bf16),
         total_steps_(std::max<std::int64_t>(1, 3 + c.synthetic_steps)) {
     const auto place = [&](Encoder& model) {
       model->to(device);
@@ -66,7 +66,7 @@ class step_bench {
     }
     set_learning_rate(optimizer_, c.lr * static_cast<double>(c.batch) / 256.0);
     encoder_->train();
-    step_.emplace(encoder_, method_, loss_, optimizer_, scaler_, step_options{c.amp, nullptr});
+    step_.emplace(encoder_, method_, loss_, optimizer_, scaler_, step_options{c.amp, c.amp_bf16, nullptr});
   }
 
   /// One optimisation step on already augmented, normalised views; returns the loss (read

@@ -95,7 +95,7 @@ class training_run {
         loss_(c.transform, beta_),
         optimizer_(sgd_parameter_groups(*encoder_, c.weight_decay, c.decay_1d),
                    torch::optim::SGDOptions(schedule_.base_lr).momentum(0.9)),
-        scaler_(c.amp),  // GradScaler's dynamic loss scale for fp16 (--amp)
+        scaler_(c.amp && !c.amp_bf16),  // GradScaler's dynamic loss scale for fp16 (--amp)
         // Kept for the checkpoint format; the augmentation is seeded per step
         // (augment_step_seed) so that any number of ranks draws the same random numbers.
         generator_(at::make_generator<at::CPUGeneratorImpl>(c.seed + 4)),
@@ -147,7 +147,8 @@ class training_run {
     progress_bar bar(schedule_.total_steps, c_.progress && lead_);
     // Every rank holds the same loss of the global batch (spec §4.9): the step gathers the
     // projections and averages the gradients over the ranks.
-    training_step step(encoder_, method_, loss_, optimizer_, scaler_, {c_.amp, &dist_});
+    training_step step(encoder_, method_, loss_, optimizer_, scaler_,
+                       {c_.amp, c_.amp_bf16, &dist_});
     encoder_->train();
     bool stopped_early = false;
     for (std::int64_t epoch = state_.epoch; epoch < c_.epochs && !stopped_early; ++epoch) {
@@ -261,7 +262,8 @@ class training_run {
         {"weight_decay", c_.weight_decay}, {"seed", c_.seed},
         {"threads", torch::get_num_threads()}, {"world_size", c_.world_size},
         {"batch_per_rank", schedule_.local_batch}, {"float64", c_.float64},
-        {"device", device_.str()}, {"amp", c_.amp}, {"channels_last", c_.channels_last}};
+        {"device", device_.str()}, {"amp", c_.amp},
+        {"amp_dtype", c_.amp_bf16 ? "bf16" : "fp16"}, {"channels_last", c_.channels_last}};
     if (data_.loader) {
       summary_["config"]["image_size"] = c_.image_size;
       summary_["config"]["loader_threads"] = data_.loader->options().threads;
