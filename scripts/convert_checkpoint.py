@@ -111,7 +111,8 @@ def read_torch_save(path):
                              "directly when they hold model.backbone")
         try:
             return CheckpointUnpickler(archive, prefix).load()
-        except (pickle.UnpicklingError, KeyError, EOFError) as e:
+        except (pickle.UnpicklingError, KeyError, EOFError, TypeError, AttributeError,
+                ValueError, IndexError, RuntimeError) as e:
             raise ValueError(f"--input {path}: unreadable ({e})") from None
 
 
@@ -176,7 +177,7 @@ def main():
         except BaseException:
             os.unlink(staged)
             raise
-    except (ValueError, OSError, RuntimeError, EOFError) as e:
+    except (ValueError, OSError, RuntimeError, EOFError, TypeError, AttributeError) as e:
         print(f"convert_checkpoint: error: {e}", file=sys.stderr)
         return 2
     print(f"wrote {len(tensors)} backbone tensors to {args.output}")

@@ -59,7 +59,8 @@ struct flag_values {
 
 std::string recipes_help() {
   std::string text = "Recipes (--recipe; default from --dataset: imagefolder -> imagenet, else the "
-                     "data set's own):\n";
+                     "data set's own; the defaults above are fashion-mnist's, --print-config shows "
+                     "a recipe's):\n";
   for (const auto& r : spectral::trainer::recipes) {
     text += "  " + std::string(r.name) + ": " + std::string(r.summary) + "\n";
   }
@@ -262,11 +263,13 @@ void add_flags(CLI::App& app, spectral::trainer::train_config& c, flag_values& f
                "model and transform in float64 (slow; for comparing runs, e.g. 1 vs N processes)");
 }
 
-/// Parses the command line into the configuration of `recipe`. @throws CLI::ParseError
-void parse_into(int argc, char** argv, spectral::trainer::train_config& c, flag_values& f) {
+/// Parses the command line over the values of `c`; returns whether --recipe was given.
+/// @throws CLI::ParseError
+bool parse_into(int argc, char** argv, spectral::trainer::train_config& c, flag_values& f) {
   CLI::App app{"INTL self-supervised pretraining with the spectral library (LibTorch)"};
   add_flags(app, c, f);
   app.parse(argc, argv);
+  return app.count("--recipe") > 0;
 }
 
 int run(int argc, char** argv) {
@@ -276,8 +279,7 @@ int run(int argc, char** argv) {
   trainer::train_config c = trainer::recipe_config("fashion-mnist", false);
   try {
     flag_values first(c);
-    parse_into(argc, argv, c, first);
-    const bool recipe_given = first.recipe != c.recipe;
+    const bool recipe_given = parse_into(argc, argv, c, first);
     const std::string recipe =
         recipe_given ? first.recipe : std::string(trainer::default_recipe(c.dataset));
     c = trainer::recipe_config(recipe, c.device.rfind("cuda", 0) == 0);
@@ -290,9 +292,12 @@ int run(int argc, char** argv) {
       return trainer::exit_ok;
     }
   } catch (const CLI::CallForHelp& e) {
+    // The defaults shown are the fashion-mnist recipe's, whatever else the line holds;
+    // --recipe NAME --print-config shows another recipe's.
     CLI::App app{"INTL self-supervised pretraining with the spectral library (LibTorch)"};
-    flag_values f(c);
-    add_flags(app, c, f);
+    trainer::train_config defaults = trainer::recipe_config("fashion-mnist", false);
+    flag_values f(defaults);
+    add_flags(app, defaults, f);
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     return trainer::detail::report_error(e.what(), trainer::exit_input);

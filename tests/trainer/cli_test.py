@@ -278,6 +278,9 @@ def case_print_config(exe, tmp):
     expect_values(print_config(exe, tmp, "--dataset", "cifar100"), {
         "recipe": "cifar100", "arch": "resnet18", "imagenet_stem": False, "epochs": 1000,
         "knn_every": 5, "linear_epochs": 500, "wd": 1e-4, "decay_1d": True, "crop_sizes": [32, 32]})
+    # An explicit --recipe wins over the data set's, the default one included.
+    expect_values(print_config(exe, tmp, "--recipe", "fashion-mnist", "--dataset", "cifar10"),
+                  {"recipe": "fashion-mnist", "dataset": "cifar10", "epochs": 30})
     # Every flag overrides its recipe's value.
     expect_values(print_config(exe, tmp, "--recipe", "imagenet", "--lr", "0.1", "--arch",
                                "resnet18", "--cifar-stem", "--projector", "64", "--epochs", "3",
@@ -350,6 +353,13 @@ def case_resume_config(exe, tmp):
     assert resumed.returncode == 0, resumed.stderr
     with open(os.path.join(out, "metrics.jsonl"), encoding="utf-8") as f:
         assert [json.loads(line)["epoch"] for line in f] == [1, 2]
+    # A new run in the folder that stops before its first checkpoint leaves the saved run's
+    # configuration beside the saved run's checkpoint.
+    stopped = run(exe, "--out", out, *tiny(1), "--lr", "0.2", "--max-steps", "1",
+                  "--no-random-baseline")
+    assert stopped.returncode == 0, stopped.stderr
+    with open(os.path.join(out, "run_config.json"), encoding="utf-8") as f:
+        assert json.load(f)["config"]["lr"] == 0.3
 
 
 if __name__ == "__main__":

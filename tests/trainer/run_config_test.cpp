@@ -79,6 +79,9 @@ TEST_CASE("views_from_lists: the reference's per-view flags over the recipe's vi
   CHECK_THROWS_WITH(st::views_from_lists(c, {28, 20, 14}, {}, {}, {}, {}),
                     ContainsSubstring("--min-scales") &&
                         ContainsSubstring("one value per view"));
+  // Three views need every list, even after another list was given.
+  CHECK_THROWS_WITH(st::views_from_lists(c, {28, 20, 14}, {0.2, 0.1, 0.05}, {}, {}, {}),
+                    ContainsSubstring("--max-scales"));
   CHECK_THROWS_AS(st::views_from_lists(c, {}, {}, {}, {0.5, 0.5, 0.5}, {}), spectral::invalid_input);
   CHECK_THROWS_WITH(st::views_from_lists(c, {}, {}, {}, {0.5, 0.5, 0.5}, {}),
                     ContainsSubstring("--blur-probs: 3 values"));

@@ -108,7 +108,7 @@ struct train_config {
   std::int64_t synthetic_size = 224;
   std::int64_t synthetic_channels = 3;
   // device and throughput
-  bool amp = false;                       ///< fp16 autocast + loss scaling (CUDA), as the reference
+  bool amp = false;                       ///< autocast (CUDA): fp16 + loss scaling, as the reference
   bool amp_bf16 = false;                  ///< --amp-dtype bf16: bfloat16 autocast, no loss scaling
   bool channels_last = false;             ///< NHWC convolutions (CUDA)
   bool compare_reference = false;         ///< throughput modes: also time the reference engine

@@ -73,15 +73,22 @@ nlohmann::json loader_throughput(const train_config& c, std::ostream& log) {
   SPECTRAL_EXPECTS(batches >= 1, "--data: ", (c.data / "train").string(),
                    " ran out of images after one batch; use more images or a smaller --batch");
   const double images_per_s = static_cast<double>(batches * c.batch) / seconds;
-  log << "loader: " << batches << " batches of " << c.batch << " images ("
-      << (c.multi_crop ? "6 crops, the largest " : "2 crops of ") << c.image_size << "x"
-      << c.image_size << (c.multi_crop ? "" : " each") << ") in " << seconds << " s, "
+  const std::vector<view_crop> crops = image_folder_crops(c);
+  std::int64_t largest = 0;
+  bool same_size = true;
+  for (const view_crop& crop : crops) {
+    same_size = same_size && crop.size == crops.front().size;
+    largest = std::max(largest, crop.size);
+  }
+  log << "loader: " << batches << " batches of " << c.batch << " images (" << crops.size()
+      << (same_size ? " crops of " : " crops, the largest ") << largest << "x" << largest
+      << (same_size ? " each" : "") << ") in " << seconds << " s, "
       << images_per_s << " images/s with " << loader.options().threads << " threads, "
       << loader.skipped() << " files skipped\n";
   return {{"loader",
            {{"images_per_s", images_per_s}, {"batches", batches}, {"batch", c.batch},
             {"threads", loader.options().threads}, {"skipped", loader.skipped()},
-            {"image_size", c.image_size}, {"crops", c.multi_crop ? 6 : 2}}}};
+            {"image_size", largest}, {"crops", crops.size()}}}};
 }
 
 nlohmann::json pipeline_throughput(const train_config& c, std::ostream& log) {

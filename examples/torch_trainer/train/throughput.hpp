@@ -200,7 +200,8 @@ inline image_folder_loader_options loader_options(const train_config& c) {
  */
 [[nodiscard]] nlohmann::json synthetic_throughput(const train_config& c, std::ostream& log);
 
-/// --loader-only: batches of 2 crops per image (6 with --multi-crop) from <data>/train, as fast
+/// --loader-only: batches of every view's crop of each image (2, 6 with --multi-crop, or the
+/// --crop-sizes list) from <data>/train, as fast
 /// as the loader gives them; one untimed batch first.
 [[nodiscard]] nlohmann::json loader_throughput(const train_config& c, std::ostream& log);
 

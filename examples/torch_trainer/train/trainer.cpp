@@ -263,7 +263,7 @@ class training_run {
         {"threads", torch::get_num_threads()}, {"world_size", c_.world_size},
         {"batch_per_rank", schedule_.local_batch}, {"float64", c_.float64},
         {"device", device_.str()}, {"amp", c_.amp},
-        {"amp_dtype", c_.amp_bf16 ? "bf16" : "fp16"}, {"channels_last", c_.channels_last}};
+        {"amp_dtype", c_.amp ? (c_.amp_bf16 ? "bf16" : "fp16") : "none"}, {"channels_last", c_.channels_last}};
     if (data_.loader) {
       summary_["config"]["image_size"] = c_.image_size;
       summary_["config"]["loader_threads"] = data_.loader->options().threads;
@@ -395,10 +395,16 @@ class training_run {
     // The record before the checkpoint: a crash between them resumes from the previous
     // checkpoint, which drops this record and trains the epoch again.
     metrics_.write(record);
-    // Without --amp no scale is kept (a resumed AMP checkpoint's scale is not carried on).
+    // Without fp16 loss scaling no scale is kept (a resumed AMP checkpoint's is not carried on).
     state_.loss_scale = scaler_.enabled() ? scaler_.state() : torch::Tensor();
     save_checkpoint(checkpoint_path_, *encoder_, method_.teacher_module(), optimizer_,
                     generator_, state_);
+    // A new run's configuration goes beside its first checkpoint, not before: a run that dies
+    // earlier leaves the folder's previous checkpoint and configuration paired.
+    if (!config_recorded_) {
+      write_atomically(run_config_path(c_.out), run_config_record(c_).dump(2) + "\n");
+      config_recorded_ = true;
+    }
     if (evaluate) {
       record = complete_record(record);
     }
@@ -469,6 +475,7 @@ class training_run {
   nlohmann::json summary_;
   double last_loss_ = std::nan("");
   std::int64_t skipped_files_ = 0;  // over every rank and epoch (a resumed run continues it)
+  bool config_recorded_ = c_.resume;  // run_config.json matches the checkpoint
 };
 
 }  // namespace
@@ -501,14 +508,13 @@ nlohmann::json train(const train_config& c, std::ostream& log) {
   if (lead) {
     folder_lock.emplace(c.out, "--out");
   }
-  // A resumed run must be the run that was saved; a new one records what it is.
+  // A resumed run must be the run that was saved (a new one records what it is with its first
+  // checkpoint).
   if (c.resume && !c.eval_only) {
     if (!std::filesystem::exists(c.out / "checkpoint.pt")) {
       throw std::runtime_error("--resume: no checkpoint at " + (c.out / "checkpoint.pt").string());
     }
     check_resume_matches(c);
-  } else if (lead && !c.eval_only) {
-    write_atomically(run_config_path(c.out), run_config_record(c).dump(2) + "\n");
   }
   training_run run(c, log, load_run_data(c, static_cast<int>(cores)));
   return c.eval_only ? run.evaluate_checkpoint() : run.train();

@@ -3,8 +3,8 @@
 #pragma once
 
 /// @file
-/// The INTL pretraining loop (spec §5, §6.5) and its evaluation: data, two augmented views per
-/// image, encoder + projector, the library's IterNorm through the bridge, SGD with warm-up and
+/// The INTL pretraining loop (spec §5, §6.5) and its evaluation: data, the augmented views of
+/// each image (two, six with multi-crop, or the flags' list), encoder + projector, the library's IterNorm through the bridge, SGD with warm-up and
 /// cosine decay, INTL-M's momentum encoder, a checkpoint per epoch, metrics and plots.
 ///
 /// Multi-process (spec §4.9, §6.1): one process per device over c10d. Every rank builds the same
@@ -16,7 +16,7 @@
 ///
 /// On a GPU (--device cuda, a LibTorch with CUDA): model, optimizer state, augmentation and the
 /// transform (spectral::cuda through the bridge) run on the device; --amp adds fp16 autocast with
-/// dynamic loss scaling and --channels-last the NHWC layout, as the reference; evaluation
+/// dynamic loss scaling (or bf16 without, --amp-dtype bf16) and --channels-last the NHWC layout; evaluation
 /// extracts features on the device and runs k-NN and the linear probe on the CPU.
 
 #include "bridge/intl_loss.hpp"

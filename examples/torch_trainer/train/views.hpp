@@ -67,11 +67,12 @@ namespace spectral::trainer {
       solarize_probs.empty()) {
     return {};  // the recipe's, resolved when the run starts
   }
-  const std::size_t count = sizes.empty() ? views.size() : sizes.size();
+  const std::size_t recipe_views = views.size();
+  const std::size_t count = sizes.empty() ? recipe_views : sizes.size();
   const auto fill = [&](const char* flag, const auto& list, auto member) {
     if (list.empty()) {
-      SPECTRAL_EXPECTS(count == views.size(), flag, ": give one value per view (", count,
-                       " from --crop-sizes); the recipe's values are for ", views.size(),
+      SPECTRAL_EXPECTS(count == recipe_views, flag, ": give one value per view (", count,
+                       " from --crop-sizes); the recipe's values are for ", recipe_views,
                        " views");
       return;
     }
