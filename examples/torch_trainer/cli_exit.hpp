@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <exception>
 #include <new>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -100,6 +101,22 @@ inline int report_current_exception() noexcept {
 }
 
 }  // namespace detail
+
+/**
+ * @brief Parses the command line into `app`'s bindings.
+ * @return the exit code when parsing ends the program (--help: printed, 0; a bad flag or value:
+ *         one error line, exit_input), or std::nullopt to go on
+ */
+[[nodiscard]] inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return detail::report_error(e.what(), exit_input);
+  }
+  return std::nullopt;
+}
 
 /**
  * @brief Runs `body` (which returns the exit code) so that any exception ends as one line on

@@ -102,12 +102,8 @@ int run(int argc, char** argv) {
   app.add_flag("--resume", c.resume, "continue from <out>/eval_checkpoint.pt");
   app.add_flag("!--no-progress", c.progress, "no progress bar");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    return spectral::trainer::detail::report_error(e.what(), spectral::trainer::exit_input);
+  if (const auto exit_code = spectral::trainer::parse_command_line(app, argc, argv)) {
+    return *exit_code;
   }
   c.mode = mode == "linear" ? eval_mode::linear : eval_mode::finetune;
   c.schedule = schedule == "step" ? eval_schedule::step : eval_schedule::cosine;

@@ -29,12 +29,8 @@ int run(int argc, char** argv) {
                "export the momentum encoder's backbone (--method intl_m runs) instead of the "
                "online one");
   app.add_flag("--force", force, "replace --output if it exists");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    return spectral::trainer::detail::report_error(e.what(), spectral::trainer::exit_input);
+  if (const auto exit_code = spectral::trainer::parse_command_line(app, argc, argv)) {
+    return *exit_code;
   }
   const auto tensors = spectral::trainer::checkpoint_backbone(checkpoint, momentum_encoder);
   spectral::trainer::write_state_dict(tensors, output, force);

@@ -14,8 +14,7 @@
 
 namespace spectral::trainer {
 
-image_folder_loader::image_folder_loader(image_folder folder,
-                                                image_folder_loader_options options)
+image_folder_loader::image_folder_loader(image_folder folder, image_folder_loader_options options)
     : folder_(std::move(folder)), options_(std::move(options)) {
   SPECTRAL_EXPECTS(!folder_.files.empty(), "image folder ", folder_.root.string(),
                    ": no files to load");
@@ -110,9 +109,9 @@ void image_folder_loader::start_epoch(std::int64_t epoch) {
     std::lock_guard<std::mutex> lock(mutex_);
     order_ = std::move(order);
     // Workers may run a batch plus a little ahead of the assembler.
-    const std::int64_t window = std::min<std::int64_t>(
-        static_cast<std::int64_t>(order_.size()),
-        options_.batch_size + 2 * std::int64_t{options_.threads});
+    const std::int64_t window =
+        std::min<std::int64_t>(static_cast<std::int64_t>(order_.size()),
+                               options_.batch_size + 2 * std::int64_t{options_.threads});
     slots_.assign(static_cast<std::size_t>(window), slot{});
     queue_.clear();
     error_ = nullptr;
@@ -237,13 +236,12 @@ void image_folder_loader::assembler_loop() {
         if (!ok) {
           ++skipped_epoch_;
           skipped_total_.fetch_add(1);
-          SPECTRAL_EXPECTS(2 * skipped_epoch_ <= n, "image folder ", folder_.root.string(),
-                           ": more than half of its ", n,
-                           " files do not decode as JPEG (last: ",
-                           folder_.files[static_cast<std::size_t>(
-                                             order_[static_cast<std::size_t>(position)])]
-                               .string(),
-                           ")");
+          SPECTRAL_EXPECTS(
+              2 * skipped_epoch_ <= n, "image folder ", folder_.root.string(),
+              ": more than half of its ", n, " files do not decode as JPEG (last: ",
+              folder_.files[static_cast<std::size_t>(order_[static_cast<std::size_t>(position)])]
+                  .string(),
+              ")");
         }
       }
       if (ok) {

@@ -14,27 +14,22 @@
 namespace spectral::trainer {
 namespace detail {
 
-
-/**
- * Whether TurboJPEG's last message is one of libjpeg's warnings (jerror.h JWRN_*): the image is
- * then complete (extraneous bytes, as a few ImageNet files have; a truncated file is padded).
- * tjGetErrorCode() alone is not enough: it still says "warning" when a fatal error followed one.
- */
 bool is_libjpeg_warning(const char* message) {
   if (message == nullptr) {
     return false;
   }
-  static constexpr const char* prefixes[] = {
-      "Corrupt JPEG data:",          "Premature end of JPEG file",
-      "Inconsistent progression",    "Invalid SOS parameters for sequential JPEG",
-      "Warning: unknown JFIF",       "Unknown Adobe color transform",
-      "Application transferred too many scanlines"};
+  static constexpr const char* prefixes[] = {"Corrupt JPEG data:",
+                                             "Premature end of JPEG file",
+                                             "Inconsistent progression",
+                                             "Invalid SOS parameters for sequential JPEG",
+                                             "Warning: unknown JFIF",
+                                             "Unknown Adobe color transform",
+                                             "Application transferred too many scanlines"};
   const std::string text(message);
   return std::any_of(std::begin(prefixes), std::end(prefixes),
                      [&](const char* prefix) { return text.rfind(prefix, 0) == 0; });
 }
 
-/// Pillow reads Adobe-marked CMYK JPEGs as inverted ("CMYK;I"): look for the APP14 marker.
 bool has_adobe_marker(const std::vector<unsigned char>& bytes) {
   static constexpr unsigned char adobe[] = {'A', 'd', 'o', 'b', 'e'};
   // The marker sits in the header, before the scan data; a bounded search is enough.
@@ -48,10 +43,9 @@ bool has_adobe_marker(const std::vector<unsigned char>& bytes) {
   return false;
 }
 
-/// Pillow's CMYK → RGB: R = (255 − C)(255 − K)/255 on non-inverted values.
 void cmyk_to_rgb(const std::vector<std::uint8_t>& cmyk,
-                        bool inverted,
-                        std::vector<std::uint8_t>& rgb) {
+                 bool inverted,
+                 std::vector<std::uint8_t>& rgb) {
   const std::size_t pixels = cmyk.size() / 4;
   rgb.resize(pixels * 3);
   for (std::size_t i = 0; i < pixels; ++i) {
@@ -66,16 +60,12 @@ void cmyk_to_rgb(const std::vector<std::uint8_t>& cmyk,
   }
 }
 
-/// Whether an image of this size may be decoded (max_image_side, max_image_pixels).
 bool image_size_within_limits(int width, int height) {
   return width >= 1 && height >= 1 && width <= max_image_side && height <= max_image_side &&
          std::int64_t{width} * std::int64_t{height} <= max_image_pixels;
 }
 
-/// false for an empty buffer, data whose header TurboJPEG cannot read, or an image whose header
-/// announces a size over the limits: checked here, before any decoding buffer exists.
-bool read_jpeg_header(tjhandle tj, const std::vector<unsigned char>& bytes,
-                                           jpeg_header& header) {
+bool read_jpeg_header(tjhandle tj, const std::vector<unsigned char>& bytes, jpeg_header& header) {
   int subsamp = 0;
   return !bytes.empty() &&
          tjDecompressHeader3(tj, bytes.data(), static_cast<unsigned long>(bytes.size()),
@@ -83,10 +73,10 @@ bool read_jpeg_header(tjhandle tj, const std::vector<unsigned char>& bytes,
          image_size_within_limits(header.width, header.height);
 }
 
-/// The largest DCT-domain downscale 1/d (d ∈ {1, 2, 4, 8}, as far as TurboJPEG offers it) that
-/// still leaves at least need_w × need_h pixels for a span_w × span_h region of the source.
-int dct_scale_denominator(std::int64_t span_w, std::int64_t span_h,
-                                               std::int64_t need_w, std::int64_t need_h) {
+int dct_scale_denominator(std::int64_t span_w,
+                          std::int64_t span_h,
+                          std::int64_t need_w,
+                          std::int64_t need_h) {
   int denom = 1;
   int factor_count = 0;
   const tjscalingfactor* factors = tjGetScalingFactors(&factor_count);
@@ -101,12 +91,13 @@ int dct_scale_denominator(std::int64_t span_w, std::int64_t span_h,
   return denom;
 }
 
-/// The whole image decoded at scale 1/denom into packed RGB (CMYK/YCCK converted); false for
-/// data that does not decode or a header too large to be a real image (no multi-GiB buffers).
-bool decode_scaled_rgb(tjhandle tj, const std::vector<unsigned char>& bytes,
-                                            const jpeg_header& header, int denom,
-                                            std::vector<std::uint8_t>& rgb, int& scaled_w,
-                                            int& scaled_h) {
+bool decode_scaled_rgb(tjhandle tj,
+                       const std::vector<unsigned char>& bytes,
+                       const jpeg_header& header,
+                       int denom,
+                       std::vector<std::uint8_t>& rgb,
+                       int& scaled_w,
+                       int& scaled_h) {
   const tjscalingfactor chosen{1, denom};
   scaled_w = TJSCALED(header.width, chosen);
   scaled_h = TJSCALED(header.height, chosen);
@@ -131,19 +122,14 @@ bool decode_scaled_rgb(tjhandle tj, const std::vector<unsigned char>& bytes,
   return true;
 }
 
-/**
- * The decoder proper, writing view v into `chw` at offset Σ_{u<v} 3·size_u² (3 × size_v ×
- * size_v each). Returns false for undecodable data; fills `info` with the image size and the
- * DCT scale used.
- */
 bool decode_crop_once(const std::vector<unsigned char>& bytes,
-                                           const std::vector<view_crop>& crops,
-                                           double ratio_min,
-                                           double ratio_max,
-                                           std::mt19937_64& rng,
-                                           crop_filter f,
-                                           std::uint8_t* chw,
-                                           decoded_crop& info) noexcept {
+                      const std::vector<view_crop>& crops,
+                      double ratio_min,
+                      double ratio_max,
+                      std::mt19937_64& rng,
+                      crop_filter f,
+                      std::uint8_t* chw,
+                      decoded_crop& info) noexcept {
   try {
     const tjhandle tj = thread_decompressor::get();
     jpeg_header header;
@@ -178,11 +164,10 @@ bool decode_crop_once(const std::vector<unsigned char>& bytes,
     for (std::size_t v = 0; v < boxes.size(); ++v) {
       const crop_box& box = boxes[v];
       const std::int64_t out = crops[v].size;
-      resample_box(decoded.data(), scaled_w, scaled_h, static_cast<double>(box.left) * fx,
-                   static_cast<double>(box.top) * fy,
-                   static_cast<double>(box.left + box.width) * fx,
-                   static_cast<double>(box.top + box.height) * fy, out, f, box_edges::box,
-                   view_chw);
+      resample_box(
+          decoded.data(), scaled_w, scaled_h, static_cast<double>(box.left) * fx,
+          static_cast<double>(box.top) * fy, static_cast<double>(box.left + box.width) * fx,
+          static_cast<double>(box.top + box.height) * fy, out, f, box_edges::box, view_chw);
       view_chw += 3 * out * out;
     }
     return true;
@@ -191,15 +176,14 @@ bool decode_crop_once(const std::vector<unsigned char>& bytes,
   }
 }
 
-/// decode_crop_once with a fresh decompressor for the next call after any failure.
 bool decode_crop_into(const std::vector<unsigned char>& bytes,
-                                           const std::vector<view_crop>& crops,
-                                           double ratio_min,
-                                           double ratio_max,
-                                           std::mt19937_64& rng,
-                                           crop_filter f,
-                                           std::uint8_t* chw,
-                                           decoded_crop& info) noexcept {
+                      const std::vector<view_crop>& crops,
+                      double ratio_min,
+                      double ratio_max,
+                      std::mt19937_64& rng,
+                      crop_filter f,
+                      std::uint8_t* chw,
+                      decoded_crop& info) noexcept {
   const bool ok = decode_crop_once(bytes, crops, ratio_min, ratio_max, rng, f, chw, info);
   if (!ok) {
     thread_decompressor::reset();
@@ -209,15 +193,14 @@ bool decode_crop_into(const std::vector<unsigned char>& bytes,
 
 }  // namespace detail
 
-std::optional<decoded_crop> decode_random_resized_crop(
-    const std::vector<unsigned char>& jpeg_bytes,
-    std::int64_t out_size,
-    double scale_min,
-    double scale_max,
-    double ratio_min,
-    double ratio_max,
-    std::mt19937_64& rng,
-    crop_filter filter) {
+std::optional<decoded_crop> decode_random_resized_crop(const std::vector<unsigned char>& jpeg_bytes,
+                                                       std::int64_t out_size,
+                                                       double scale_min,
+                                                       double scale_max,
+                                                       double ratio_min,
+                                                       double ratio_max,
+                                                       std::mt19937_64& rng,
+                                                       crop_filter filter) {
   detail::expect_crop_params(out_size, scale_min, scale_max, ratio_min, ratio_max);
   decoded_crop crop;
   crop.size = out_size;
@@ -226,8 +209,8 @@ std::optional<decoded_crop> decode_random_resized_crop(
   } catch (const std::bad_alloc&) {
     return std::nullopt;
   }
-  if (!detail::decode_crop_into(jpeg_bytes, {view_crop{out_size, scale_min, scale_max}},
-                                ratio_min, ratio_max, rng, filter, crop.pixels.data(), crop)) {
+  if (!detail::decode_crop_into(jpeg_bytes, {view_crop{out_size, scale_min, scale_max}}, ratio_min,
+                                ratio_max, rng, filter, crop.pixels.data(), crop)) {
     return std::nullopt;
   }
   return crop;

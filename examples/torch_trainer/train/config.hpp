@@ -8,6 +8,9 @@
 /// recipes are in train/recipes.hpp.
 
 #include "bridge/spectral_function.hpp"
+#include "models/resnet.hpp"
+
+#include <spectral/losses/trace_loss.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -147,6 +150,27 @@ void expect_range(const char* flag, T value, T lo, T hi) {
   return c.projector_hidden > 0 ? c.projector_hidden : c.projector;
 }
 
+/// K, the size of the covariance the transform whitens: the global batch (samples axis; the
+/// transform sees the gathered batch, spec §6.8 item 1) or the projector's output (features).
+[[nodiscard]] inline std::int64_t covariance_size(const train_config& c) {
+  return c.transform.opts.axis == axis::samples ? c.batch : c.projector;
+}
+
+/// β: --beta, or the reference's 0.01·(log2 K − 3) with K = covariance_size() (spec §5.1).
+/// @throws invalid_input for K < 2 without --beta
+[[nodiscard]] inline double trace_loss_weight(const train_config& c) {
+  return c.beta ? *c.beta : trade_off_beta(covariance_size(c));
+}
+
+/// The backbone a run builds: the reference's options for --arch and the stem, --width, and
+/// the data's channels.
+[[nodiscard]] inline resnet_options run_backbone(const train_config& c, std::int64_t in_channels) {
+  resnet_options backbone = resnet_options::reference(c.depth, c.cifar_stem);
+  backbone.in_channels = in_channels;
+  backbone.width = c.width;
+  return backbone;
+}
+
 /**
  * @brief Checks every numeric setting against its range, for every mode (training, evaluation,
  *        throughput): cheap, touches no file, so callers run it before any work.
@@ -192,7 +216,7 @@ inline void validate_settings(const train_config& c) {
   if (c.beta) {
     expect_range("--beta", *c.beta, 0.0, limits::beta);
   } else {
-    const std::int64_t k = c.transform.opts.axis == axis::samples ? c.batch : c.projector;
+    const std::int64_t k = covariance_size(c);
     SPECTRAL_EXPECTS(k >= limits::automatic_beta_min_size,
                      c.transform.opts.axis == axis::samples ? "--batch " : "--projector ", k,
                      ": the automatic --beta 0.01*(log2 K - 3) is negative for a covariance of K = ",

@@ -38,12 +38,9 @@ namespace spectral::trainer {
     }
     return list;
   };
-  const std::int64_t covariance_size =
-      c.transform.opts.axis == axis::samples ? c.batch : c.projector;
-  const bool beta_defined = c.beta.has_value() || covariance_size >= 2;
-  nlohmann::json beta = nullptr;
-  if (beta_defined) {
-    beta = c.beta ? *c.beta : trade_off_beta(covariance_size);
+  nlohmann::json beta = nullptr;  // none for a covariance too small for the automatic β
+  if (c.beta.has_value() || covariance_size(c) >= 2) {
+    beta = trace_loss_weight(c);
   }
   return {
       {"recipe", c.recipe},

@@ -47,8 +47,8 @@ class step_bench {
   step_bench(const train_config& c, std::int64_t channels, transform_engine engine,
              const torch::Device& device)
       : channels_last_(c.channels_last),
-        encoder_(make_backbone(c, channels), projector_hidden_width(c), c.projector),
-        loss_(with_engine(c.transform, engine), c.beta ? *c.beta : trade_off_beta(covariance_size(c))),
+        encoder_(run_backbone(c, channels), projector_hidden_width(c), c.projector),
+        loss_(with_engine(c.transform, engine), trace_loss_weight(c)),
         optimizer_(sgd_parameter_groups(*encoder_, c.weight_decay, c.decay_1d),
                    torch::optim::SGDOptions(c.lr).momentum(0.9)),
         scaler_(c.amp && !c.amp_bf16),
@@ -61,7 +61,7 @@ class step_bench {
     };
     place(encoder_);
     if (c.method == ssl_method::intl_m) {
-      method_ = ssl_method_state(encoder_, make_backbone(c, channels), projector_hidden_width(c),
+      method_ = ssl_method_state(encoder_, run_backbone(c, channels), projector_hidden_width(c),
                                  c.projector, c.momentum0, nullptr, place);
     }
     set_learning_rate(optimizer_, c.lr * static_cast<double>(c.batch) / 256.0);
@@ -88,18 +88,9 @@ class step_bench {
   [[nodiscard]] const loss_scaler& scaler() const noexcept { return scaler_; }
 
  private:
-  static resnet_options make_backbone(const train_config& c, std::int64_t channels) {
-    resnet_options backbone = resnet_options::reference(c.depth, c.cifar_stem);
-    backbone.in_channels = channels;
-    backbone.width = c.width;
-    return backbone;
-  }
   static transform_spec with_engine(transform_spec spec, transform_engine engine) {
     spec.engine = engine;
     return spec;
-  }
-  static std::int64_t covariance_size(const train_config& c) {
-    return c.transform.opts.axis == axis::samples ? c.batch : c.projector;
   }
 
   bool channels_last_;

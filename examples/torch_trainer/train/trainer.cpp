@@ -85,13 +85,10 @@ class training_run {
         device_guard_(device_),
         // Blocks until every rank has joined (evaluation runs without a group).
         dist_(c.eval_only ? dist_config{} : detail::process_group_config(c)),
-        backbone_(backbone_options(c, data_.in_channels)),
+        backbone_(run_backbone(c, data_.in_channels)),
         dtype_(c.float64 ? torch::kFloat64 : torch::kFloat32),
         encoder_(make_encoder()),
-        // β from the global batch (spec §6.8 item 1): the transform sees the gathered batch.
-        beta_(c.beta ? *c.beta
-                     : trade_off_beta(c.transform.opts.axis == axis::samples ? c.batch
-                                                                            : c.projector)),
+        beta_(trace_loss_weight(c)),
         loss_(c.transform, beta_),
         optimizer_(sgd_parameter_groups(*encoder_, c.weight_decay, c.decay_1d),
                    torch::optim::SGDOptions(schedule_.base_lr).momentum(0.9)),
@@ -168,13 +165,6 @@ class training_run {
   }
 
  private:
-  static resnet_options backbone_options(const train_config& c, std::int64_t in_channels) {
-    resnet_options backbone = resnet_options::reference(c.depth, c.cifar_stem);
-    backbone.in_channels = in_channels;
-    backbone.width = c.width;
-    return backbone;
-  }
-
   /// The online encoder, placed, its BN synchronised over the ranks (SyncBN).
   Encoder make_encoder() {
     Encoder encoder(backbone_, projector_hidden_width(c_), c_.projector);

@@ -26,6 +26,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -58,6 +59,19 @@ inline void collect_tensors(torch::serialize::InputArchive& archive, const std::
 [[nodiscard]] inline std::string first_line(const c10::Error& e) {
   const std::string text = e.what_without_backtrace();
   return text.substr(0, text.find('\n'));
+}
+
+/// The tensors of `part`/backbone of an intl_train archive, or std::nullopt without one.
+[[nodiscard]] inline std::optional<named_tensor_map> archive_backbone(
+    torch::serialize::InputArchive& archive, const char* part) {
+  torch::serialize::InputArchive model;
+  torch::serialize::InputArchive backbone;
+  if (!archive.try_read(part, model) || !model.try_read("backbone", backbone)) {
+    return std::nullopt;
+  }
+  named_tensor_map tensors;
+  collect_tensors(backbone, "", tensors);
+  return tensors;
 }
 
 [[nodiscard]] inline std::string shape_string(const torch::Tensor& t) {
@@ -115,13 +129,12 @@ inline void collect_tensors(torch::serialize::InputArchive& archive, const std::
   try {
     torch::serialize::InputArchive archive;
     archive.load_from(path.string(), torch::Device(torch::kCPU));
-    torch::serialize::InputArchive model;
-    torch::serialize::InputArchive backbone;
-    SPECTRAL_EXPECTS(archive.try_read(part, model) && model.try_read("backbone", backbone),
-                     "--checkpoint: ", path.string(), " has no ", part, "/backbone",
+    std::optional<named_tensor_map> found = detail::archive_backbone(archive, part);
+    SPECTRAL_EXPECTS(found.has_value(), "--checkpoint: ", path.string(), " has no ", part,
+                     "/backbone",
                      momentum_encoder ? " (a momentum encoder exists only in --method intl_m runs)"
                                       : " (not an intl_train checkpoint)");
-    detail::collect_tensors(backbone, "", tensors);
+    tensors = std::move(*found);
   } catch (const c10::Error& e) {
     SPECTRAL_EXPECTS(false, "--checkpoint: ", path.string(), " is not a readable checkpoint (",
                      detail::first_line(e), ")");
@@ -162,18 +175,14 @@ inline void write_state_dict(const named_tensor_map& tensors, const std::filesys
   SPECTRAL_EXPECTS(std::filesystem::is_regular_file(path), "--pretrained: no checkpoint at ",
                    path.string());
   bool archive_read = false;
-  named_tensor_map tensors;
   try {
     torch::serialize::InputArchive archive;
     archive.load_from(path.string(), torch::Device(torch::kCPU));
     archive_read = true;
-    torch::serialize::InputArchive model;
-    torch::serialize::InputArchive backbone;
-    SPECTRAL_EXPECTS(archive.try_read("model", model) && model.try_read("backbone", backbone),
-                     "--pretrained: ", path.string(),
+    std::optional<named_tensor_map> found = detail::archive_backbone(archive, "model");
+    SPECTRAL_EXPECTS(found.has_value(), "--pretrained: ", path.string(),
                      " is not an intl_train checkpoint (it has no model/backbone)");
-    detail::collect_tensors(backbone, "", tensors);
-    return tensors;
+    return std::move(*found);
   } catch (const c10::Error&) {
     if (archive_read) {
       throw;
