@@ -25,8 +25,8 @@
 
 namespace {
 
-using spectral::trainer::transform_engine;
-using spectral::trainer::transform_spec;
+using spectral::torch_bridge::transform_engine;
+using spectral::torch_bridge::transform_spec;
 
 double relative(const torch::Tensor& a, const torch::Tensor& b) {
   return (a - b).norm().item<double>() / b.norm().item<double>();
@@ -51,7 +51,7 @@ std::pair<torch::Tensor, torch::Tensor> output_and_gradient(const torch::Tensor&
   }
   g = g.to(z.device());
   const auto input = z.detach().clone().set_requires_grad(true);
-  const auto y = spectral::trainer::spectral_transform_op(input, spec);
+  const auto y = spectral::torch_bridge::spectral_transform_op(input, spec);
   (y.to(torch::kFloat64) * g).sum().backward();
   return {y.detach().to(torch::kCPU, torch::kFloat64), input.grad().to(torch::kCPU, torch::kFloat64)};
 }
@@ -73,7 +73,7 @@ transform_spec make_spec(std::string_view name, spectral::axis axis, std::int64_
 }
 
 bool cuda_ready() {
-  return spectral::trainer::compat::built_with_cuda && torch::cuda::is_available();
+  return spectral::torch_bridge::compat::built_with_cuda && torch::cuda::is_available();
 }
 
 }  // namespace
@@ -108,10 +108,10 @@ TEST_CASE("fp16 input under autocast runs the CUDA transform in float32", "[brid
   torch::Tensor y_half;
   {
     const spectral::trainer::autocast_guard autocast(true);
-    y_half = spectral::trainer::spectral_transform_op(z.to(torch::kHalf), spec);
+    y_half = spectral::torch_bridge::spectral_transform_op(z.to(torch::kHalf), spec);
   }
   CHECK(y_half.scalar_type() == torch::kFloat32);
-  const auto y_float = spectral::trainer::spectral_transform_op(z.to(torch::kHalf).to(torch::kFloat32), spec);
+  const auto y_float = spectral::torch_bridge::spectral_transform_op(z.to(torch::kHalf).to(torch::kFloat32), spec);
   CHECK(relative(y_half, y_float) < 1e-6);
   CHECK(torch::isfinite(y_half).all().item<bool>());
 }
@@ -143,7 +143,7 @@ TEST_CASE("the reference engine computes what the library computes", "[bridge]")
 TEST_CASE("reference engine: one group only, named in the error", "[bridge]") {
   auto spec = make_spec("zca", spectral::axis::features, 2);
   spec.engine = transform_engine::reference;
-  CHECK_THROWS_AS(spectral::trainer::spectral_transform_op(embedding(20, 8, torch::kFloat64, 1), spec),
+  CHECK_THROWS_AS(spectral::torch_bridge::spectral_transform_op(embedding(20, 8, torch::kFloat64, 1), spec),
                   spectral::invalid_input);
 }
 
@@ -170,7 +170,7 @@ TEST_CASE("loss scaling: unscaled gradients equal plain ones; Inf skips and halv
 
 TEST_CASE("the device flag refuses unknown devices and CUDA in a CPU-only build", "[bridge]") {
   CHECK_THROWS_AS(spectral::trainer::parse_device("tpu"), spectral::invalid_input);
-  if (!spectral::trainer::compat::built_with_cuda) {
+  if (!spectral::torch_bridge::compat::built_with_cuda) {
     CHECK_THROWS_AS(spectral::trainer::parse_device("cuda"), spectral::invalid_input);
   }
   CHECK(spectral::trainer::parse_device("cpu").is_cpu());

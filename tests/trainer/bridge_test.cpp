@@ -23,7 +23,7 @@
 
 namespace {
 
-using spectral::trainer::transform_spec;
+using spectral::torch_bridge::transform_spec;
 namespace reference = spectral::bench::torch_reference;
 
 double relative(const torch::Tensor& a, const torch::Tensor& b) {
@@ -57,7 +57,7 @@ TEST_CASE("bridge: gradients equal LibTorch autograd of the reference formulas (
       const auto g_ref = torch::autograd::grad({y_ref}, {z_ref}, {grad_out})[0];
 
       const auto z_lib = z.clone().requires_grad_(true);
-      const auto y_lib = spectral::trainer::spectral_transform_op(z_lib, spec);
+      const auto y_lib = spectral::torch_bridge::spectral_transform_op(z_lib, spec);
       const auto g_lib = torch::autograd::grad({y_lib}, {z_lib}, {grad_out})[0];
 
       REQUIRE(g_ref.abs().max().item<double>() > 1e-6);
@@ -74,7 +74,7 @@ TEST_CASE("bridge: without a gradient the output is the same and no graph is kep
     transform_spec spec;
     spec.method = spectral::parse_method(name);
     const auto z = anisotropic(8, 24, 5);
-    using spectral::trainer::spectral_transform_op;
+    using spectral::torch_bridge::spectral_transform_op;
     const auto y_grad = spectral_transform_op(z.clone().requires_grad_(true), spec);
     REQUIRE(y_grad.grad_fn() != nullptr);
     const auto y_plain = spectral_transform_op(z, spec);  // an input that needs no gradient
@@ -93,27 +93,27 @@ TEST_CASE("bridge: without a gradient the output is the same and no graph is kep
 TEST_CASE("bridge: float and autocast inputs, and bad tensors", "[trainer][bridge]") {
   transform_spec spec;
   const auto z = anisotropic(16, 32, 2).to(torch::kFloat32).requires_grad_(true);
-  const auto y = spectral::trainer::spectral_transform_op(z, spec);
+  const auto y = spectral::torch_bridge::spectral_transform_op(z, spec);
   CHECK(y.scalar_type() == torch::kFloat32);
   const auto g = torch::autograd::grad({y.pow(2).sum()}, {z})[0];
   CHECK(g.scalar_type() == torch::kFloat32);
   CHECK(torch::isfinite(g).all().item<bool>());
 
   const auto half = anisotropic(16, 32, 3).to(torch::kBFloat16).requires_grad_(true);
-  const auto y_half = spectral::trainer::spectral_transform_op(half, spec);
+  const auto y_half = spectral::torch_bridge::spectral_transform_op(half, spec);
   CHECK(y_half.scalar_type() == torch::kFloat32);  // computed in float32
   const auto g_half = torch::autograd::grad({y_half.sum()}, {half})[0];
   CHECK(g_half.scalar_type() == torch::kBFloat16);
 
   using Catch::Matchers::ContainsSubstring;
-  REQUIRE_THROWS_WITH(spectral::trainer::spectral_transform_op(torch::zeros({2, 3, 4}), spec),
+  REQUIRE_THROWS_WITH(spectral::torch_bridge::spectral_transform_op(torch::zeros({2, 3, 4}), spec),
                       ContainsSubstring("z: must be a 2-D"));
   REQUIRE_THROWS_WITH(
-      spectral::trainer::spectral_transform_op(torch::zeros({4, 4}, torch::kInt64), spec),
+      spectral::torch_bridge::spectral_transform_op(torch::zeros({4, 4}, torch::kInt64), spec),
       ContainsSubstring("z: must be floating point"));
   auto bad = anisotropic(16, 32, 4);
   bad.index_put_({3, 5}, std::numeric_limits<double>::quiet_NaN());
-  REQUIRE_THROWS_AS(spectral::trainer::spectral_transform_op(bad, spec), spectral::invalid_input);
+  REQUIRE_THROWS_AS(spectral::torch_bridge::spectral_transform_op(bad, spec), spectral::invalid_input);
 }
 
 TEST_CASE("bridge: the INTL loss module equals the library's intl_objective", "[trainer][bridge]") {
@@ -130,7 +130,7 @@ TEST_CASE("bridge: the INTL loss module equals the library's intl_objective", "[
       views.push_back(anisotropic(n, d, 10 + static_cast<std::uint64_t>(v)).requires_grad_(true));
       host.emplace_back(spectral::embedding_map(views.back().data_ptr<double>(), n, d));
     }
-    spectral::trainer::IntlLoss loss(spec, beta);
+    spectral::torch_bridge::IntlLoss loss(spec, beta);
     const auto terms = loss->forward(views);
     const auto grads = torch::autograd::grad({terms.total}, views);
 

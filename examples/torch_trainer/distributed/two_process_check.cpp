@@ -11,8 +11,7 @@
 // --world-size 1 is the reference on the whole batch; --reduce sum (no ÷W) exists to show that
 // the averaging is needed (its gradients are W× the reference).
 
-#include "bridge/intl_loss.hpp"
-#include "bridge/spectral_function.hpp"
+#include "torch_bridge.hpp"
 #include "distributed/gather.hpp"
 #include "distributed/process_group.hpp"
 

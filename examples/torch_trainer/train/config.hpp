@@ -7,7 +7,7 @@
 /// reference CIFAR recipe, spec §6.5, scaled to a few CPU minutes on Fashion-MNIST); the other
 /// recipes are in train/recipes.hpp.
 
-#include "bridge/spectral_function.hpp"
+#include "torch_bridge.hpp"
 #include "models/resnet.hpp"
 
 #include <spectral/losses/trace_loss.hpp>

@@ -7,7 +7,7 @@
 /// loss scaling, channels_last, synchronisation and peak memory. CPU builds compile the CUDA
 /// parts away and refuse --device cuda with a clear message.
 
-#include "compat.hpp"
+#include "torch_bridge.hpp"
 
 #include <spectral/spectral.hpp>
 
@@ -15,7 +15,7 @@
 #include <torch/nn/module.h>
 #include <torch/types.h>
 
-#if SPECTRAL_TRAINER_WITH_CUDA
+#if SPECTRAL_TORCH_BRIDGE_WITH_CUDA
 #include <ATen/Context.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
@@ -41,7 +41,7 @@ namespace spectral::trainer {
   SPECTRAL_EXPECTS(compat::built_with_cuda, "--device ", name,
                    ": this trainer was built against a LibTorch without CUDA (the CUDA bridge is "
                    "not built); use --device cpu");
-#if SPECTRAL_TRAINER_WITH_CUDA
+#if SPECTRAL_TORCH_BRIDGE_WITH_CUDA
   SPECTRAL_EXPECTS(torch::cuda::is_available(), "--device ", name,
                    ": no CUDA device is visible to this process");
   // Convolutions pick their fastest algorithm once per shape, as the reference sets
@@ -82,7 +82,7 @@ namespace spectral::trainer {
 
 /// Waits for the device's queued work (a no-op on the CPU), so wall-clock timings are honest.
 inline void synchronize(const torch::Device& device) {
-#if SPECTRAL_TRAINER_WITH_CUDA
+#if SPECTRAL_TORCH_BRIDGE_WITH_CUDA
   if (device.is_cuda()) {
     torch::cuda::synchronize(device.index() < 0 ? -1 : device.index());
   }
@@ -99,7 +99,7 @@ struct memory_peak {
 };
 
 inline void reset_peak_memory(const torch::Device& device) {
-#if SPECTRAL_TRAINER_WITH_CUDA
+#if SPECTRAL_TORCH_BRIDGE_WITH_CUDA
   if (device.is_cuda()) {
     c10::cuda::CUDACachingAllocator::resetPeakStats(
         static_cast<c10::DeviceIndex>(device.index() < 0 ? 0 : device.index()));
@@ -111,7 +111,7 @@ inline void reset_peak_memory(const torch::Device& device) {
 
 [[nodiscard]] inline memory_peak peak_memory(const torch::Device& device) {
   memory_peak peak;
-#if SPECTRAL_TRAINER_WITH_CUDA
+#if SPECTRAL_TORCH_BRIDGE_WITH_CUDA
   if (device.is_cuda()) {
     const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(
         static_cast<c10::DeviceIndex>(device.index() < 0 ? 0 : device.index()));

@@ -9,7 +9,7 @@
 /// which CUDA runs as fused kernels over many tensors. Same arithmetic, state and checkpoint
 /// format as torch::optim::SGD (it is one), so checkpoints of either load into the other.
 
-#include "compat.hpp"
+#include "torch_bridge.hpp"
 
 #include <torch/optim/sgd.h>
 #include <torch/torch.h>

@@ -8,7 +8,7 @@
 /// through the momentum encoder it owns), the loss, backward, gradient averaging over the
 /// ranks, and the SGD step after loss unscaling.
 
-#include "bridge/intl_loss.hpp"
+#include "torch_bridge.hpp"
 #include "distributed/data_parallel.hpp"
 #include "distributed/gather.hpp"
 #include "distributed/process_group.hpp"

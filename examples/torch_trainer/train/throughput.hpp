@@ -12,7 +12,7 @@
 /// process, and print the ratio. The step timed is the training loop's own (train/step.hpp),
 /// with the run's transform settings and a read of the loss after each step, as training does.
 
-#include "bridge/intl_loss.hpp"
+#include "torch_bridge.hpp"
 #include "data/augment.hpp"
 #include "data/image_folder_loader.hpp"
 #include "data/multi_crop.hpp"

@@ -19,7 +19,7 @@
 /// dynamic loss scaling (or bf16 without, --amp-dtype bf16) and --channels-last the NHWC layout; evaluation
 /// extracts features on the device and runs k-NN and the linear probe on the CPU.
 
-#include "bridge/intl_loss.hpp"
+#include "torch_bridge.hpp"
 #include "data/augment.hpp"
 #include "data/datasets.hpp"
 #include "data/image_folder_loader.hpp"

@@ -17,17 +17,17 @@
 
 /// 1 when the trainer is built against a LibTorch with CUDA and the bridge's CUDA half
 /// (bridge/cuda_bridge.cu) is linked in; set by CMake.
-#ifndef SPECTRAL_TRAINER_WITH_CUDA
-#define SPECTRAL_TRAINER_WITH_CUDA 0
+#ifndef SPECTRAL_TORCH_BRIDGE_WITH_CUDA
+#define SPECTRAL_TORCH_BRIDGE_WITH_CUDA 0
 #endif
 
-namespace spectral::trainer::compat {
+namespace spectral::torch_bridge::compat {
 
 inline constexpr int torch_major = TORCH_VERSION_MAJOR;
 inline constexpr int torch_minor = TORCH_VERSION_MINOR;
 
 /// Whether this trainer can put tensors and the library's transform on a GPU.
-inline constexpr bool built_with_cuda = SPECTRAL_TRAINER_WITH_CUDA != 0;
+inline constexpr bool built_with_cuda = SPECTRAL_TORCH_BRIDGE_WITH_CUDA != 0;
 
 /// Turns CUDA autocast (fp16 for convolutions and products) on or off for this thread.
 /// 1.13 to 2.3: at::autocast::set_enabled (CUDA); 2.4+: set_autocast_enabled(device type, on).
@@ -64,4 +64,4 @@ template <class StateMap>
   }
 }
 
-}  // namespace spectral::trainer::compat
+}  // namespace spectral::torch_bridge::compat

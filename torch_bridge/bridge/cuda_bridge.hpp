@@ -14,9 +14,9 @@
 #include <cstdint>
 #include <memory>
 
-namespace spectral::trainer::cuda_bridge {
+namespace spectral::torch_bridge::cuda_bridge {
 
-/// Device memory for contexts and workspaces; the trainer passes LibTorch's caching allocator
+/// Device memory for contexts and workspaces; the bridge passes LibTorch's caching allocator
 /// so the transform shares the framework's pool instead of holding a second one.
 struct device_allocator {
   void* (*allocate)(std::size_t bytes, void* stream) = nullptr;
@@ -48,4 +48,13 @@ class saved_forward {
                                                            std::int64_t cols, void* stream,
                                                            device_allocator memory);
 
-}  // namespace spectral::trainer::cuda_bridge
+/**
+ * @brief Waits for every device this process ran a transform on and throws what the calls made
+ *        with `cuda_sync_check` off recorded since the last check (the first problem in the
+ *        library's fixed order, naming the methods involved); then clears the record.
+ * @throws invalid_input for non-finite inputs or gradients, numerical_error for numerical
+ *         failures, cuda_error for a failed synchronisation
+ */
+void check_pending();
+
+}  // namespace spectral::torch_bridge::cuda_bridge

@@ -10,11 +10,13 @@
 
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 
-namespace spectral::trainer::cuda_bridge {
+namespace spectral::torch_bridge::cuda_bridge {
 namespace {
 
 /// memory_resource callbacks over the allocator the LibTorch side passed in.
@@ -25,6 +27,83 @@ void deallocate_with(void* state, void* pointer, std::size_t /*bytes*/,
                      cudaStream_t /*stream*/) noexcept {
   static_cast<const device_allocator*>(state)->deallocate(pointer);
 }
+
+/// Folds a call's status word into its device's pending one: new flags keep their example
+/// (group, value, bound), flags already pending keep the first. One thread; stream-ordered after
+/// the call that wrote `from`, so nothing waits on the host.
+__global__ void merge_status(status_word* into, const status_word* from) {
+  const unsigned fresh = from->flags & ~into->flags;
+  for (int slot = 0; slot < status_flag_count; ++slot) {
+    if (((fresh >> static_cast<unsigned>(slot)) & 1U) != 0U) {
+      into->group[slot] = from->group[slot];
+      into->value[slot] = from->value[slot];
+      into->bound[slot] = from->bound[slot];
+    }
+  }
+  atomicOr(&into->flags, from->flags);
+}
+
+/// What the calls without sync_check recorded, per device, until check_pending() reads it.
+class pending_status {
+ public:
+  static pending_status& instance() {
+    // Never destroyed: device memory must not be freed after the CUDA runtime has shut down.
+    static auto* record = new pending_status();
+    return *record;
+  }
+
+  /// Enqueues the merge of `status` (device memory of the current device) on `stream`.
+  void add(const status_word* status, std::string_view method, cudaStream_t stream) {
+    int device = 0;
+    SPECTRAL_CUDA_TRY(cudaGetDevice(&device));
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto& entry = devices_[device];
+    if (entry.word == nullptr) {
+      SPECTRAL_CUDA_TRY(cudaMalloc(&entry.word, sizeof(status_word)));
+      SPECTRAL_CUDA_TRY(cudaMemset(entry.word, 0, sizeof(status_word)));
+    }
+    entry.methods.emplace(method);
+    merge_status<<<1, 1, 0, stream>>>(entry.word, status);
+    SPECTRAL_CUDA_TRY(cudaGetLastError());
+  }
+
+  void check() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    int current = 0;
+    SPECTRAL_CUDA_TRY(cudaGetDevice(&current));
+    status_word found{};
+    std::string methods;
+    for (auto& [device, entry] : devices_) {
+      if (entry.word == nullptr || entry.methods.empty()) {
+        continue;
+      }
+      SPECTRAL_CUDA_TRY(cudaSetDevice(device));
+      status_word recorded{};
+      SPECTRAL_CUDA_TRY(cudaDeviceSynchronize());
+      SPECTRAL_CUDA_TRY(
+          cudaMemcpy(&recorded, entry.word, sizeof(recorded), cudaMemcpyDeviceToHost));
+      SPECTRAL_CUDA_TRY(cudaMemset(entry.word, 0, sizeof(status_word)));
+      if (recorded.flags != 0U && found.flags == 0U) {
+        found = recorded;
+        for (const auto& name : entry.methods) {
+          methods += methods.empty() ? name : "/" + name;
+        }
+        methods += " on cuda:" + std::to_string(device);
+      }
+      entry.methods.clear();
+    }
+    SPECTRAL_CUDA_TRY(cudaSetDevice(current));
+    throw_status(found, methods);
+  }
+
+ private:
+  struct device_record {
+    status_word* word = nullptr;
+    std::set<std::string, std::less<>> methods;
+  };
+  std::mutex mutex_;
+  std::map<int, device_record> devices_;
+};
 
 template <class T, class Method>
 using cuda_transform = spectral_transform<T, Method, cuda::backend>;
@@ -39,6 +118,7 @@ struct cached_transform {
   std::mutex mutex;
   device_allocator memory;
   std::shared_ptr<void> transform;
+  bool sync_check = true;
 };
 
 using cache_key = std::tuple<std::string, double, int, int, int, std::int64_t, double, int, bool,
@@ -60,6 +140,7 @@ std::shared_ptr<cached_transform> cache_entry(const transform_spec& spec, precis
   if (!entry) {
     entry = std::make_shared<cached_transform>();
     entry->memory = memory;
+    entry->sync_check = spec.cuda_sync_check;
   }
   return entry;
 }
@@ -73,12 +154,16 @@ class saved final : public saved_forward {
   void backward(const void* grad_out, void* grad_in, void* stream) const override {
     std::lock_guard<std::mutex> lock(entry_->mutex);
     auto& transform = *static_cast<cuda_transform<T, Method>*>(entry_->transform.get());
+    const auto cuda_stream = static_cast<cudaStream_t>(stream);
     transform.backward(context_,
                        cuda::embedding_view<const T>(static_cast<const T*>(grad_out),
                                                      context_.rows(), context_.cols()),
                        cuda::embedding_view<T>(static_cast<T*>(grad_in), context_.rows(),
                                                context_.cols()),
-                       static_cast<cudaStream_t>(stream));
+                       cuda_stream);
+    if (!entry_->sync_check) {
+      pending_status::instance().add(context_.status.data(), Method::name(), cuda_stream);
+    }
   }
 
  private:
@@ -106,11 +191,16 @@ std::shared_ptr<const saved_forward> forward_as(const transform_spec& spec, cons
     auto context = transform.forward(
         cuda::embedding_view<const T>(static_cast<const T*>(z), rows, cols),
         cuda::embedding_view<T>(static_cast<T*>(out), rows, cols), stream);
+    if (!spec.cuda_sync_check) {
+      pending_status::instance().add(context.status.data(), method_type::name(), stream);
+    }
     return std::make_shared<const saved<T, method_type>>(entry, std::move(context));
   });
 }
 
 }  // namespace
+
+void check_pending() { pending_status::instance().check(); }
 
 std::shared_ptr<const saved_forward> forward(const transform_spec& spec, precision type,
                                              const void* z, void* out, std::int64_t rows,
@@ -124,4 +214,4 @@ std::shared_ptr<const saved_forward> forward(const transform_spec& spec, precisi
              : forward_as<float>(spec, z, out, rows, cols, cuda_stream, memory);
 }
 
-}  // namespace spectral::trainer::cuda_bridge
+}  // namespace spectral::torch_bridge::cuda_bridge

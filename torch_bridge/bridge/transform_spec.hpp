@@ -3,7 +3,7 @@
 #pragma once
 
 /// @file
-/// Which spectral transformation the trainer applies, free of LibTorch and CUDA headers so that
+/// Which spectral transformation the bridge applies, free of LibTorch and CUDA headers so that
 /// both the bridge (g++, LibTorch) and its CUDA half (nvcc) include it. The method itself is a
 /// spectral::method_spec of the library's registry (spectral/methods/registry.hpp).
 
@@ -11,7 +11,7 @@
 
 #include <utility>
 
-namespace spectral::trainer {
+namespace spectral::torch_bridge {
 
 /// Who computes the transform: the library (exact hand-written backward), or LibTorch ops with
 /// autograd written as the reference Python code writes them (the peer of the throughput runs).
@@ -24,8 +24,10 @@ struct transform_spec {
   options opts{.axis = axis::samples};
   transform_engine engine = transform_engine::library;
   /// CUDA only: synchronise after each forward/backward and throw what the device recorded
-  /// (NaN input, a singular Σ). A training loop that checks its loss every step may turn it off:
-  /// a NaN then reaches the loss and is reported there, and the transform never stalls the queue.
+  /// (NaN input, a singular Σ). Off, the transform never stalls the queue: what each call
+  /// records is merged, on the device, into its device's pending status, which
+  /// cuda_bridge::check_pending() reads and throws when the caller chooses (a NaN also reaches
+  /// the loss, where a training loop that reads its loss sees it).
   bool cuda_sync_check = true;
   bool cuda_tf32 = false;  ///< CUDA only: IterNorm's float GEMMs on TF32 tensor cores
 
@@ -50,4 +52,4 @@ decltype(auto) with_method(const transform_spec& spec, Fn&& fn) {
 }
 
 }  // namespace detail
-}  // namespace spectral::trainer
+}  // namespace spectral::torch_bridge

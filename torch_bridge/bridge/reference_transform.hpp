@@ -13,7 +13,7 @@
 
 #include <type_traits>
 
-namespace spectral::trainer {
+namespace spectral::torch_bridge {
 
 /// W = f(Σ) for one K×K covariance.
 [[nodiscard]] inline torch::Tensor reference_whitening_matrix(const torch::Tensor& sigma,
@@ -75,4 +75,4 @@ namespace spectral::trainer {
   return spec.opts.axis == axis::features ? y.t() : y;
 }
 
-}  // namespace spectral::trainer
+}  // namespace spectral::torch_bridge

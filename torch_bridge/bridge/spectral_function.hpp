@@ -5,16 +5,17 @@
 /// @file
 /// The bridge: a torch::autograd::Function whose forward and backward are the library's, run on
 /// the tensor's own memory (no copy for a contiguous N×D tensor). Every instance, either axis;
-/// CPU tensors through the Eigen backend, CUDA tensors through the CUDA backend (when the trainer
-/// is built against a LibTorch with CUDA: SPECTRAL_TRAINER_WITH_CUDA).
+/// CPU tensors through the Eigen backend, CUDA tensors through the CUDA backend (when built
+/// against a LibTorch with CUDA: SPECTRAL_TORCH_BRIDGE_WITH_CUDA). Used by the trainer and by
+/// the Python package's ops.
 
 #include "bridge/reference_transform.hpp"
 #include "bridge/transform_spec.hpp"
-#include "compat.hpp"
+#include "bridge/compat.hpp"
 
 #include <spectral/spectral.hpp>
 
-#if SPECTRAL_TRAINER_WITH_CUDA
+#if SPECTRAL_TORCH_BRIDGE_WITH_CUDA
 #include "bridge/cuda_bridge.hpp"
 
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -25,13 +26,27 @@
 #include <torch/autograd.h>
 #include <torch/types.h>
 
+#include <atomic>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 
-namespace spectral::trainer {
+namespace spectral::torch_bridge {
+
+/// Rethrows a library exception as another type; must throw.
+using error_translator = void (*)(std::exception_ptr);
+
+/// How an exception thrown by the library inside a backward leaves the autograd engine. C++
+/// callers (the trainer) keep the library's types (nullptr, the default); the Python package
+/// installs a translator once, when its op library loads, so that Python sees ValueError and
+/// RuntimeError from backward as it does from forward (the ops translate forward themselves).
+[[nodiscard]] inline std::atomic<error_translator>& backward_error_translator() noexcept {
+  static std::atomic<error_translator> translator{nullptr};
+  return translator;
+}
 
 namespace detail {
 
@@ -63,7 +78,7 @@ torch::Tensor forward_on_cpu(const torch::Tensor& z, const transform_spec& spec,
   return out;
 }
 
-#if SPECTRAL_TRAINER_WITH_CUDA
+#if SPECTRAL_TORCH_BRIDGE_WITH_CUDA
 inline void* torch_cuda_allocate(std::size_t bytes, void* stream) {
   return c10::cuda::CUDACachingAllocator::raw_alloc_with_stream(bytes,
                                                                 static_cast<cudaStream_t>(stream));
@@ -117,7 +132,7 @@ torch::Tensor apply_on_cpu(const torch::Tensor& z, const transform_spec& spec) {
 template <class T>
 torch::Tensor forward_on_device(const torch::Tensor& z, const transform_spec& spec,
                                 saved_backward& saved) {
-#if SPECTRAL_TRAINER_WITH_CUDA
+#if SPECTRAL_TORCH_BRIDGE_WITH_CUDA
   if (z.is_cuda()) {
     return forward_on_cuda<T>(z, spec, saved);
   }
@@ -141,9 +156,9 @@ struct spectral_function : torch::autograd::Function<spectral_function> {
   /// @throws invalid_input for a tensor the bridge cannot take (see above)
   static void expect_input(const torch::Tensor& z) {
     SPECTRAL_EXPECTS(z.dim() == 2, "z: must be a 2-D N×D tensor, got ", z.dim(), " dimensions");
-    SPECTRAL_EXPECTS(z.device().is_cpu() || (z.is_cuda() && SPECTRAL_TRAINER_WITH_CUDA),
+    SPECTRAL_EXPECTS(z.device().is_cpu() || (z.is_cuda() && SPECTRAL_TORCH_BRIDGE_WITH_CUDA),
                      "z: is on ", z.device().str(),
-                     "; this trainer was built with the CPU bridge only");
+                     "; this build has the CPU bridge only");
     SPECTRAL_EXPECTS(z.is_floating_point(), "z: must be floating point, got ", z.scalar_type());
   }
 
@@ -168,7 +183,15 @@ struct spectral_function : torch::autograd::Function<spectral_function> {
     const auto holder = ctx->saved_data["backward"].toCapsule();
     const auto* saved = static_cast<const detail::saved_backward*>(holder.get());
     const auto type = static_cast<torch::ScalarType>(ctx->saved_data["input_type"].toInt());
-    torch::Tensor grad_in = saved->run(grads[0]);
+    torch::Tensor grad_in;
+    try {
+      grad_in = saved->run(grads[0]);
+    } catch (...) {
+      if (const auto translate = backward_error_translator().load()) {
+        translate(std::current_exception());
+      }
+      throw;
+    }
     return {grad_in.to(type), torch::Tensor()};
   }
 };
@@ -192,4 +215,4 @@ struct spectral_function : torch::autograd::Function<spectral_function> {
   return spectral_function::apply(z, spec);
 }
 
-}  // namespace spectral::trainer
+}  // namespace spectral::torch_bridge

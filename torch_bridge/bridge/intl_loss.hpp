@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace spectral::trainer {
+namespace spectral::torch_bridge {
 
 /// The objective and its parts; `total` carries the autograd graph.
 struct intl_terms {
@@ -94,4 +94,4 @@ class IntlLossImpl : public torch::nn::Module {
 };
 TORCH_MODULE(IntlLoss);
 
-}  // namespace spectral::trainer
+}  // namespace spectral::torch_bridge
