@@ -276,16 +276,16 @@ template <class Backend, class T>
 void cholesky_whitening::gradient(const primitives<Backend, T>& p,
                                   const state<T, Backend>& st, batch<const T> w,
                                   batch<const T> grad_w, batch<T> grad_sigma) const {
-  // W = L⁻¹: ∂L/∂L = −Wᵀ G_W Wᵀ; then the Cholesky adjoint Φ(Lᵀ Ḡ_L) mapped back by L⁻ᵀ (·) L⁻¹.
+  // W = L⁻¹: ∂L/∂L = −Wᵀ G_W Wᵀ; then the Cholesky adjoint Φ(Lᵀ ∂L/∂L) mapped back by
+  // L⁻ᵀ (·) L⁻¹. Since W L = I, Lᵀ ∂L/∂L = −(W L)ᵀ G_W Wᵀ = −G_W Wᵀ: three products, not five
+  // (and no rounding from forming Lᵀ Wᵀ).
   const index_t k = st.size;
   const index_t count = st.count;
   auto first = p.allocate(k * k * count);
   auto second = p.allocate(k * k * count);
   const batch<T> a = dense_batch(first.data(), k, k, count);
   const batch<T> b = dense_batch(second.data(), k, k, count);
-  p.gemm(op::none, op::transpose, T(1), grad_w, w, T(0), a);   // G_W Wᵀ
-  p.gemm(op::transpose, op::none, T(-1), w, a, T(0), b);       // ∂L/∂L
-  p.gemm(op::transpose, op::none, T(1), st.lower(), b, T(0), a);  // Lᵀ ∂L/∂L
+  p.gemm(op::none, op::transpose, T(-1), grad_w, w, T(0), a);  // Lᵀ ∂L/∂L = −G_W Wᵀ
   p.for_each(extent::of(b), symmetric_phi<T>{a, b});
   p.gemm(op::none, op::none, T(1), b, w, T(0), a);
   p.gemm(op::transpose, op::none, T(1), w, a, T(0), grad_sigma);
