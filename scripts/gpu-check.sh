@@ -17,9 +17,11 @@
 #   7. only when GPU_CHECK_STAGES names `recipe` (minutes): the 30-epoch Fashion-MNIST recipe
 #      (ResNet-18 CIFAR stem, batch 256, projector 3 x 2048, IterNorm T=4 over samples, lr 0.3,
 #      wd 1e-4, 2 warm-up epochs; AMP, channels_last), RECIPE_EPOCHS to shorten it;
-#   8. the CUDA benchmarks (spectral vs LibTorch CUDA, same binary) and their ratio table.
+#   8. the CUDA benchmarks (spectral vs LibTorch CUDA, same binary) and their ratio table;
+#   9. the Python package on CUDA: the pytest suite (test_cuda.py and the rest) and
+#      bench/python/bench_modules.py --device cuda.
 # GPU_CHECK_STAGES picks steps (comma-separated: tests, memcheck, throughput, training,
-# trainer-tests, recipe, bench; default all but recipe); the build always runs.
+# trainer-tests, recipe, bench, python; default all but recipe); the build always runs.
 # Logs go to $OUT (default gpu-check-out/); the summary prints last.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +37,7 @@ stages=",${GPU_CHECK_STAGES:-all},"
 want() { [[ $stages == *,all,* || $stages == *,$1,* ]]; }
 for stage in ${GPU_CHECK_STAGES//,/ }; do
   case $stage in
-    all | tests | memcheck | throughput | training | trainer-tests | recipe | bench) ;;
+    all | tests | memcheck | throughput | training | trainer-tests | recipe | bench | python) ;;
     *) echo "gpu-check: unknown stage '$stage' in GPU_CHECK_STAGES" >&2; exit 2 ;;
   esac
 done
@@ -69,9 +71,9 @@ say "LibTorch headers: gloo $([[ -d $torch_include/gloo ]] && echo present || ec
   cmake -S . -B build/device -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90a \
     "-DCMAKE_PREFIX_PATH=$deps;$torch_prefix" -DSPECTRAL_WITH_BLAS=OFF \
     -DSPECTRAL_BUILD_TESTS=ON -DSPECTRAL_BUILD_EXAMPLES=ON -DSPECTRAL_BUILD_TORCH_EXAMPLE=ON \
-    -DSPECTRAL_INSTALL=OFF &&
+    -DSPECTRAL_BUILD_PYTHON=ON -DSPECTRAL_INSTALL=OFF &&
   cmake --build build/device --target make_image_folder intl_train intl_eval intl_export \
-    spectral_cuda_bench spectral_trainer_tests -j16 -- -k
+    spectral_cuda_bench spectral_trainer_tests spectral_torch_package -j16 -- -k
 ) > "$OUT/build.txt" 2>&1 &
 build_pid=$!
 
@@ -227,6 +229,27 @@ if [[ -x $train && $stages == *,recipe,* ]] && (($(left) > 120)); then
   grep -E "^epoch|INTL|error|diverged" "$OUT/recipe.txt" | tail -6 | tee -a "$summary"
 fi
 
+# 9 comes before 8 (the C++ benchmarks take whatever time is left).
+# 9. the Python package on CUDA: every pytest file (the CUDA cases run here), then the modules
+#    against the reference modules
+python_rc=skipped
+if want python; then
+  python_rc=missing  # wanted: the package did not build
+fi
+if [[ -f build/device/python/spectral_torch/__init__.py ]] && want python; then
+  say "== python: pytest (CUDA cases included) and bench_modules --device cuda"
+  PYTHONPATH=$PWD/build/device/python timeout "$(cap 120 60)" python3 -m pytest -q \
+    -p no:cacheprovider tests/python > "$OUT/python-tests.txt" 2>&1
+  python_rc=$?
+  tail -3 "$OUT/python-tests.txt" | tee -a "$summary"
+  PYTHONPATH=$PWD/build/device/python timeout "$(cap 90 45)" python3 \
+    bench/python/bench_modules.py --device cuda --repeats 20 --out "$OUT/python-bench.md" \
+    > "$OUT/python-bench.txt" 2>&1
+  bench_python_rc=$?
+  ((bench_python_rc != 0)) && python_rc="$python_rc/bench $bench_python_rc"
+  cat "$OUT/python-bench.txt" >> "$summary"
+fi
+
 # 8. benchmarks, with what time is left
 bench_rc=skipped
 bench=build/device/bench/spectral_cuda_bench
@@ -247,11 +270,12 @@ fi
 
 say "== exit codes: tests $tests_rc, memcheck $memcheck_rc, build $build_rc, synthetic $synthetic_rc," \
     "loader $loader_rc, pipeline $pipeline_rc, training $training_rc, eval $eval_rc," \
-    "trainer tests $trainer_tests_rc, recipe $recipe_rc, bench $bench_rc; $((SECONDS - start)) s"
+    "trainer tests $trainer_tests_rc, recipe $recipe_rc, python $python_rc, bench $bench_rc;" \
+    "$((SECONDS - start)) s"
 cat "$summary"
 ok=1
 for rc in "$tests_rc" "$memcheck_rc" "$build_rc" "$synthetic_rc" "$loader_rc" "$pipeline_rc" \
-          "$training_rc" "$eval_rc" "$trainer_tests_rc" "$recipe_rc" "$bench_rc"; do
+          "$training_rc" "$eval_rc" "$trainer_tests_rc" "$recipe_rc" "$python_rc" "$bench_rc"; do
   [[ $rc == 0 || $rc == skipped ]] || ok=0
 done
 ((ok))

@@ -11,7 +11,8 @@ packages=(
   build-essential ninja-build pkg-config git
   libeigen3-dev libbenchmark-dev libtorch-dev libopenblas-dev liblapacke-dev
   libturbojpeg0-dev libgloo-dev libcli11-dev nlohmann-json3-dev gnuplot-nox
-  python3-torch python3-torchvision python3-numpy dataset-fashion-mnist
+  python3-torch python3-torchvision python3-numpy python3-pytest python3-venv
+  dataset-fashion-mnist
 )
 backports=(cmake libcatch2-dev)
 

@@ -69,6 +69,9 @@ class pending_status {
 
   void check() {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (devices_.empty()) {
+      return;  // no call recorded anything: nothing to wait for (and maybe no usable GPU)
+    }
     int current = 0;
     SPECTRAL_CUDA_TRY(cudaGetDevice(&current));
     status_word found{};
