@@ -131,6 +131,7 @@ torch::Tensor trace_loss(const torch::Tensor& y, const std::string& axis_name) {
   return translated([&] {
     const axis a = parse_axis(axis_name);
     SPECTRAL_EXPECTS(y.dim() == 2, "y: must be a 2-D N×D tensor, got ", y.dim(), " dimensions");
+    SPECTRAL_EXPECTS(y.is_floating_point(), "y: must be floating point, got ", y.scalar_type());
     const std::int64_t observations = a == axis::samples ? y.size(1) : y.size(0);
     SPECTRAL_EXPECTS(observations >= 2, "y: the trace loss on the ", to_string(a),
                      " axis needs at least 2 observations per variance, got ", observations);

@@ -97,6 +97,8 @@ def test_nonfinite_gradient_raises_from_backward(value):
 BAD_LOSSES = [
     ("trace_loss_3d", lambda: st.trace_loss(torch.ones(2, 3, 4)), "y: must be a 2-D"),
     ("trace_loss_axis", lambda: st.trace_loss(Z, axis=-1), "axis: must be 0"),
+    ("trace_loss_integer", lambda: st.trace_loss(torch.ones(8, 4, dtype=torch.int64), 1),
+     "y: must be floating point"),
     ("trace_loss_one_observation", lambda: st.trace_loss(Z[:1], axis=1), "at least 2"),
     ("intl_one_view", lambda: st.intl_loss([Z]), "views: INTL needs at least 2 views"),
     ("intl_tensor_not_list", lambda: st.intl_loss(Z), "views: must be a list"),
