@@ -239,7 +239,7 @@ fi
 if [[ -f build/device/python/spectral_torch/__init__.py ]] && want python; then
   say "== python: pytest (CUDA cases included) and bench_modules --device cuda"
   PYTHONPATH=$PWD/build/device/python timeout "$(cap 120 60)" python3 -m pytest -q \
-    -p no:cacheprovider tests/python > "$OUT/python-tests.txt" 2>&1
+    -p no:cacheprovider -k "not pip_install" tests/python > "$OUT/python-tests.txt" 2>&1
   python_rc=$?
   tail -3 "$OUT/python-tests.txt" | tee -a "$summary"
   PYTHONPATH=$PWD/build/device/python timeout "$(cap 90 45)" python3 \

@@ -39,7 +39,7 @@ except ImportError as import_error:
 
 PROG = "intl_fashion_mnist"
 MEAN, STD = 0.2860, 0.3530  # of the Fashion-MNIST training pixels
-EMBEDDING = 512  # D ≥ N: on axis 0 the N×N covariance of a batch has rank ≤ D − 1
+EMBEDDING = 512  # on axis 0 the N×N covariance of a batch has rank ≤ D − 1
 
 
 def read_idx(path: Path, magic: int, item_shape: tuple) -> torch.Tensor:
@@ -136,7 +136,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5, help="passes over the images (≥ 1)")
     parser.add_argument("--batch", type=int, default=256,
-                        help=f"images per step N (≥ 16; ≤ {EMBEDDING} keeps Σ full rank)")
+                        help=f"images per step N (≥ 16; < {EMBEDDING} keeps Σ full rank)")
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate")
     parser.add_argument("--limit", type=int, default=0,
                         help="train on the first LIMIT images only (0: all 60000)")

@@ -91,7 +91,7 @@ decltype(auto) translated(Fn&& fn) {
   spec.opts.groups = groups;
   spec.opts.eps = eps;
   spec.cuda_sync_check = false;
-  validate_method(spec.method, "method");
+  validate_method(spec.method, "method");  // named "method" here, as the Python argument
   spec.validate();
   return spec;
 }
@@ -133,6 +133,7 @@ torch::Tensor trace_loss(const torch::Tensor& y, const std::string& axis_name) {
     SPECTRAL_EXPECTS(y.dim() == 2, "y: must be a 2-D N×D tensor, got ", y.dim(), " dimensions");
     SPECTRAL_EXPECTS(y.is_floating_point(), "y: must be floating point, got ", y.scalar_type());
     const std::int64_t observations = a == axis::samples ? y.size(1) : y.size(0);
+    SPECTRAL_EXPECTS(y.numel() > 0, "y: must be non-empty, got ", y.size(0), "x", y.size(1));
     SPECTRAL_EXPECTS(observations >= 2, "y: the trace loss on the ", to_string(a),
                      " axis needs at least 2 observations per variance, got ", observations);
     return bridge::trace_loss(y, a);
@@ -153,6 +154,11 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> intl_loss(
                        views[v].dim(), " dimensions");
       SPECTRAL_EXPECTS(views[v].sizes() == views[0].sizes(), "views[", v, "]: shape ",
                        views[v].sizes(), " differs from views[0]'s ", views[0].sizes());
+      SPECTRAL_EXPECTS(views[v].scalar_type() == views[0].scalar_type() &&
+                           views[v].device() == views[0].device(),
+                       "views[", v, "]: ", views[v].scalar_type(), " on ", views[v].device(),
+                       " differs from views[0]'s ", views[0].scalar_type(), " on ",
+                       views[0].device());
     }
     double weight = 0.0;
     if (beta) {

@@ -13,14 +13,23 @@ class _GatherWithGrad(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, z):
-        parts = [torch.empty_like(z) for _ in range(dist.get_world_size())]
+        world = dist.get_world_size()
+        # Every rank must send the same shape: a mismatch would make all_gather abort a process.
+        shape = torch.tensor(z.shape, dtype=torch.int64, device=z.device)
+        shapes = [torch.empty_like(shape) for _ in range(world)]
+        dist.all_gather(shapes, shape)
+        sizes = [tuple(s.tolist()) for s in shapes]
+        if any(size != sizes[0] for size in sizes):
+            raise ValueError(f"z: every rank must pass the same shape to the gather, got {sizes}")
+        parts = [torch.empty_like(z) for _ in range(world)]
         dist.all_gather(parts, z.contiguous())
         ctx.rows = z.shape[0]
         return torch.cat(parts, dim=0)
 
     @staticmethod
     def backward(ctx, grad):
-        grad = grad.contiguous()
+        # A copy: the engine may share `grad` with other nodes, which must not see the sum.
+        grad = grad.clone(memory_format=torch.contiguous_format)
         dist.all_reduce(grad)
         rank = dist.get_rank()
         return grad[rank * ctx.rows:(rank + 1) * ctx.rows]

@@ -25,22 +25,30 @@ def axis_name(axis: Axis, argument: str = "axis") -> str:
     """The library's axis name for the reference code's 0 (samples) / 1 (features) or a name."""
     if isinstance(axis, str) and axis in ("samples", "features"):
         return axis
-    if isinstance(axis, int) and not isinstance(axis, bool) and axis in (0, 1):
+    if isinstance(axis, numbers.Integral) and not isinstance(axis, bool) and axis in (0, 1):
         return "samples" if axis == 0 else "features"
     raise ValueError(f"{argument}: must be 0 (samples, the covariance of the N samples) or 1 "
                      f"(features, the covariance of the D features), got {axis!r}")
 
 
+INT64_MAX = 2**63 - 1
+
+
 def _integer(value, argument: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{argument}: must be an integer, got {value!r}")
+    if not -INT64_MAX <= int(value) <= INT64_MAX:
+        raise ValueError(f"{argument}: must fit in 64 bits, got {value!r}")
     return int(value)
 
 
 def _real(value, argument: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{argument}: must be a real number, got {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{argument}: must be a finite real number, got {value!r}") from None
 
 
 def _tensor(value, argument: str) -> torch.Tensor:

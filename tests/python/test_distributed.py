@@ -34,7 +34,20 @@ def rank_main(rank, port, views, results):
         loss = loss_of(whitening, *local)
         loss.backward()
         grads = [z.grad.clone() for z in local]
-        results[rank] = (loss.detach(), grads)
+
+        # The gradient reaching the gather is shared with another node (the sum with w):
+        # summing it over the ranks must not change what w receives.
+        w = torch.ones(1, dtype=torch.float64, requires_grad=True)
+        (st.gather_with_grad(local[0].detach().requires_grad_()) + w).sum().backward()
+        shared = w.grad.item()
+
+        # Ranks with different batch sizes: a ValueError on every rank, no aborted process.
+        try:
+            st.gather_with_grad(local[0][:rows - rank])
+            mismatch = "no error"
+        except ValueError as error:
+            mismatch = str(error)
+        results[rank] = (loss.detach(), grads, shared, mismatch)
     finally:
         dist.destroy_process_group()
 
@@ -56,7 +69,9 @@ def test_two_ranks_equal_one_process():
     mp.spawn(rank_main, args=(free_port(), views, results), nprocs=WORLD, join=True)
 
     for rank in range(WORLD):
-        loss, grads = results[rank]
+        loss, grads, shared, mismatch = results[rank]
+        assert shared == views[0].numel()  # one per entry of the gathered (global) batch
+        assert "every rank must pass the same shape" in mismatch
         assert torch.allclose(loss, expected.detach(), rtol=1e-12)
         for z, grad in zip(whole, grads):
             # The gathered batch's gradient is summed over the ranks' (identical) losses.

@@ -24,6 +24,11 @@ def test_half_inputs_run_in_float32(method, dtype):
     assert torch.equal(y, expected)
     y.float().pow(2).sum().backward()
     assert z.grad.dtype == dtype and torch.isfinite(z.grad.float()).all()
+    # The gradient is the float32 one rounded to the input's dtype (up to that rounding).
+    z32 = z.detach().float().requires_grad_()
+    st.transform(z32, method, axis=1).to(dtype).float().pow(2).sum().backward()
+    scale = z32.grad.abs().max()
+    assert (z.grad.float() - z32.grad).abs().max() <= 2e-2 * scale
 
 
 def copies_made(call):

@@ -44,6 +44,10 @@ BAD_TRANSFORMS = [
     ("groups_float", lambda: st.transform(Z, "zca", groups=1.5), "groups: must be an integer"),
     ("iterations_negative", lambda: st.transform(Z, "iternorm", iterations=-1), "iterations"),
     ("iterations_huge", lambda: st.transform(Z, "iternorm", iterations=2**40), "iterations"),
+    ("iterations_beyond_64_bits", lambda: st.transform(Z, "iternorm", iterations=2**70),
+     "iterations: must fit in 64 bits"),
+    ("groups_beyond_64_bits", lambda: st.transform(Z, "zca", groups=-2**70), "groups: must fit"),
+    ("eps_beyond_float", lambda: st.transform(Z, "zca", eps=10**400), "eps: must be a finite"),
     ("power_negative", lambda: st.transform(Z, "power", power=-0.5), "power"),
     ("power_nan", lambda: st.transform(Z, "power", power=math.nan), "power"),
     ("one_observation", lambda: st.transform(Z[:1], "zca", axis=1), "observations"),
@@ -104,6 +108,9 @@ BAD_LOSSES = [
     ("intl_tensor_not_list", lambda: st.intl_loss(Z), "views: must be a list"),
     ("intl_not_tensors", lambda: st.intl_loss([Z, "view"]), "views[1]: must be a torch.Tensor"),
     ("intl_shapes", lambda: st.intl_loss([Z, Z[:12]]), "views[1]: shape"),
+    ("intl_dtypes", lambda: st.intl_loss([Z, Z.double()]), "views[1]: Double"),
+    ("trace_loss_empty", lambda: st.trace_loss(torch.empty(0, 4), 0), "y: must be non-empty"),
+    ("intl_beta_beyond_float", lambda: st.intl_loss([Z, Z], beta=10**400), "beta: must be a"),
     ("intl_beta_negative", lambda: st.intl_loss([Z, Z], beta=-0.1), "beta: must be finite"),
     ("intl_beta_nan", lambda: st.intl_loss([Z, Z], beta=math.nan), "beta: must be finite"),
     ("intl_auto_beta_small_batch", lambda: st.intl_loss([Z[:6], Z[:6]], axis=0), "beta: "),
@@ -121,3 +128,35 @@ def test_losses_and_spectrum_refuse(call, fragment):
     with pytest.raises(ValueError) as error:
         call()
     assert fragment in str(error.value)
+
+
+def test_second_backward_needs_retain_graph():
+    z = Z.clone().requires_grad_()
+    y = st.transform(z, "iternorm")
+    grad_out = torch.ones_like(y)
+    y.backward(grad_out)
+    with pytest.raises(ValueError, match="retain_graph=True"):
+        y.backward(grad_out)
+
+    kept = Z.clone().requires_grad_()
+    y = st.transform(kept, "iternorm")
+    y.backward(grad_out, retain_graph=True)
+    first = kept.grad.clone()
+    y.backward(grad_out)
+    assert torch.allclose(kept.grad, 2 * first)
+
+
+def test_double_backward_is_refused():
+    z = Z.double().requires_grad_()
+    y = st.transform(z, "zca", axis=1)
+    with pytest.raises(ValueError, match="not differentiable"):
+        torch.autograd.grad((y * y).sum(), z, create_graph=True)
+
+
+def test_numerical_failure_in_backward_is_a_runtime_error():
+    """A finite gradient so large that ∂L/∂Z overflows float32: the library's numerical error
+    leaves backward as RuntimeError with its message."""
+    z = Z.clone().requires_grad_()
+    y = st.transform(z, "zca", axis=1)
+    with pytest.raises(RuntimeError, match="zca gradient: the result contains NaN or Inf"):
+        y.backward(torch.full_like(y, 3e38))

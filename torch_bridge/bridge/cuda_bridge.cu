@@ -58,22 +58,23 @@ class pending_status {
     SPECTRAL_CUDA_TRY(cudaGetDevice(&device));
     std::lock_guard<std::mutex> lock(mutex_);
     auto& entry = devices_[device];
-    if (entry.word == nullptr) {
+    if (entry.word == nullptr) {  // once per device (cudaMalloc synchronises, that once)
       SPECTRAL_CUDA_TRY(cudaMalloc(&entry.word, sizeof(status_word)));
-      SPECTRAL_CUDA_TRY(cudaMemset(entry.word, 0, sizeof(status_word)));
+      SPECTRAL_CUDA_TRY(cudaMemsetAsync(entry.word, 0, sizeof(status_word), stream));
     }
     entry.methods.emplace(method);
     merge_status<<<1, 1, 0, stream>>>(entry.word, status);
     SPECTRAL_CUDA_TRY(cudaGetLastError());
   }
 
+  /// Waits for every recorded device, merges their words (each flag keeps its first example)
+  /// and throws; the record is cleared first, so a problem is raised once.
   void check() {
     std::lock_guard<std::mutex> lock(mutex_);
     if (devices_.empty()) {
       return;  // no call recorded anything: nothing to wait for (and maybe no usable GPU)
     }
-    int current = 0;
-    SPECTRAL_CUDA_TRY(cudaGetDevice(&current));
+    const current_device_guard guard;
     status_word found{};
     std::string methods;
     for (auto& [device, entry] : devices_) {
@@ -86,20 +87,39 @@ class pending_status {
       SPECTRAL_CUDA_TRY(
           cudaMemcpy(&recorded, entry.word, sizeof(recorded), cudaMemcpyDeviceToHost));
       SPECTRAL_CUDA_TRY(cudaMemset(entry.word, 0, sizeof(status_word)));
-      if (recorded.flags != 0U && found.flags == 0U) {
-        found = recorded;
-        for (const auto& name : entry.methods) {
-          methods += methods.empty() ? name : "/" + name;
+      // Cleared before the mutex is released: no merge on any stream can precede the zeroing.
+      SPECTRAL_CUDA_TRY(cudaDeviceSynchronize());
+      if (recorded.flags != 0U) {
+        for (int slot = 0; slot < status_flag_count; ++slot) {
+          const unsigned flag = 1U << static_cast<unsigned>(slot);
+          if ((recorded.flags & flag) != 0U && (found.flags & flag) == 0U) {
+            found.group[slot] = recorded.group[slot];
+            found.value[slot] = recorded.value[slot];
+            found.bound[slot] = recorded.bound[slot];
+          }
         }
-        methods += " on cuda:" + std::to_string(device);
+        found.flags |= recorded.flags;
+        methods += methods.empty() ? "" : ", ";
+        std::string names;
+        for (const auto& name : entry.methods) {
+          names += names.empty() ? name : "/" + name;
+        }
+        methods += names + " on cuda:" + std::to_string(device);
       }
       entry.methods.clear();
     }
-    SPECTRAL_CUDA_TRY(cudaSetDevice(current));
     throw_status(found, methods);
   }
 
  private:
+  /// Restores the thread's current device, also when a CUDA call throws.
+  struct current_device_guard {
+    int device = 0;
+    current_device_guard() { SPECTRAL_CUDA_TRY(cudaGetDevice(&device)); }
+    current_device_guard(const current_device_guard&) = delete;
+    current_device_guard& operator=(const current_device_guard&) = delete;
+    ~current_device_guard() { (void)cudaSetDevice(device); }
+  };
   struct device_record {
     status_word* word = nullptr;
     std::set<std::string, std::less<>> methods;
@@ -195,7 +215,10 @@ std::shared_ptr<const saved_forward> forward_as(const transform_spec& spec, cons
         cuda::embedding_view<const T>(static_cast<const T*>(z), rows, cols),
         cuda::embedding_view<T>(static_cast<T*>(out), rows, cols), stream);
     if (!spec.cuda_sync_check) {
+      // Recorded once: the context's word is cleared after the merge, so the backward (which
+      // records into the same word) does not report the forward's problems again.
       pending_status::instance().add(context.status.data(), method_type::name(), stream);
+      SPECTRAL_CUDA_TRY(cudaMemsetAsync(context.status.data(), 0, sizeof(status_word), stream));
     }
     return std::make_shared<const saved<T, method_type>>(entry, std::move(context));
   });

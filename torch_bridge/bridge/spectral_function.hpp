@@ -24,6 +24,7 @@
 #endif
 
 #include <torch/autograd.h>
+#include <torch/csrc/autograd/graph_task.h>
 #include <torch/types.h>
 
 #include <atomic>
@@ -178,14 +179,26 @@ struct spectral_function : torch::autograd::Function<spectral_function> {
     return out;
   }
 
+  /// The library's backward, once per forward unless retain_graph: the context (Z_c, W, the
+  /// iterates) is released as soon as the graph is, not when Y is. Not differentiable itself.
+  /// @throws invalid_input for a second backward through a freed graph and for create_graph
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
-    const auto holder = ctx->saved_data["backward"].toCapsule();
-    const auto* saved = static_cast<const detail::saved_backward*>(holder.get());
     const auto type = static_cast<torch::ScalarType>(ctx->saved_data["input_type"].toInt());
     torch::Tensor grad_in;
     try {
-      grad_in = saved->run(grads[0]);
+      SPECTRAL_EXPECTS(!torch::autograd::GradMode::is_enabled(),
+                       "backward: the spectral transform's backward is not differentiable "
+                       "(create_graph=True / double backward is not supported)");
+      const auto found = ctx->saved_data.find("backward");
+      SPECTRAL_EXPECTS(found != ctx->saved_data.end(),
+                       "backward: a second backward through the spectral transform after its "
+                       "context was freed; pass retain_graph=True to the first backward");
+      const auto holder = found->second.toCapsule();
+      if (!torch::autograd::get_current_graph_task_keep_graph()) {
+        ctx->saved_data.erase(found);
+      }
+      grad_in = static_cast<const detail::saved_backward*>(holder.get())->run(grads[0]);
     } catch (...) {
       if (const auto translate = backward_error_translator().load()) {
         translate(std::current_exception());
