@@ -75,6 +75,14 @@ decltype(auto) translated(Fn&& fn) {
       "axis: must be 'samples' (the reference's axis=0) or 'features' (axis=1), got '", name, "'"));
 }
 
+/// The rule every tensor argument shares: an N×D floating-point matrix.
+void expect_matrix(const torch::Tensor& t, const char* argument) {
+  SPECTRAL_EXPECTS(t.dim() == 2, argument, ": must be a 2-D N×D tensor, got ", t.dim(),
+                   " dimensions");
+  SPECTRAL_EXPECTS(t.is_floating_point(), argument, ": must be floating point, got ",
+                   t.scalar_type());
+}
+
 /// The op arguments as a bridge spec, checked as the library checks them. Status is never read
 /// back per call on CUDA: spectral.check() does it.
 [[nodiscard]] bridge::transform_spec make_spec(const std::string& method, const std::string& axis_name,
@@ -101,8 +109,7 @@ torch::Tensor transform_meta(const torch::Tensor& z, const std::string& method,
                              double power, std::int64_t iterations) {
   return translated([&] {
     (void)make_spec(method, axis_name, eps, groups, power, iterations);
-    SPECTRAL_EXPECTS(z.dim() == 2, "z: must be a 2-D N×D tensor, got ", z.dim(), " dimensions");
-    SPECTRAL_EXPECTS(z.is_floating_point(), "z: must be floating point, got ", z.scalar_type());
+    expect_matrix(z, "z");
     return torch::empty_like(z);
   });
 }
@@ -130,8 +137,7 @@ void validate(const std::string& method, const std::string& axis_name, double ep
 torch::Tensor trace_loss(const torch::Tensor& y, const std::string& axis_name) {
   return translated([&] {
     const axis a = parse_axis(axis_name);
-    SPECTRAL_EXPECTS(y.dim() == 2, "y: must be a 2-D N×D tensor, got ", y.dim(), " dimensions");
-    SPECTRAL_EXPECTS(y.is_floating_point(), "y: must be floating point, got ", y.scalar_type());
+    expect_matrix(y, "y");
     const std::int64_t observations = a == axis::samples ? y.size(1) : y.size(0);
     SPECTRAL_EXPECTS(y.numel() > 0, "y: must be non-empty, got ", y.size(0), "x", y.size(1));
     SPECTRAL_EXPECTS(observations >= 2, "y: the trace loss on the ", to_string(a),
@@ -182,8 +188,7 @@ std::tuple<torch::Tensor, double, double> spectrum(const torch::Tensor& z,
                                                    const std::string& axis_name, double eps,
                                                    std::int64_t groups, std::int64_t group) {
   return translated([&] {
-    SPECTRAL_EXPECTS(z.dim() == 2, "z: must be a 2-D N×D tensor, got ", z.dim(), " dimensions");
-    SPECTRAL_EXPECTS(z.is_floating_point(), "z: must be floating point, got ", z.scalar_type());
+    expect_matrix(z, "z");
     options opts;
     opts.axis = parse_axis(axis_name);
     opts.groups = groups;
