@@ -4,9 +4,9 @@
 """Markdown ratio table from spectral_cuda_bench's Google Benchmark JSON.
 
 Pairs BM_spectral/<tail> with BM_torch/<tail> (same binary, same run, same GPU) and prints the
-time of each (CUDA-event manual time), the speed-up torch/spectral, the issue's target for the
-row, both sides' peak device memory and the peer's difference from the library. The pairing is
-pair_table.collect's (the best repetition of each side).
+time of each (CUDA-event manual time), the speed-up torch/spectral, the speed-up target for the
+row (target() below), both sides' peak device memory and the peer's difference from the library.
+The pairing is pair_table.collect's (the best repetition of each side).
 
     scripts/gpu_bench_table.py bench.json [-o table.md]
 """
@@ -18,7 +18,7 @@ from pair_table import collect
 
 
 def target(tail):
-    """The issue's speed-up target for a row, or None."""
+    """The speed-up torch/spectral a row must reach, or None for a row without a target."""
     if tail.startswith("iternorm/samples/forward_backward/N:256/D:8192"):
         return 10.0
     if tail.startswith("iternorm/features/forward_backward/N:256/D:2048"):

@@ -8,7 +8,7 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 packages=(
-  build-essential ninja-build pkg-config git
+  build-essential ninja-build pkg-config git clang-format doxygen
   libeigen3-dev libbenchmark-dev libtorch-dev libopenblas-dev liblapacke-dev
   libturbojpeg0-dev libgloo-dev libcli11-dev nlohmann-json3-dev gnuplot-nox
   python3-torch python3-torchvision python3-numpy python3-pytest python3-venv

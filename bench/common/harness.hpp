@@ -27,7 +27,8 @@ inline void configure_threads_once() {
   static const bool done = [] {
     const int torch_threads = torch_reference::use_threads(bench_threads);
     // libgomp reads OMP_WAIT_POLICY at load time, so it can only be set by the caller. Spinning
-    // OpenMP workers steal the core OpenBLAS's second thread needs (LibTorch 3-10x slower).
+    // OpenMP workers steal the core OpenBLAS's second thread needs (LibTorch runs several times
+    // slower).
     const char* policy = std::getenv("OMP_WAIT_POLICY");
     const std::string wait_policy = policy != nullptr ? policy : "unset";
     if (wait_policy != "passive" && wait_policy != "PASSIVE") {

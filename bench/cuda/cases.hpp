@@ -3,8 +3,8 @@
 #pragma once
 
 /// @file
-/// The GPU benchmark rows (issue targets first), their seeded data and the names both sides
-/// register under: BM_spectral/<tail> (spectral_cuda_bench.cu) and BM_torch/<tail>
+/// The GPU benchmark rows (those with a speed-up target first), their seeded data and the names
+/// both sides register under: BM_spectral/<tail> (spectral_cuda_bench.cu) and BM_torch/<tail>
 /// (torch_cuda_peer.cpp, built only against a CUDA LibTorch). Host-only: no CUDA headers.
 
 #include "common/defaults.hpp"
@@ -45,9 +45,9 @@ struct cuda_case {
   }
 };
 
-/// The rows: the issue's targets (IterNorm samples N=256 D=8192; features D=2048 strict and
-/// TF32; ZCA and power over features at D=2048; 64 groups of 128), each forward and
-/// forward+backward, plus a few smaller shapes.
+/// The rows: the shapes with a speed-up target (scripts/gpu_bench_table.py's target(): IterNorm
+/// samples N=256 D=8192; features D=2048 strict and TF32; ZCA and power over features at D=2048;
+/// 64 groups of 128), each forward and forward+backward, plus a few smaller shapes.
 [[nodiscard]] inline std::vector<cuda_case> all_cases() {
   const method_spec iternorm = bench_method<iter_norm>();
   const method_spec zca = bench_method<zca_whitening>();

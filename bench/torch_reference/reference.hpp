@@ -4,7 +4,8 @@
 
 /// @file
 /// The LibTorch peer: each method written the way the reference Python code writes it (INTL
-/// `methods/whitening.py`, spec §1.3, §3), with plain ops and autograd for the backward.
+/// `methods/whitening.py`, docs/math.md#common-quantities, docs/math.md#instances), with plain ops
+/// and autograd for the backward.
 
 #include "common/defaults.hpp"
 

@@ -7,7 +7,7 @@
 // of its range, an unreadable input, outputs naming one file), 3 numerical error.
 // Every error is one line on stderr, "spectral: error: <message>", and no output file.
 
-#include "experiments/experiment_command.hpp"
+#include "spectrum_experiments/experiment_command.hpp"
 #include "spectrum_command.hpp"
 #include "transform_command.hpp"
 

@@ -7,7 +7,7 @@
 /// runtime dtype to the scalar type the library is instantiated with. The methods, their names
 /// and parameters come from the library's registry (spectral/methods/registry.hpp).
 
-#include <spectral/io/npy.hpp>
+#include "npy.hpp"
 #include <spectral/spectral.hpp>
 
 #include <array>

@@ -4,7 +4,7 @@
 
 #include "method_dispatch.hpp"
 
-#include <spectral/io/npy.hpp>
+#include "npy.hpp"
 #include <spectral/spectral.hpp>
 
 #include <nlohmann/json.hpp>

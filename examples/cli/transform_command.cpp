@@ -5,7 +5,7 @@
 #include "flag_ranges.hpp"
 #include "method_dispatch.hpp"
 
-#include <spectral/io/npy.hpp>
+#include "npy.hpp"
 #include <spectral/io/staged_file.hpp>
 #include <spectral/spectral.hpp>
 

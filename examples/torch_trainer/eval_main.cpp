@@ -3,10 +3,10 @@
 
 // intl_eval: ImageNet-style evaluation of an intl_train encoder (or a converted reference
 // checkpoint) on an ImageFolder tree, as the reference's evaluate.py, whose ImageNet defaults
-// it takes (ResNet-50, ImageNet stem): linear evaluation of the frozen backbone (spec §6.3) or
-// semi-supervised fine-tuning on a split file's subset (spec §6.4), on the CPU or a GPU. Every
-// setting is range-checked before any work; failures are one line on stderr with the exit codes
-// of cli_exit.hpp.
+// it takes (ResNet-50, ImageNet stem): linear evaluation of the frozen backbone
+// (docs/trainer.md#linear-evaluation) or semi-supervised fine-tuning on a split file's subset
+// (docs/trainer.md#semi-supervised), on the CPU or a GPU. Every setting is range-checked before
+// any work; failures are one line on stderr with the exit codes of cli_exit.hpp.
 
 #include "cli_exit.hpp"
 #include "train/linear_eval.hpp"
@@ -34,7 +34,9 @@ int run(int argc, char** argv) {
 
   CLI::App app{"Linear evaluation / semi-supervised fine-tuning of an INTL encoder (LibTorch)"};
   app.footer(spectral::trainer::exit_codes_help);
-  app.add_option("--mode", mode, "linear (frozen backbone, spec 6.3) | finetune (spec 6.4)")
+  app.add_option("--mode", mode,
+                 "linear (frozen backbone, docs/trainer.md#linear-evaluation) | finetune (whole "
+                 "network, docs/trainer.md#semi-supervised)")
       ->check(CLI::IsMember({"linear", "finetune"}))
       ->capture_default_str();
   app.add_option("--data", c.data, "ImageFolder root with train/<class>/*.JPEG and val/<class>/*.JPEG")

@@ -130,7 +130,8 @@ void add_flags(CLI::App& app, spectral::trainer::train_config& c, flag_values& f
       ->check(CLI::IsMember({"intl", "intl_m"}))
       ->capture_default_str();
   app.add_flag("--multi-crop,!--no-multi-crop", c.multi_crop,
-               "6 crops (1, 1, 6/7, 5/7, 4/7, 3/7 of the image size) instead of 2 (spec 5.4)");
+               "6 crops (1, 1, 6/7, 5/7, 4/7, 3/7 of the image size) instead of 2 "
+               "(docs/math.md#multi-crop)");
   // The reference's per-view crop lists (--crops_size, --min_scale_crops, ...), comma-separated.
   app.add_option("--crop-sizes", f.crop_sizes,
                  "every view's crop size, e.g. 224,224,96 (sets the number of views; default: the "

@@ -24,17 +24,26 @@
 #include <spectral/methods/whitening.hpp>
 #include <spectral/version.hpp>
 
+/// The library: spectral transformations of embeddings (whitening, power functions, IterNorm),
+/// their exact backward passes, INTL's losses and collapse diagnostics.
 namespace spectral {
 
-/// Common instances, e.g. `spectral::iter_norm_transform<float> t{iter_norm{4}, {.axis = axis::samples}}`.
+// Shorthands for the common instances of spectral_transform.
+
+/// ZCA whitening transform (zca_whitening).
 template <class T, class Backend = cpu::backend>
 using zca_transform = spectral_transform<T, zca_whitening, Backend>;
+/// PCA whitening transform (pca_whitening).
 template <class T, class Backend = cpu::backend>
 using pca_transform = spectral_transform<T, pca_whitening, Backend>;
+/// Cholesky whitening transform (cholesky_whitening).
 template <class T, class Backend = cpu::backend>
 using cholesky_transform = spectral_transform<T, cholesky_whitening, Backend>;
+/// Power-function transform W = Σ^{-p} (power_function).
 template <class T, class Backend = cpu::backend>
 using power_transform = spectral_transform<T, power_function, Backend>;
+/// IterNorm transform (iter_norm), for example
+/// `spectral::iter_norm_transform<float> t{iter_norm{4}, {.axis = axis::samples}}`.
 template <class T, class Backend = cpu::backend>
 using iter_norm_transform = spectral_transform<T, iter_norm, Backend>;
 

@@ -4,8 +4,9 @@
 
 /// @file
 /// Seeded test data in double: anisotropic embeddings (z = randn·A + offset), covariances with an
-/// exactly prescribed spectrum (isotropic, near-degenerate, rank-deficient; spec §8.2 test 10) and
-/// the mapping between the K×M whitening layout and the N×D embedding (spec §1.2).
+/// exactly prescribed spectrum (isotropic, near-degenerate, rank-deficient;
+/// docs/math.md#check-10) and the mapping between the K×M whitening layout and the N×D embedding
+/// (docs/math.md#notation).
 /// Everything is a pure function of its seed.
 
 #include <common/reference.hpp>
@@ -157,14 +158,14 @@ inline Eigen::MatrixXd spectrum_layout(const Eigen::VectorXd& eigenvalues,
   return x;
 }
 
-/// Spec §8.2 test 10: K×M layout with Σ = c² I exactly (to ~1e-13).
+/// docs/math.md#check-10: K×M layout with Σ = c² I exactly (to ~1e-13).
 inline Eigen::MatrixXd isotropic_layout(
     Eigen::Index k, Eigen::Index m, double c, std::uint64_t seed, double offset_scale = 2.0) {
   return spectrum_layout(Eigen::VectorXd::Constant(k, c * c), m, seed, offset_scale);
 }
 
 /// K eigenvalues log-spaced in [1, 4] except that the two smallest are 1 and 1 + gap
-/// (relative eigen-gap `gap`, spec §8.4 test 20); gap = 0 gives an exactly repeated pair.
+/// (relative eigen-gap `gap`, docs/math.md#check-20); gap = 0 gives an exactly repeated pair.
 inline Eigen::VectorXd eigenvalues_with_gap(Eigen::Index k, double gap) {
   Eigen::VectorXd v = log_spaced(k, 4.0, 4.0);  // 4 … 1, descending
   v(k - 2) = 1.0 + gap;
@@ -179,7 +180,7 @@ struct layout_shape {
   Eigen::Index observations;  ///< M
 };
 
-/// The K×M shape of one group of an N×D embedding (spec §1.2).
+/// The K×M shape of one group of an N×D embedding (docs/math.md#notation).
 inline layout_shape shape_of(Eigen::Index n, Eigen::Index d, axis ax, int groups = 1) {
   const Eigen::Index width = d / groups;
   return ax == axis::features ? layout_shape{width, n} : layout_shape{n, width};

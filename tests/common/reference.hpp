@@ -6,10 +6,12 @@
 // Weng et al., "Modulate Your Spectrum in Self-Supervised Learning" (ICLR 2024).
 //
 // This file shares no code with include/spectral on purpose: it is written straight from the
-// math in the project spec (/work/shared/spec.md §1, §3, §4, §5.1-5.2) and favours clarity over
-// speed. Every transform goes through a dense eigendecomposition or Cholesky factorisation;
-// IterNorm in particular is evaluated through its scalar recursion on the eigenvalues (the
-// "spectral oracle" of spec §3.3 / §4.5), never through the Newton iteration on matrices.
+// math in docs/math.md (docs/math.md#notation, docs/math.md#instances, docs/math.md#backward,
+// docs/math.md#trade-off-beta, docs/math.md#intl-loss) and favours clarity over speed. Every
+// transform goes through a dense eigendecomposition or Cholesky factorisation; IterNorm in
+// particular is evaluated through its scalar recursion on the eigenvalues (the "spectral oracle"
+// of docs/math.md#iternorm and docs/math.md#backward-iternorm), never through the Newton
+// iteration on matrices.
 //
 // Layout conventions (Z is N×D, one sample per row):
 //   axis::features : X = Zᵀ (K = D, M = N), centre each feature over the N samples,
@@ -51,7 +53,7 @@ struct config {
 inline constexpr double near_equal_tolerance = 1e-9;
 
 // ------------------------------------------------------------------------------------------------
-// Scalar IterNorm maps (spec §3.3)
+// Scalar IterNorm maps (docs/math.md#iternorm)
 // ------------------------------------------------------------------------------------------------
 
 /// p_T(x): p_0 = 1, p_k = p_{k-1} (3 − x p_{k-1}²) / 2.
@@ -257,7 +259,7 @@ inline Eigen::MatrixXd covariance_gradient_x(const Eigen::MatrixXd& x,
   switch (c.kind) {
     case method::zca:
     case method::power: {
-      // Daleckii–Krein (spec §4.2): G_Σ = U (Γ ∘ Uᵀ sym(G_W) U) Uᵀ.
+      // Daleckii–Krein (docs/math.md#backward-spectral-function): G_Σ = U (Γ ∘ Uᵀ sym(G_W) U) Uᵀ.
       const double p = exponent_of(c);
       const eigen_decomposition e = symmetric_eigen(sigma);
       const Eigen::MatrixXd gamma = divided_differences(
@@ -269,7 +271,7 @@ inline Eigen::MatrixXd covariance_gradient_x(const Eigen::MatrixXd& x,
       return symmetric_part(grad_sigma);
     }
     case method::pca: {
-      // Spec §4.3: W = Λ^{-1/2} Uᵀ.
+      // docs/math.md#backward-pca: W = Λ^{-1/2} Uᵀ.
       const eigen_decomposition e = pca_eigen(sigma);
       const Eigen::VectorXd inv_sqrt =
           e.values.unaryExpr([](double l) { return power_value(l, 0.5); });
@@ -297,7 +299,7 @@ inline Eigen::MatrixXd covariance_gradient_x(const Eigen::MatrixXd& x,
       return symmetric_part(e.vectors * inner * e.vectors.transpose());
     }
     case method::cholesky: {
-      // Spec §4.4.
+      // docs/math.md#backward-cholesky.
       const Eigen::LLT<Eigen::MatrixXd> llt(sigma);
       if (llt.info() != Eigen::Success) {
         throw std::domain_error("reference: covariance is not positive definite (Cholesky)");
@@ -314,7 +316,8 @@ inline Eigen::MatrixXd covariance_gradient_x(const Eigen::MatrixXd& x,
       return l_inv.transpose() * symmetric_part(phi) * l_inv;
     }
     case method::iter_norm: {
-      // Spectral oracle (spec §4.5, last paragraph): W = p_T(S)/sqrt(τ), S = Σ/τ.
+      // Spectral oracle (docs/math.md#backward-iternorm, last paragraph): W = p_T(S)/sqrt(τ),
+      // S = Σ/τ.
       const int t = c.iterations;
       const double tau = sigma.trace();
       const Eigen::MatrixXd s = sigma / tau;
@@ -338,7 +341,8 @@ inline Eigen::MatrixXd covariance_gradient_x(const Eigen::MatrixXd& x,
   throw std::invalid_argument("reference: unknown method");
 }
 
-/// ∂L/∂X (K×M) given ∂L/∂Y (K×M), spec §4.1 tail (c.ax and c.groups are ignored).
+/// ∂L/∂X (K×M) given ∂L/∂Y (K×M), docs/math.md#backward-common-tail (c.ax and c.groups are
+/// ignored).
 inline Eigen::MatrixXd backward_x(const Eigen::MatrixXd& x,
                                   const Eigen::MatrixXd& grad_y,
                                   const config& c) {
@@ -429,7 +433,8 @@ inline Eigen::MatrixXd backward(const Eigen::MatrixXd& z,
 }
 
 // ------------------------------------------------------------------------------------------------
-// Losses (spec §4.6, §4.7, §5.1, §5.2)
+// Losses (docs/math.md#trace-loss, docs/math.md#normalized-mse, docs/math.md#trade-off-beta,
+// docs/math.md#intl-loss)
 // ------------------------------------------------------------------------------------------------
 
 /// Trace loss Σ_k (d_k − 1)², d_k = variance (divisor M−1) of row k of the K×M layout of y.
@@ -498,7 +503,7 @@ inline std::pair<Eigen::MatrixXd, Eigen::MatrixXd> normalized_mse_grad(const Eig
   return {grad_a, grad_b};
 }
 
-/// β = 0.01·(log2 K − 3), spec §5.1.
+/// β = 0.01·(log2 K − 3), docs/math.md#trade-off-beta.
 inline double trade_off_beta(long k) {
   if (k < 1) {
     throw std::invalid_argument("reference: trade_off_beta needs K >= 1");
@@ -506,7 +511,7 @@ inline double trade_off_beta(long k) {
   return 0.01 * (std::log2(static_cast<double>(k)) - 3.0);
 }
 
-/// INTL objective for V ≥ 2 views (spec §5.2):
+/// INTL objective for V ≥ 2 views (docs/math.md#intl-loss):
 ///   L = (1/(V−1)) Σ_{i≥1} [nMSE(Ẑ^i, Ẑ^0) + β TL(Ẑ^i)] + β TL(Ẑ^0),  Ẑ^v = forward(views[v], c).
 /// If grads is non-null it receives dL/dviews[v] (through the transform) for every view.
 inline double intl_objective(const std::vector<Eigen::MatrixXd>& views,

@@ -3,8 +3,9 @@
 #pragma once
 
 /// @file
-/// Error measures, per-scalar-type tolerances (spec §8, "general tolerance guidance") and the
-/// central finite-difference gradient used by every gradient check (double only).
+/// Error measures, per-scalar-type tolerances (docs/math.md#checks, the general tolerance
+/// guidance) and the central finite-difference gradient used by every gradient check (double
+/// only).
 
 #include <Eigen/Dense>
 
@@ -62,7 +63,8 @@ struct tolerance<float> {
   static constexpr double orthogonality = 1e-4;
 };
 
-/// Relative accuracy of the central differences below against an analytic gradient (spec §8.4).
+/// Relative accuracy of the central differences below against an analytic gradient
+/// (docs/math.md#checks-backward).
 inline constexpr double finite_difference_tolerance = 1e-6;
 
 /**

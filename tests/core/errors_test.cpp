@@ -1,7 +1,7 @@
 // SPDX-FileCopyrightText: 2026 spectral contributors
 // SPDX-License-Identifier: Apache-2.0
-// One test per bad-input rule (issue 2 item 5, style §6): a typed exception whose message names
-// the argument and the value received; and never a silent NaN.
+// One test per bad-input rule: a typed exception whose message names the argument and the value
+// received; and never a silent NaN.
 
 #include <spectral/spectral.hpp>
 

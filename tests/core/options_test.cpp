@@ -1,6 +1,7 @@
 // SPDX-FileCopyrightText: 2026 spectral contributors
 // SPDX-License-Identifier: Apache-2.0
-// options: defaults, the per-group K×M shape of each axis, and covariance() (spec §1.2).
+// options: defaults, the per-group K×M shape of each axis, and covariance()
+// (docs/math.md#notation).
 
 #include <common/reference.hpp>
 #include <spectral/spectral.hpp>

@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 // The CUDA transforms against the CPU backend (parity), against central finite differences in
-// double (gradients), and against the spec §8 properties. All need a GPU.
+// double (gradients), and against the properties of docs/math.md#checks. All need a GPU.
 
 #include "device_data.cuh"
 
@@ -62,7 +62,7 @@ std::vector<config> every_instance() {
 
 template <class T>
 constexpr double parity_tolerance() {
-  return std::is_same_v<T, double> ? 1e-10 : 1e-4;  // the issue's bar
+  return std::is_same_v<T, double> ? 1e-10 : 1e-4;  // required GPU-vs-CPU relative error
 }
 
 }  // namespace
@@ -84,7 +84,7 @@ TEMPLATE_TEST_CASE("cuda: every instance matches the CPU backend, forward and ba
       CHECK(rel_error(dev.output, cpu.output) <= parity_tolerance<T>());
       CHECK(rel_error(dev.grad_in, cpu.grad_in) <= parity_tolerance<T>());
     } else {
-      // Against the double result: within the issue's 1e-4, or, where the instance's own
+      // Against the double result: within the required 1e-4, or, where the instance's own
       // conditioning makes float miss that on any backend (PCA's 1/(λi − λj): the CPU's float
       // gradient is 4.6e-5 off here, so two float backends can differ by ~1e-4), no worse
       // than 4× the CPU backend's float error.

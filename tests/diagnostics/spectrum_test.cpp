@@ -1,7 +1,8 @@
 // SPDX-FileCopyrightText: 2026 spectral contributors
 // SPDX-License-Identifier: Apache-2.0
-// Spectrum diagnostics, the output spectrum maps ψ, and the theory checks of spec §8.6
-// (34: f_T properties, 37: first-order spectral change P5, 38: conditioning P7).
+// Spectrum diagnostics, the output spectrum maps ψ, and the theory checks of
+// docs/math.md#checks-theory (34: f_T properties, 37: first-order spectral change P5, 38:
+// conditioning P7).
 
 #include <common/reference.hpp>
 #include <spectral/spectral.hpp>
@@ -180,9 +181,9 @@ TEST_CASE("output_spectrum: ψ equals the eigenvalues of the output covariance",
   }
 }
 
-TEST_CASE("iter_norm f_T: monotone, concave, f_T(x) >= x, f_T'(0) = (9/4)^T (spec §8.6 test 34)",
+TEST_CASE("iter_norm f_T: monotone, concave, f_T(x) >= x, f_T'(0) = (9/4)^T (check 34)",
           "[spectrum][diagnostics][iter_norm]") {
-  // Scalar values of spec §8.2 test 3.
+  // Scalar values of docs/math.md#check-3.
   CHECK_THAT(spectral::iter_norm{1}.output_eigenvalue(0.5, 1.0), WithinAbs(0.78125, 1e-15));
   CHECK_THAT(spectral::iter_norm{2}.output_eigenvalue(0.5, 1.0), WithinAbs(0.961494445801, 1e-12));
   CHECK_THAT(spectral::iter_norm{4}.output_eigenvalue(0.1, 1.0), WithinAbs(0.918597981263, 1e-12));
@@ -219,7 +220,7 @@ TEST_CASE("iter_norm f_T: monotone, concave, f_T(x) >= x, f_T'(0) = (9/4)^T (spe
   }
 }
 
-TEST_CASE("P7: IterNorm never worsens conditioning (spec §8.6 test 38)",
+TEST_CASE("P7: IterNorm never worsens conditioning (check 38)",
           "[spectrum][diagnostics][iter_norm]") {
   std::mt19937_64 gen(2024);
   std::uniform_int_distribution<Eigen::Index> size(6, 15);
@@ -247,7 +248,7 @@ TEST_CASE("P7: IterNorm never worsens conditioning (spec §8.6 test 38)",
   CHECK(worst_ratio < 1.0);
 }
 
-TEST_CASE("P5: first-order spectral change of a gradient step (spec §8.6 test 37)",
+TEST_CASE("P5: first-order spectral change of a gradient step (check 37)",
           "[spectrum][diagnostics][power]") {
   // Features axis: X = Z_cᵀ is K×M; loss ⟨G_Y, Y⟩; one step Z → Z ∓ η ∂L/∂Z.
   const double p = GENERATE(0.25, 0.5, 0.75);

@@ -1,6 +1,7 @@
 // SPDX-FileCopyrightText: 2026 spectral contributors
 // SPDX-License-Identifier: Apache-2.0
-// The INTL objective for V views (spec §5.2, §8.4 test 24, §8.5 test 31).
+// The INTL objective for V views (docs/math.md#intl-loss; checks docs/math.md#check-24 and
+// docs/math.md#check-31).
 
 #include <common/generators.hpp>
 #include <common/reference.hpp>

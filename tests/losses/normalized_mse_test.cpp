@@ -1,6 +1,7 @@
 // SPDX-FileCopyrightText: 2026 spectral contributors
 // SPDX-License-Identifier: Apache-2.0
-// Normalised MSE (spec §4.7, §8.5 tests 23 and 30): value, range, invariances and gradients.
+// Normalised MSE (docs/math.md#normalized-mse; checks docs/math.md#check-23 and
+// docs/math.md#check-30): value, range, invariances and gradients.
 
 #include <common/reference.hpp>
 #include <spectral/spectral.hpp>

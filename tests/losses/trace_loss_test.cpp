@@ -1,6 +1,7 @@
 // SPDX-FileCopyrightText: 2026 spectral contributors
 // SPDX-License-Identifier: Apache-2.0
-// Trace loss (spec §4.6, §8.5 tests 26-29): value and gradient, the P3 floor, β.
+// Trace loss (docs/math.md#trace-loss; checks docs/math.md#check-26 to check-29): value and
+// gradient, the P3 floor, β.
 
 #include <common/generators.hpp>
 #include <common/reference.hpp>

@@ -313,9 +313,9 @@ struct near_equal_case {
 };
 
 /**
- * @brief (d) Spec §8.4 test 20: with the two smallest eigenvalues of Σ `gap` apart (0: equal),
- *        the double gradient is finite and matches central finite differences (1e-5) and the
- *        reference, and the float gradient is finite and within 1e-4 of it.
+ * @brief (d) docs/math.md#check-20: with the two smallest eigenvalues of Σ `gap` apart (0:
+ *        equal), the double gradient is finite and matches central finite differences (1e-5)
+ *        and the reference, and the float gradient is finite and within 1e-4 of it.
  * @return the case, for checks of the caller's own
  */
 template <class Runner = cpu_runner>
@@ -363,8 +363,9 @@ void check_float_matches_double_gradient(const config& c, std::uint64_t seed) {
 }
 
 /**
- * @brief Spec §2.2 item 3 / §8.4 test 25 for scale- and shift-invariant transforms: per group,
- *        ⟨G_X, X_c⟩ = 0 and every row of G_X (K×M layout) sums to zero.
+ * @brief docs/math.md#implicit-gradient-update / docs/math.md#check-25 for scale- and
+ *        shift-invariant transforms: per group, ⟨G_X, X_c⟩ = 0 and every row of G_X (K×M
+ *        layout) sums to zero.
  */
 template <class T, class Runner = cpu_runner>
 void check_gradient_identities(const config& c, std::uint64_t seed) {
@@ -388,8 +389,8 @@ void check_gradient_identities(const config& c, std::uint64_t seed) {
   }
 }
 
-/// Spec §8.1 test 1 (groups = 1): the features-axis result on Z is the samples-axis result on Zᵀ,
-/// transposed back; the same for the gradient.
+/// docs/math.md#check-1 (groups = 1): the features-axis result on Z is the samples-axis result on
+/// Zᵀ, transposed back; the same for the gradient.
 template <class T, class Runner = cpu_runner>
 void check_axis_mapping(config c, std::uint64_t seed) {
   c.groups = 1;
@@ -425,9 +426,9 @@ template <class Fn>
 }
 
 /**
- * @brief Spec §8.2 test 8 / P6, generalised: Y(cX + c·b1ᵀ) = c^exponent · Y(X) per group for
- *        a scale c (spec: c ∈ {1e-3, 3.7, 1e3}) (exponent 0 for scale-invariant transforms, 1 − 2p
- * for Σ^{-p}).
+ * @brief docs/math.md#check-8 / P6, generalised: Y(cX + c·b1ᵀ) = c^exponent · Y(X) per group
+ *        for a scale c (the check's c ∈ {1e-3, 3.7, 1e3}) (exponent 0 for scale-invariant
+ *        transforms, 1 − 2p for Σ^{-p}).
  */
 template <class T, class Runner = cpu_runner>
 void check_scale_and_shift(
@@ -454,7 +455,7 @@ void check_scale_and_shift(
 enum class row_permutation { equivariant, invariant, unchecked };
 
 /**
- * @brief Spec §8.2 test 9: permuting the M observations permutes Y's observations (every
+ * @brief docs/math.md#check-9: permuting the M observations permutes Y's observations (every
  *        instance); permuting the K rows by Π gives ΠY (spectral functions) or Y (PCA).
  */
 template <class T, class Runner = cpu_runner>

@@ -1,8 +1,9 @@
 // SPDX-FileCopyrightText: 2026 spectral contributors
 // SPDX-License-Identifier: Apache-2.0
 
-// IterNorm: parity with the double (spectral-oracle) reference, spec §8.2 tests 3-13 and the
-// finite-difference / identity checks of §8.4 tests 17, 18, 25.
+// IterNorm: parity with the double (spectral-oracle) reference, docs/math.md#checks-iternorm
+// (docs/math.md#check-3 to check-13) and the finite-difference / identity checks
+// docs/math.md#check-17, docs/math.md#check-18 and docs/math.md#check-25.
 
 #include "instances.hpp"
 
@@ -35,8 +36,8 @@ std::uint64_t seed_of(int t, axis ax, int groups) {
          (ax == axis::features ? 1 : 2);
 }
 
-/// f_T(x) straight from the recursion f_0 = x, f_k = h(f_{k−1}), h(y) = y(3 − y)²/4 (spec §3.3),
-/// a different route from p_T used by the library and the reference.
+/// f_T(x) straight from the recursion f_0 = x, f_k = h(f_{k−1}), h(y) = y(3 − y)²/4
+/// (docs/math.md#iternorm), a different route from p_T used by the library and the reference.
 double f_recursive(double x, int t) {
   double f = x;
   for (int k = 0; k < t; ++k) {
@@ -72,10 +73,10 @@ TEMPLATE_TEST_CASE("iter_norm matches the double reference",
   check_reference_parity<TestType>(iter_norm(t, ax, groups, eigen_route), seed_of(t, ax, groups));
 }
 
-// --- (b) spec §8.2
+// --- (b) docs/math.md#checks-iternorm
 // ----------------------------------------------------------------------------------------
 
-TEST_CASE("iter_norm scalar maps (spec 8.2 test 3)", "[iter_norm][cpu][properties]") {
+TEST_CASE("iter_norm scalar maps (check 3)", "[iter_norm][cpu][properties]") {
   const auto f = [](int t, double x) {
     return spectral::iter_norm{t}.output_eigenvalue(3.5 * x, 3.5);  // λ = τx with τ = 3.5
   };
@@ -83,7 +84,7 @@ TEST_CASE("iter_norm scalar maps (spec 8.2 test 3)", "[iter_norm][cpu][propertie
   CHECK_THAT(f(2, 0.5), WithinAbs(0.961494445801, 1e-12));
   CHECK_THAT(f(4, 0.1), WithinAbs(0.918597981263, 1e-12));
   CHECK_THAT(f(4, 1.0 / 256.0), WithinAbs(0.095152603948, 1e-12));
-  // f_T(1/K) table of spec §3.3 (5 decimals).
+  // f_T(1/K) table of docs/math.md#iternorm (5 decimals).
   CHECK_THAT(f(4, 1.0 / 16.0), WithinAbs(0.79328, 5e-6));
   CHECK_THAT(f(6, 1.0 / 64.0), WithinAbs(0.85401, 5e-6));
   CHECK_THAT(f(8, 1.0 / 128.0), WithinAbs(0.98926, 5e-6));
@@ -102,7 +103,7 @@ TEST_CASE("iter_norm scalar maps (spec 8.2 test 3)", "[iter_norm][cpu][propertie
 }
 
 TEMPLATE_TEST_CASE(
-    "iter_norm W is p_T(S)/sqrt(tau) is symmetric and commutes with sigma (spec 8.2 tests 4-6)",
+    "iter_norm W is p_T(S)/sqrt(tau) is symmetric and commutes with sigma (checks 4-6)",
     "[iter_norm][cpu][properties]",
     float,
     double) {
@@ -114,8 +115,8 @@ TEMPLATE_TEST_CASE(
   const problem_size p = small_problem(ax);
   const std::uint64_t seed = seed_of(t, ax, groups) + 3;
   CAPTURE(describe(c), seed);
-  // Spec §8.2: f64 identities at 1e-10 (here with cond(Σ) up to 1e3); f32 at 1e-5 with cond ≤ 1e2
-  // (W's small-eigenvalue directions are amplified by up to (3/2)^T in f32).
+  // docs/math.md#checks-iternorm: f64 identities at 1e-10 (here with cond(Σ) up to 1e3); f32 at
+  // 1e-5 with cond ≤ 1e2 (W's small-eigenvalue directions are amplified by up to (3/2)^T in f32).
   const bool is_double = std::is_same_v<TestType, double>;
   const Eigen::MatrixXd z =
       rounded_to<TestType>(make_embedding(p.n, p.d, ax, groups, is_double ? 100.0 : 10.0, seed));
@@ -153,7 +154,7 @@ TEMPLATE_TEST_CASE(
   }
 }
 
-TEMPLATE_TEST_CASE("iter_norm is scale and shift invariant (spec 8.2 test 8)",
+TEMPLATE_TEST_CASE("iter_norm is scale and shift invariant (check 8)",
                    "[iter_norm][cpu][properties]",
                    float,
                    double) {
@@ -162,13 +163,13 @@ TEMPLATE_TEST_CASE("iter_norm is scale and shift invariant (spec 8.2 test 8)",
   const int groups = GENERATE(1, 2);
   const double scale = GENERATE(1e-3, 3.7, 1e3);
   const bool eigen_route = GENERATE(false, true);
-  // f64 1e-12, f32 1e-5 (spec §8.2 test 8)
+  // f64 1e-12, f32 1e-5 (docs/math.md#check-8)
   check_scale_and_shift<TestType>(iter_norm(t, ax, groups, eigen_route),
                                   seed_of(t, ax, groups) + 5, scale, 0.0,
                                   std::is_same_v<TestType, double> ? 1e-12 : 1e-5);
 }
 
-TEMPLATE_TEST_CASE("iter_norm is permutation equivariant (spec 8.2 test 9)",
+TEMPLATE_TEST_CASE("iter_norm is permutation equivariant (check 9)",
                    "[iter_norm][cpu][properties]",
                    float,
                    double) {
@@ -181,7 +182,7 @@ TEMPLATE_TEST_CASE("iter_norm is permutation equivariant (spec 8.2 test 9)",
 }
 
 TEMPLATE_TEST_CASE(
-    "iter_norm: features axis on Z equals samples axis on Z transposed (spec 8.1 test 1)",
+    "iter_norm: features axis on Z equals samples axis on Z transposed (check 1)",
     "[iter_norm][cpu][properties]",
     float,
     double) {
@@ -189,7 +190,7 @@ TEMPLATE_TEST_CASE(
   check_axis_mapping<TestType>(iter_norm(t), 3401);
 }
 
-TEMPLATE_TEST_CASE("iter_norm trace bound with equality on isotropic input (spec 8.2 test 10)",
+TEMPLATE_TEST_CASE("iter_norm trace bound with equality on isotropic input (check 10)",
                    "[iter_norm][cpu][properties]",
                    float,
                    double) {
@@ -223,7 +224,7 @@ TEMPLATE_TEST_CASE("iter_norm trace bound with equality on isotropic input (spec
   CHECK(trace > 0.0);
 }
 
-TEST_CASE("iter_norm converges to zca only on well-conditioned input (spec 8.2 test 11)",
+TEST_CASE("iter_norm converges to zca only on well-conditioned input (check 11)",
           "[iter_norm][cpu][properties]") {
   const Eigen::Index k = 16;
   const Eigen::Index m = 4000;
@@ -241,7 +242,7 @@ TEST_CASE("iter_norm converges to zca only on well-conditioned input (spec 8.2 t
   }
   const double at_4 = distance_to_zca(well, 4);
   CAPTURE(at_4);
-  CHECK(at_4 > 0.05);  // spec: ≈ 0.11 — IterNorm at T = 4 is not whitening
+  CHECK(at_4 > 0.05);  // docs/math.md#check-11: ≈ 0.11 — IterNorm at T = 4 is not whitening
   CHECK(at_4 < 0.2);
   CHECK(distance_to_zca(well, 8) < 1e-11);
   CHECK(distance_to_zca(well, 12) < 1e-11);
@@ -253,7 +254,7 @@ TEST_CASE("iter_norm converges to zca only on well-conditioned input (spec 8.2 t
 }
 
 TEMPLATE_TEST_CASE(
-    "iter_norm on rank-deficient input maps the null space to zero (spec 8.2 test 12)",
+    "iter_norm on rank-deficient input maps the null space to zero (check 12)",
     "[iter_norm][cpu][properties]",
     float,
     double) {
@@ -285,7 +286,7 @@ TEMPLATE_TEST_CASE(
   CHECK(rel_error(y, reference::forward(z, c)) <= tolerance<TestType>::forward);
 }
 
-TEST_CASE("iter_norm float matches double at K=256 M=8192 T=4 (spec 8.2 test 13)",
+TEST_CASE("iter_norm float matches double at K=256 M=8192 T=4 (check 13)",
           "[iter_norm][cpu][properties][large]") {
   const Eigen::Index n = 256;  // samples axis: K = N = 256, M = D = 8192
   const Eigen::Index d = 8192;
@@ -312,7 +313,7 @@ TEST_CASE("iter_norm float matches double at K=256 M=8192 T=4 (spec 8.2 test 13)
 // ---------------------------------------------------------------------------------------
 
 TEST_CASE(
-    "iter_norm backward matches finite differences with the trace loss (spec 8.4 tests 17-18)",
+    "iter_norm backward matches finite differences with the trace loss (checks 17-18)",
     "[iter_norm][cpu][gradient]") {
   const int t = GENERATE(1, 2, 4, 6);
   const axis ax = GENERATE(axis::features, axis::samples);
@@ -342,7 +343,7 @@ TEST_CASE(
 }
 
 TEMPLATE_TEST_CASE(
-    "iter_norm gradients are orthogonal to X_c and have zero row sums (spec 8.4 test 25)",
+    "iter_norm gradients are orthogonal to X_c and have zero row sums (check 25)",
     "[iter_norm][cpu][gradient]",
     float,
     double) {

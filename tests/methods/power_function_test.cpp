@@ -1,8 +1,8 @@
 // SPDX-FileCopyrightText: 2026 spectral contributors
 // SPDX-License-Identifier: Apache-2.0
 
-// Power-function ST W = Σ^{-p}: parity with the double reference, spec §8.3 test 16,
-// finite-difference gradients (§8.4 test 19), the scaling law, eps shrinkage.
+// Power-function ST W = Σ^{-p}: parity with the double reference (docs/math.md#check-16),
+// finite-difference gradients (docs/math.md#check-19), the scaling law, eps shrinkage.
 
 #include "instances.hpp"
 
@@ -47,7 +47,7 @@ TEMPLATE_TEST_CASE("power function matches the double reference",
   check_reference_parity<TestType>(power(p, ax, groups), seed_of(p, ax, groups));
 }
 
-TEMPLATE_TEST_CASE("power function output covariance is sigma^(1-2p) (spec 8.3 test 16)",
+TEMPLATE_TEST_CASE("power function output covariance is sigma^(1-2p) (check 16)",
                    "[power][cpu][properties]",
                    float,
                    double) {
@@ -129,7 +129,7 @@ TEMPLATE_TEST_CASE("power function scales as c^(1-2p) and ignores shifts",
                                   tolerance<TestType>::invariance);
 }
 
-TEMPLATE_TEST_CASE("power function is permutation equivariant (spec 8.2 test 9)",
+TEMPLATE_TEST_CASE("power function is permutation equivariant (check 9)",
                    "[power][cpu][properties]",
                    float,
                    double) {
@@ -148,7 +148,7 @@ TEMPLATE_TEST_CASE("power function: features axis on Z equals samples axis on Z 
   check_axis_mapping<TestType>(power(p), 2301);
 }
 
-TEST_CASE("power function backward matches finite differences (spec 8.4 test 19)",
+TEST_CASE("power function backward matches finite differences (check 19)",
           "[power][cpu][gradient]") {
   const double p = GENERATE(0.25, 0.5, 0.75, 1.0);
   const axis ax = GENERATE(axis::features, axis::samples);

@@ -1,8 +1,9 @@
 // SPDX-FileCopyrightText: 2026 spectral contributors
 // SPDX-License-Identifier: Apache-2.0
 
-// The transform front end shared by every instance: centring and covariance (spec §8.1),
-// groups, zero-copy input/output over caller memory, layouts, and reuse of a context.
+// The transform front end shared by every instance: centring and covariance
+// (docs/math.md#checks-layout), groups, zero-copy input/output over caller memory, layouts, and
+// reuse of a context.
 
 // This file hosts the explicit instantiations of the entry points declared in instances.hpp.
 #define SPECTRAL_TEST_INSTANTIATE_ENTRY_POINTS
@@ -43,7 +44,7 @@ config instance(method kind, axis ax, int groups) {
 
 }  // namespace
 
-TEMPLATE_TEST_CASE("centred input has zero row sums and sigma is symmetric PSD (spec 8.1 test 2)",
+TEMPLATE_TEST_CASE("centred input has zero row sums and sigma is symmetric PSD (check 2)",
                    "[core][cpu][properties]",
                    float,
                    double) {

@@ -1,8 +1,9 @@
 // SPDX-FileCopyrightText: 2026 spectral contributors
 // SPDX-License-Identifier: Apache-2.0
 
-// ZCA, PCA and Cholesky whitening: parity with the double reference, spec §8.3 tests 14-15,
-// finite-difference gradients (§8.4 tests 20-22, 25), near-equal eigenvalues, eps shrinkage.
+// ZCA, PCA and Cholesky whitening: parity with the double reference (docs/math.md#check-14,
+// docs/math.md#check-15), finite-difference gradients (docs/math.md#check-20 to check-22,
+// docs/math.md#check-25), near-equal eigenvalues, eps shrinkage.
 
 #include "instances.hpp"
 
@@ -33,7 +34,7 @@ std::uint64_t seed_of(axis ax, int groups) {
   return 1000 + 10 * static_cast<std::uint64_t>(groups) + (ax == axis::features ? 1 : 2);
 }
 
-/// Spec §8.3 test 14: Σ_Y = I per group, on input with an exact spectrum of condition `cond`.
+/// docs/math.md#check-14: Σ_Y = I per group, on input with an exact spectrum of condition `cond`.
 template <class T>
 void check_whitened_covariance(config c, double cond) {
   const problem_size p = small_problem(c.ax);
@@ -77,10 +78,10 @@ TEMPLATE_TEST_CASE("cholesky matches the double reference",
   check_reference_parity<TestType>(with(cholesky, ax, groups), seed_of(ax, groups));
 }
 
-// --- (b) spec §8.3
+// --- (b) docs/math.md#checks-whitening
 // ----------------------------------------------------------------------------------
 
-TEMPLATE_TEST_CASE("whitened covariance is the identity (spec 8.3 test 14)",
+TEMPLATE_TEST_CASE("whitened covariance is the identity (check 14)",
                    "[zca][pca][cholesky][cpu][properties]",
                    float,
                    double) {
@@ -93,7 +94,7 @@ TEMPLATE_TEST_CASE("whitened covariance is the identity (spec 8.3 test 14)",
 }
 
 TEMPLATE_TEST_CASE(
-    "zca W is symmetric and equals the inverse square root of sigma (spec 8.3 test 15)",
+    "zca W is symmetric and equals the inverse square root of sigma (check 15)",
     "[zca][cpu][properties]",
     float,
     double) {
@@ -119,7 +120,7 @@ TEMPLATE_TEST_CASE(
   }
 }
 
-TEMPLATE_TEST_CASE("pca output is U transposed times the zca output (spec 8.3 test 15)",
+TEMPLATE_TEST_CASE("pca output is U transposed times the zca output (check 15)",
                    "[pca][zca][cpu][properties]",
                    float,
                    double) {
@@ -153,7 +154,7 @@ TEMPLATE_TEST_CASE("pca output is U transposed times the zca output (spec 8.3 te
 }
 
 TEMPLATE_TEST_CASE(
-    "cholesky W is lower triangular and L^-1 sigma^1/2 is orthogonal (spec 8.3 test 15)",
+    "cholesky W is lower triangular and L^-1 sigma^1/2 is orthogonal (check 15)",
     "[cholesky][cpu][properties]",
     float,
     double) {
@@ -185,7 +186,7 @@ TEMPLATE_TEST_CASE(
   }
 }
 
-TEMPLATE_TEST_CASE("whitening is scale and shift invariant (spec 2.2 P6)",
+TEMPLATE_TEST_CASE("whitening is scale and shift invariant (P6)",
                    "[zca][pca][cholesky][cpu][properties]",
                    float,
                    double) {
@@ -197,7 +198,7 @@ TEMPLATE_TEST_CASE("whitening is scale and shift invariant (spec 2.2 P6)",
                                   tolerance<TestType>::invariance);
 }
 
-TEMPLATE_TEST_CASE("whitening is permutation equivariant (spec 8.2 test 9)",
+TEMPLATE_TEST_CASE("whitening is permutation equivariant (check 9)",
                    "[zca][pca][cholesky][cpu][properties]",
                    float,
                    double) {
@@ -210,7 +211,7 @@ TEMPLATE_TEST_CASE("whitening is permutation equivariant (spec 8.2 test 9)",
 }
 
 TEMPLATE_TEST_CASE(
-    "whitening: features axis on Z equals samples axis on Z transposed (spec 8.1 test 1)",
+    "whitening: features axis on Z equals samples axis on Z transposed (check 1)",
     "[zca][pca][cholesky][cpu][properties]",
     float,
     double) {
@@ -221,7 +222,7 @@ TEMPLATE_TEST_CASE(
 // --- (c) finite differences, gradient identities
 // ----------------------------------------------------
 
-TEST_CASE("whitening backward matches finite differences (spec 8.4 tests 19 21 22)",
+TEST_CASE("whitening backward matches finite differences (checks 19 21 22)",
           "[zca][pca][cholesky][cpu][gradient]") {
   const config kind = GENERATE(zca, pca, cholesky);
   const axis ax = GENERATE(axis::features, axis::samples);
@@ -230,7 +231,7 @@ TEST_CASE("whitening backward matches finite differences (spec 8.4 tests 19 21 2
 }
 
 TEMPLATE_TEST_CASE(
-    "whitening gradients are orthogonal to X_c and have zero row sums (spec 8.4 test 25)",
+    "whitening gradients are orthogonal to X_c and have zero row sums (check 25)",
     "[zca][pca][cholesky][cpu][gradient]",
     float,
     double) {
@@ -251,7 +252,7 @@ TEST_CASE("whitening float gradients agree with double gradients",
 // --- (d) near-equal eigenvalues
 // -----------------------------------------------------------------------
 
-TEST_CASE("zca gradient stays finite and exact at near-equal eigenvalues (spec 8.4 test 20)",
+TEST_CASE("zca gradient stays finite and exact at near-equal eigenvalues (check 20)",
           "[zca][cpu][gradient]") {
   const double gap = GENERATE(1e-2, 1e-5, 1e-8, 0.0);
   const axis ax = GENERATE(axis::features, axis::samples);

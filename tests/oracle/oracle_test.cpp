@@ -2,7 +2,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Cross-check against PyTorch autograd of the reference formulas (tests/oracle/torch_reference.py,
 // run with SPECTRAL_TEST_PYTHON): every method × axis × groups, the losses and the INTL objective.
-// One python launch per case (≈ 1 s each). Skipped, never passed, when python3 or torch is missing.
+// One python launch per case (each pays the interpreter's and torch's start-up). Skipped, never
+// passed, when python3 or torch is missing.
 
 #include <common/npy_write.hpp>
 #include <spectral/spectral.hpp>

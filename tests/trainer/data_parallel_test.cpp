@@ -4,10 +4,10 @@
 // The data-parallel pieces of intl_train. SyncBatchNorm (models/sync_batch_norm.hpp): with one
 // rank it is LibTorch's BatchNorm bit for bit (outputs, gradients, running statistics, state-dict
 // names); with two ranks (threads over a FileStore, Gloo) each holding half of a batch, the
-// outputs, running statistics and — after gather's normalisation and gradient averaging (spec
-// §4.9) — the gradients equal one BatchNorm on the whole batch. The per-rank augmentation draws
-// the one-process batch's random numbers, and ImageFolder views skip augment's crop. The
-// end-to-end runs are tests/trainer/trainer_distributed_test.py.
+// outputs, running statistics and — after gather's normalisation and gradient averaging
+// (docs/math.md#distributed-gather) — the gradients equal one BatchNorm on the whole batch. The
+// per-rank augmentation draws the one-process batch's random numbers, and ImageFolder views skip
+// augment's crop. The end-to-end runs are tests/trainer/trainer_distributed_test.py.
 
 // LibTorch before Catch2: glog (via c10) defines its own CHECK, which must not replace Catch's.
 #include "distributed/data_parallel.hpp"
@@ -152,7 +152,8 @@ TEST_CASE("SyncBatchNorm over two ranks (threads, Gloo) equals BatchNorm on the 
         spectral::trainer::use_process_group(*bn, &dist);
         const auto x = x_all.slice(0, 4 * r, 4 * r + 4).clone().requires_grad_(true);
         const auto out = bn->forward(x);
-        // Every rank computes the same global loss on the gathered rows (spec §4.9).
+        // Every rank computes the same global loss on the gathered rows
+        // (docs/math.md#distributed-gather).
         const auto all = spectral::trainer::all_gather_with_backward(out.reshape({4, -1}), dist);
         (all * upstream.reshape({8, -1})).sum().backward();
         spectral::trainer::average_gradients(*bn, dist);

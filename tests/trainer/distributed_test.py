@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-FileCopyrightText: 2026 spectral contributors
 # SPDX-License-Identifier: Apache-2.0
-"""Spec §4.9 end to end: two_process_check as ranks 0 and 1 of a 2-process Gloo group on a free
-localhost port, then as one process on the whole batch; the averaged 2-process parameter
-gradients (and the loss every rank computes) must equal the 1-process ones to 1e-10 relative.
+"""The distributed gather (docs/math.md#distributed-gather) end to end: two_process_check as
+ranks 0 and 1 of a 2-process Gloo group on a free localhost port, then as one process on the
+whole batch; the averaged 2-process parameter gradients (and the loss every rank computes) must
+equal the 1-process ones to 1e-10 relative.
 Also checks that --reduce sum (no ÷W) is off by exactly W = 2, i.e. that the averaging is needed.
 Usage: distributed_test.py --exe PATH. Exits non-zero on a mismatch, a failed run or a timeout;
 exits 77 (ctest SKIP_RETURN_CODE) when the program was built without a c10d backend (LibTorch's

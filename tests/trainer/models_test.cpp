@@ -1,8 +1,9 @@
 // SPDX-FileCopyrightText: 2026 spectral contributors
 // SPDX-License-Identifier: Apache-2.0
 
-// ResNet backbones, projector and encoder (spec §6.1): output shapes, torchvision parameter
-// counts, the reference's zero-init rule, the folded stem pad, gradient flow and deep copies.
+// ResNet backbones, projector and encoder (docs/trainer.md#architecture): output shapes,
+// torchvision parameter counts, the reference's zero-init rule, the folded stem pad, gradient
+// flow and deep copies.
 
 #include "models/ema.hpp"
 #include "models/projector.hpp"

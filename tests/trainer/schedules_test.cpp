@@ -2,7 +2,8 @@
 // SPDX-License-Identifier: Apache-2.0
 
 // Learning-rate and momentum schedules, the EMA update and the SGD parameter groups
-// (spec §5.3, §6.2, §6.5; checks §8.5 items 32 and 33).
+// (docs/math.md#intl-m, docs/trainer.md#imagenet-pretraining, docs/trainer.md#cifar; checks
+// docs/math.md#check-32 and docs/math.md#check-33).
 
 #include "models/ema.hpp"
 #include "models/projector.hpp"
@@ -41,7 +42,7 @@ spectral::trainer::Encoder small_encoder(torch::Dtype dtype) {
 
 }  // namespace
 
-TEST_CASE("learning rate: warm-up then cosine to 0.001 base (item 33)", "[models]") {
+TEST_CASE("learning rate: warm-up then cosine to 0.001 base (check 33)", "[models]") {
   const double base = 0.3;
   const std::int64_t w = 10;
   const std::int64_t s = 100;
@@ -67,7 +68,7 @@ TEST_CASE("learning rate: warm-up then cosine to 0.001 base (item 33)", "[models
   CHECK_THROWS_AS(learning_rate(-0.1, 0, w, s), spectral::invalid_input);
 }
 
-TEST_CASE("EMA momentum: cosine from m0 to 1 (item 32)", "[models]") {
+TEST_CASE("EMA momentum: cosine from m0 to 1 (check 32)", "[models]") {
   const std::int64_t t = 1000;
   CHECK_THAT(ema_momentum(0.996, 0, t), WithinAbs(0.996, 1e-15));
   CHECK_THAT(ema_momentum(0.996, t / 2, t), WithinAbs(0.998, 1e-15));
@@ -80,7 +81,7 @@ TEST_CASE("EMA momentum: cosine from m0 to 1 (item 32)", "[models]") {
   CHECK_THROWS_AS(ema_momentum(0.996, 0, 0), spectral::invalid_input);
 }
 
-TEST_CASE("EMA update: ξ' = mξ + (1−m)θ on parameters only (item 32)", "[models]") {
+TEST_CASE("EMA update: ξ' = mξ + (1−m)θ on parameters only (check 32)", "[models]") {
   torch::manual_seed(4);
   const double m = 0.996;
   for (const auto dtype : {torch::kFloat64, torch::kFloat32}) {

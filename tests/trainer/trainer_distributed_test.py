@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-FileCopyrightText: 2026 spectral contributors
 # SPDX-License-Identifier: Apache-2.0
-"""intl_train across processes and on ImageFolder input (issue 6), end to end.
+"""intl_train across processes and on ImageFolder input, end to end.
 
 Cases (--case NAME):
   two_process      2 ranks (c10d Gloo on a free localhost port) vs 1 process, Fashion-MNIST subset,
@@ -202,8 +202,8 @@ def case_imagefolder(exe, tmp):
 
 
 def case_imagefolder_multi_crop(exe, tmp):
-    # Spec §5.4's six crops decoded from one read of each file (32 → 32, 32, 27, 23, 18, 14),
-    # each whitened on its own; 2 ranks equal 1 process in float64 here too.
+    # The six crops of docs/math.md#multi-crop decoded from one read of each file (32 → 32, 32,
+    # 27, 23, 18, 14), each whitened on its own; 2 ranks equal 1 process in float64 here too.
     root = image_folder(tmp)
     os.remove(os.path.join(root, "train", "n01", "broken.JPEG"))
     args = ["--dataset", "imagefolder", "--data", root, "--image-size", "32", "--batch", "8",

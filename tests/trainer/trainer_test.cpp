@@ -161,7 +161,7 @@ TEST_CASE("trainer: two INTL steps of ResNet-50 (ImageNet stem) at 64x64 on the 
   IntlLoss loss(transform_spec{}, spectral::trade_off_beta(batch));
   torch::optim::SGD optimizer(sgd_parameter_groups(*encoder, 1e-5, /*decay_1d=*/false),
                               torch::optim::SGDOptions(0.1).momentum(0.9));
-  augment_config view;  // the ImageNet recipe at 64 px (spec §6.2)
+  augment_config view;  // the ImageNet recipe at 64 px (docs/trainer.md#imagenet-pretraining)
   view.size = 64;
   view.blur_p = 0.5;
   view.mean = {0.485, 0.456, 0.406};

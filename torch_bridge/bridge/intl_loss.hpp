@@ -3,8 +3,9 @@
 #pragma once
 
 /// @file
-/// INTL's objective as a torch module (spec §5.2, §5.3): every view whitened by the library's
-/// transform (the bridge), then the normalised MSE against the anchor view and β·trace loss.
+/// INTL's objective as a torch module (docs/math.md#intl-loss, docs/math.md#intl-m): every view
+/// whitened by the library's transform (the bridge), then the normalised MSE against the anchor
+/// view and β·trace loss.
 
 #include "bridge/spectral_function.hpp"
 
@@ -46,7 +47,8 @@ struct intl_terms {
  */
 class IntlLossImpl : public torch::nn::Module {
  public:
-  /// @param beta the trace-loss weight; spec §5.1: 0.01·(log2 K − 3) (trade_off_beta)
+  /// @param beta the trace-loss weight; docs/math.md#trade-off-beta: 0.01·(log2 K − 3)
+  ///        (trade_off_beta)
   IntlLossImpl(transform_spec spec, double beta) : spec_(spec), beta_(beta) {
     SPECTRAL_EXPECTS(std::isfinite(beta) && beta >= 0.0, "beta: must be finite and >= 0, got ",
                      beta);

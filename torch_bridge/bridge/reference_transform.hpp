@@ -4,8 +4,8 @@
 
 /// @file
 /// The peer of the throughput runs: each transform written with LibTorch ops the way the
-/// reference Python code writes it (INTL `methods/whitening.py`, spec §3), backward by
-/// autograd, and — under autocast — its products in fp16 as in the reference.
+/// reference Python code writes it (INTL `methods/whitening.py`, docs/math.md#instances),
+/// backward by autograd, and — under autocast — its products in fp16 as in the reference.
 
 #include "bridge/transform_spec.hpp"
 

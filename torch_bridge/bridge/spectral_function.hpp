@@ -148,8 +148,8 @@ torch::Tensor forward_on_device(const torch::Tensor& z, const transform_spec& sp
  *        backward (not autograd through eigh or the Newton loop).
  *
  * Z is N×D (rows = samples), float32 or float64, on the CPU (or on a GPU in a CUDA build).
- * Half and bfloat16 inputs (autocast) run in float32 and return float32, spec §3.3's
- * recommendation against the reference's fp16 Newton iterations.
+ * Half and bfloat16 inputs (autocast) run in float32 and return float32, the recommendation of
+ * docs/math.md#iternorm against the reference's fp16 Newton iterations.
  * @throws spectral::invalid_input for a non-2-D or non-floating tensor, a CUDA tensor in a CPU
  *         build, and whatever the transform throws (shapes, NaN, a singular covariance).
  */

@@ -3,9 +3,10 @@
 #pragma once
 
 /// @file
-/// The INTL crop recipe (spec §6.2, §6.5) as batched tensor ops: RandomResizedCrop (bicubic, with
-/// the horizontal flip folded into the same sampling grid) → ColorJitter in a random order per
-/// sample → RandomGrayscale → GaussianBlur → Solarize → Normalize.
+/// The INTL crop recipe (docs/trainer.md#imagenet-pretraining, docs/trainer.md#cifar) as batched
+/// tensor ops: RandomResizedCrop (bicubic, with the horizontal flip folded into the same sampling
+/// grid) → ColorJitter in a random order per sample → RandomGrayscale → GaussianBlur → Solarize →
+/// Normalize.
 ///
 /// Every random number is drawn on the CPU from the caller's CPU generator, a fixed number per
 /// sample whatever the configuration, so a batch depends only on the generator state: the same
@@ -81,17 +82,17 @@ inline constexpr std::int64_t augment_draws_per_sample = 36;
 void validate(const augment_config& config, std::int64_t channels);
 
 /**
- * @brief The CIFAR recipe of spec §6.5 for Fashion-MNIST: view 0 without solarisation, view 1
- * with p = 0.2; no blur; Fashion-MNIST's mean 0.2860 and std 0.3530.
+ * @brief The CIFAR recipe of docs/trainer.md#cifar for Fashion-MNIST: view 0 without
+ * solarisation, view 1 with p = 0.2; no blur; Fashion-MNIST's mean 0.2860 and std 0.3530.
  * @throws invalid_input for a view other than 0 or 1 or a size below 1
  */
 [[nodiscard]] augment_config fashion_mnist_view(int view, std::int64_t size);
 
 /**
- * @brief Spec §6.5 for CIFAR-10/100 (32×32): as fashion_mnist_view with the data set's RGB
- * mean/std.
- * @note The reference evaluates CIFAR-100 with the CIFAR-10 constants (spec §6.8 item 11); the
- *       evaluation path chooses its own constants.
+ * @brief docs/trainer.md#cifar for CIFAR-10/100 (32×32): as fashion_mnist_view with the data
+ * set's RGB mean/std.
+ * @note The reference evaluates CIFAR-100 with the CIFAR-10 constants
+ *       (docs/trainer.md#reference-quirks); the evaluation path chooses its own constants.
  * @throws invalid_input for a view other than 0 or 1 or classes other than 10 or 100
  */
 [[nodiscard]] augment_config cifar_view(int view, int classes, std::int64_t size = 32);
@@ -540,9 +541,10 @@ inline augment_config cifar_view(int view, int classes, std::int64_t size) {
 }
 
 /**
- * @brief One view of spec §6.2's ImageNet recipe for crops the ImageFolder loader already made
- *        at decode time (RandomResizedCrop, bicubic): flip, colour jitter, grayscale, blur
- *        (p = 1.0 / 0.1), solarisation (p = 0 / 0.2), ImageNet mean and std.
+ * @brief One view of the ImageNet recipe (docs/trainer.md#imagenet-pretraining) for crops the
+ *        ImageFolder loader already made at decode time (RandomResizedCrop, bicubic): flip,
+ *        colour jitter, grayscale, blur (p = 1.0 / 0.1), solarisation (p = 0 / 0.2), ImageNet
+ *        mean and std.
  * @throws invalid_input for a view other than 0 or 1 or a size below 1
  */
 [[nodiscard]] inline augment_config imagenet_view(int view, std::int64_t size) {

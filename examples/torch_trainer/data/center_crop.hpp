@@ -3,13 +3,14 @@
 #pragma once
 
 /// @file
-/// The deterministic evaluation crop of spec §6.3: torchvision's `Resize(256)` (shorter side to
-/// 256, the longer one truncated) then `CenterCrop(224)`, decoded with TurboJPEG and resampled
-/// PIL-style in one pass. Resampling the centre box of the source image at the resize's scale
-/// gives the same pixels as resizing the whole image and cropping it, without the work outside
-/// the crop. Shares the decoder helpers of jpeg_decode.hpp (per-thread handle, libjpeg warning
-/// filter, CMYK conversion, the separable resampler), including its one deliberate difference
-/// from PIL: an image at least twice the resize is decoded DCT-scaled (1/2, 1/4, 1/8) first.
+/// The deterministic evaluation crop of docs/trainer.md#linear-evaluation: torchvision's
+/// `Resize(256)` (shorter side to 256, the longer one truncated) then `CenterCrop(224)`, decoded
+/// with TurboJPEG and resampled PIL-style in one pass. Resampling the centre box of the source
+/// image at the resize's scale gives the same pixels as resizing the whole image and cropping it,
+/// without the work outside the crop. Shares the decoder helpers of jpeg_decode.hpp (per-thread
+/// handle, libjpeg warning filter, CMYK conversion, the separable resampler), including its one
+/// deliberate difference from PIL: an image at least twice the resize is decoded DCT-scaled (1/2,
+/// 1/4, 1/8) first.
 
 #include "data/jpeg_decode.hpp"
 

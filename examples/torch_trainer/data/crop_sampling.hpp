@@ -20,7 +20,8 @@
 
 namespace spectral::trainer {
 
-/// One view's crop: its output size and RandomResizedCrop area range (multi-crop, spec §5.4).
+/// One view's crop: its output size and RandomResizedCrop area range (multi-crop,
+/// docs/math.md#multi-crop).
 struct view_crop {
   std::int64_t size = 224;
   double scale_min = 0.08, scale_max = 1.0;

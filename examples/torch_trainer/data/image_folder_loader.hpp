@@ -28,7 +28,7 @@
 
 namespace spectral::trainer {
 
-/// Loader settings; the defaults are spec §6.2's crop at batch 256.
+/// Loader settings; the defaults are the crop of docs/trainer.md#imagenet-pretraining at batch 256.
 struct image_folder_loader_options {
   std::int64_t batch_size = 256;
   std::int64_t image_size = 224;

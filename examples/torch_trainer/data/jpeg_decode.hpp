@@ -6,10 +6,11 @@
 /// JPEG decoding with libjpeg-turbo's TurboJPEG API (link with -lturbojpeg). A sample is decoded
 /// straight into its RandomResizedCrops (torchvision's box sampling, data/crop_sampling.hpp),
 /// using the decoder's DCT-domain scaling when every crop is at least twice its output size,
-/// then resampled PIL-style (antialiased, bicubic by default as spec §6.2; data/resample.hpp)
-/// from the box's own pixels, as torchvision crops and then resizes. One decode serves every
-/// view of an image. Files that do not decode (corrupt, truncated headers, a PNG named .JPEG)
-/// make the decoder return false, never throw.
+/// then resampled PIL-style (antialiased, bicubic by default as
+/// docs/trainer.md#imagenet-pretraining; data/resample.hpp) from the box's own pixels, as
+/// torchvision crops and then resizes. One decode serves every view of an image. Files that do not
+/// decode (corrupt, truncated headers, a PNG named .JPEG) make the decoder return false, never
+/// throw.
 ///
 /// Deliberate differences from PIL/torchvision: a DCT-scaled decode (1/2, 1/4, 1/8) replaces the
 /// first part of the downscale (its box edges fall between scaled pixels, so the edge pixels

@@ -3,8 +3,8 @@
 #pragma once
 
 /// @file
-/// The multi-crop views of spec §5.4, shared by training, the in-memory datasets' augmentation
-/// and the loader's throughput mode.
+/// The multi-crop views of docs/math.md#multi-crop, shared by training, the in-memory datasets'
+/// augmentation and the loader's throughput mode.
 
 #include "data/crop_sampling.hpp"
 
@@ -15,8 +15,8 @@
 
 namespace spectral::trainer {
 
-/// Spec §5.4's six crops for images of `size`: 1, 1, 6/7, 5/7, 4/7 and 3/7 of it (224 → 224,
-/// 224, 192, 160, 128, 96; at least 8), each with its RandomResizedCrop area range.
+/// The six crops of docs/math.md#multi-crop for images of `size`: 1, 1, 6/7, 5/7, 4/7 and 3/7 of
+/// it (224 → 224, 224, 192, 160, 128, 96; at least 8), each with its RandomResizedCrop area range.
 [[nodiscard]] inline std::vector<view_crop> multi_crops(std::int64_t size) {
   struct crop_spec {
     double fraction;

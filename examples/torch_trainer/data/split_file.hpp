@@ -3,10 +3,10 @@
 #pragma once
 
 /// @file
-/// The labelled subsets of semi-supervised fine-tuning (spec §6.4): the reference's split files
-/// (SimCLR's `1percent.txt` / `10percent.txt`) list one image file name per line, e.g.
-/// `n01440764_10026.JPEG`. Names are matched to an ImageFolder's files by base name; the class
-/// comes from the folder the file is in.
+/// The labelled subsets of semi-supervised fine-tuning (docs/trainer.md#semi-supervised): the
+/// reference's split files (SimCLR's `1percent.txt` / `10percent.txt`) list one image file name
+/// per line, e.g. `n01440764_10026.JPEG`. Names are matched to an ImageFolder's files by base
+/// name; the class comes from the folder the file is in.
 
 #include "data/image_folder.hpp"
 

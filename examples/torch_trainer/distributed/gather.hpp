@@ -3,8 +3,9 @@
 #pragma once
 
 /// @file
-/// FullGatherLayer (spec §4.9): the ST, the trace loss and the nMSE see the global batch, so
-/// every rank computes the same loss on the concatenation of all ranks' embeddings.
+/// FullGatherLayer (docs/math.md#distributed-gather): the ST, the trace loss and the nMSE see the
+/// global batch, so every rank computes the same loss on the concatenation of all ranks'
+/// embeddings.
 ///
 /// Normalisation (checked to 1e-10 by tests/trainer/distributed_test.py): every rank holds the
 /// same global loss L, so each rank's autograd produces the same G = ∂L/∂Z_global. Backward
@@ -123,7 +124,7 @@ struct all_reduce_sum_function : torch::autograd::Function<all_reduce_sum_functi
 
 /**
  * @brief The global batch [Z_0; Z_1; …; Z_{W−1}] from this rank's Z_r (N_local×E), with the
- *        backward of spec §4.9. `dist` must outlive the backward pass.
+ *        backward of docs/math.md#distributed-gather. `dist` must outlive the backward pass.
  * @throws spectral::invalid_input for a non-2-D tensor or, on every rank, when the ranks'
  *         N_local×E sizes or dtypes differ (the message lists them).
  */

@@ -5,8 +5,9 @@
 /// @file
 /// Multi-process training on torch's c10d: a process group over a TCPStore (rank 0 serves it)
 /// or a FileStore, with the three collectives DDP-style training needs (gradient averaging,
-/// initial parameter broadcast, barrier) and an all-gather for the global-batch ST (spec §4.9,
-/// distributed/gather.hpp). world_size 1 creates no c10d object and every call is a no-op.
+/// initial parameter broadcast, barrier) and an all-gather for the global-batch ST
+/// (docs/math.md#distributed-gather, distributed/gather.hpp). world_size 1 creates no c10d object
+/// and every call is a no-op.
 ///
 /// Needs the Gloo headers (Debian: libgloo-dev) next to LibTorch's c10d headers; without them
 /// (or without USE_C10D_GLOO) only world_size 1 is available and anything larger throws.

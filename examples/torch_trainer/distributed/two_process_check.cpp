@@ -1,10 +1,10 @@
 // SPDX-FileCopyrightText: 2026 spectral contributors
 // SPDX-License-Identifier: Apache-2.0
 
-// Spec §4.9's claim, end to end: W processes, each with its share of a fixed global batch,
-// gathering before IterNorm (samples axis) and INTL, then averaging parameter gradients, produce
-// the single-process gradient of the global-batch loss. Each run writes its loss and parameter
-// gradients as text (%.17g) for tests/trainer/distributed_test.py to compare.
+// The claim of docs/math.md#distributed-gather, end to end: W processes, each with its share of a
+// fixed global batch, gathering before IterNorm (samples axis) and INTL, then averaging parameter
+// gradients, produce the single-process gradient of the global-batch loss. Each run writes its
+// loss and parameter gradients as text (%.17g) for tests/trainer/distributed_test.py to compare.
 //
 //   two_process_check --rank R --world-size W --port P --out FILE [--addr A] [--reduce mean|sum]
 //

@@ -3,8 +3,8 @@
 #pragma once
 
 /// @file
-/// INTL-M momentum encoder (spec §5.3): the cosine momentum schedule, the EMA update of the
-/// parameters, and making the frozen momentum copy.
+/// INTL-M momentum encoder (docs/math.md#intl-m): the cosine momentum schedule, the EMA update of
+/// the parameters, and making the frozen momentum copy.
 
 #include <spectral/core/error.hpp>
 

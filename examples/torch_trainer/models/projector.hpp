@@ -3,7 +3,8 @@
 #pragma once
 
 /// @file
-/// The INTL projector (spec §6.1) and the encoder = backbone + projector that the losses see.
+/// The INTL projector (docs/trainer.md#architecture) and the encoder = backbone + projector that
+/// the losses see.
 
 #include "models/resnet.hpp"
 #include "models/sync_batch_norm.hpp"
@@ -21,8 +22,8 @@ namespace spectral::trainer {
  * @brief Three-layer projector: Linear(in→hidden, no bias) → BN1d → ReLU → Linear(hidden→hidden,
  * no bias) → BN1d → ReLU → Linear(hidden→out, bias).
  *
- * The BN layers are SyncBatchNorm1d (spec §6.1): plain BN1d until use_process_group() attaches a
- * multi-rank group, then their batch statistics span every rank.
+ * The BN layers are SyncBatchNorm1d (docs/trainer.md#architecture): plain BN1d until
+ * use_process_group() attaches a multi-rank group, then their batch statistics span every rank.
  *
  * Linear layers keep LibTorch's default init, which is PyTorch's (Kaiming-uniform with a = √5,
  * bias U(±1/√fan_in)). Children are named "0", "1", "3", "4", "6", the indices of the

@@ -4,8 +4,9 @@
 
 /// @file
 /// ResNet backbones in torchvision's layout (v1.5: stride on the 3×3 conv of a bottleneck), with
-/// the reference INTL code's changes (spec §6.1): an extra zero pad of 1 before conv1, a CIFAR
-/// stem without max-pool, and zero-init of the last BN γ of every block except in ResNet-18.
+/// the reference INTL code's changes (docs/trainer.md#architecture): an extra zero pad of 1 before
+/// conv1, a CIFAR stem without max-pool, and zero-init of the last BN γ of every block except in
+/// ResNet-18.
 /// The forward ends at global average pooling; there is no classifier. Child names follow
 /// torchvision (conv1, bn1, layer1.0.conv1, layer1.0.downsample.0, …) so state-dict keys map
 /// one to one onto the reference checkpoints' `backbone.*` keys. Every BN is a SyncBatchNorm2d
@@ -40,7 +41,7 @@ struct resnet_options {
 
   /**
    * @brief The reference code's options for a depth: RGB input and zero-init of the last BN γ
-   * for every depth except 18 (commit 837cd7e, spec §6.1), torchvision width.
+   * for every depth except 18 (commit 837cd7e, docs/trainer.md#architecture), torchvision width.
    */
   [[nodiscard]] static resnet_options reference(int depth, bool cifar) {
     return {depth, cifar, 3, depth != 18, 64};

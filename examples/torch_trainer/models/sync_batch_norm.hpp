@@ -3,8 +3,9 @@
 #pragma once
 
 /// @file
-/// SyncBN (spec §6.1: the reference converts every BN to SyncBatchNorm): in training mode the
-/// batch statistics cover the rows of every rank, and their gradient flows back to every rank.
+/// SyncBN (docs/trainer.md#architecture: the reference converts every BN to SyncBatchNorm): in
+/// training mode the batch statistics cover the rows of every rank, and their gradient flows back
+/// to every rank.
 /// The modules have LibTorch BatchNorm's parameters and buffers under the same names (weight,
 /// bias, running_mean, running_var, num_batches_tracked), so checkpoints are unchanged. Without a
 /// process group, with one rank, or in eval mode, forward is LibTorch's BatchNorm forward.

@@ -4,8 +4,8 @@
 
 /// @file
 /// Everything a training run is told. The defaults are the `fashion-mnist` recipe (the
-/// reference CIFAR recipe, spec §6.5, scaled to a few CPU minutes on Fashion-MNIST); the other
-/// recipes are in train/recipes.hpp.
+/// reference CIFAR recipe, docs/trainer.md#cifar, scaled to a few CPU minutes on Fashion-MNIST);
+/// the other recipes are in train/recipes.hpp.
 
 #include "torch_bridge.hpp"
 #include "models/resnet.hpp"
@@ -79,10 +79,12 @@ struct train_config {
   std::int64_t projector_hidden = 0;      ///< its two hidden layers' size; 0: `projector`
   // method
   ssl_method method = ssl_method::intl;
-  transform_spec transform{};             ///< IterNorm T=4 over samples (spec §6.5)
-  std::optional<double> beta;             ///< unset: 0.01·(log2 K − 3) from the batch (spec §5.1)
-  double momentum0 = 0.996;               ///< INTL-M EMA start (spec §5.3)
-  bool multi_crop = false;                ///< 6 crops at 1, 1, 6/7, 5/7, 4/7, 3/7 of the size (§5.4)
+  transform_spec transform{};             ///< IterNorm T=4 over samples (docs/trainer.md#cifar)
+  std::optional<double> beta;             ///< unset: 0.01·(log2 K − 3) from the batch
+                                          ///< (docs/math.md#trade-off-beta)
+  double momentum0 = 0.996;               ///< INTL-M EMA start (docs/math.md#intl-m)
+  bool multi_crop = false;                ///< 6 crops at 1, 1, 6/7, 5/7, 4/7, 3/7 of the size
+                                          ///< (docs/math.md#multi-crop)
   /// Every view's crop and probabilities; empty: the recipe's (default_views(): two views, or
   /// the six of multi_crop, at the data set's image size).
   std::vector<view_spec> views;
@@ -151,12 +153,14 @@ void expect_range(const char* flag, T value, T lo, T hi) {
 }
 
 /// K, the size of the covariance the transform whitens: the global batch (samples axis; the
-/// transform sees the gathered batch, spec §6.8 item 1) or the projector's output (features).
+/// transform sees the gathered batch, docs/trainer.md#reference-quirks) or the projector's output
+/// (features).
 [[nodiscard]] inline std::int64_t covariance_size(const train_config& c) {
   return c.transform.opts.axis == axis::samples ? c.batch : c.projector;
 }
 
-/// β: --beta, or the reference's 0.01·(log2 K − 3) with K = covariance_size() (spec §5.1).
+/// β: --beta, or the reference's 0.01·(log2 K − 3) with K = covariance_size()
+/// (docs/math.md#trade-off-beta).
 /// @throws invalid_input for K < 2 without --beta
 [[nodiscard]] inline double trace_loss_weight(const train_config& c) {
   return c.beta ? *c.beta : trade_off_beta(covariance_size(c));

@@ -3,10 +3,10 @@
 #pragma once
 
 /// @file
-/// Evaluation of a frozen encoder as the reference does it (spec §6.5): k-NN on backbone
-/// features (k = 5 Euclidean majority vote; k = 20 and 200 cosine, weighted), a linear probe
-/// (Adam, lr 1e-2, wd 5e-6, batches of 1000, exponential decay to 1e-6), top-1 and top-5, and
-/// the spectrum of the features.
+/// Evaluation of a frozen encoder as the reference does it (docs/trainer.md#cifar): k-NN on
+/// backbone features (k = 5 Euclidean majority vote; k = 20 and 200 cosine, weighted), a linear
+/// probe (Adam, lr 1e-2, wd 5e-6, batches of 1000, exponential decay to 1e-6), top-1 and top-5,
+/// and the spectrum of the features.
 
 #include <spectral/spectral.hpp>
 
@@ -89,8 +89,9 @@ struct accuracy {
 }
 
 /// Linear probe on frozen features: Linear(F, C), Adam lr 1e-2, wd 5e-6, mini-batches of 1000,
-/// lr decayed exponentially to 1e-6 at the last epoch (spec §6.5). Features are standardised
-/// with the training bank's statistics first (a fixed affine map; it only conditions Adam).
+/// lr decayed exponentially to 1e-6 at the last epoch (docs/trainer.md#cifar). Features are
+/// standardised with the training bank's statistics first (a fixed affine map; it only conditions
+/// Adam).
 [[nodiscard]] inline accuracy linear_probe(const torch::Tensor& bank, const torch::Tensor& bank_labels,
                                            const torch::Tensor& queries, const torch::Tensor& labels,
                                            std::int64_t classes, std::int64_t epochs,

@@ -4,9 +4,9 @@
 
 /// @file
 /// The reference's `evaluate.py` on an ImageFolder tree: linear evaluation of a frozen backbone
-/// (spec §6.3) and semi-supervised fine-tuning of the whole network on a split file's subset
-/// (spec §6.4). Top-1/top-5 on the validation set after every epoch, an atomic checkpoint per
-/// epoch and an exact `--resume`.
+/// (docs/trainer.md#linear-evaluation) and semi-supervised fine-tuning of the whole network on a
+/// split file's subset (docs/trainer.md#semi-supervised). Top-1/top-5 on the validation set after
+/// every epoch, an atomic checkpoint per epoch and an exact `--resume`.
 ///
 /// Training crops come from image_folder_loader (RandomResizedCrop with torchvision's defaults:
 /// scale 0.08-1, ratio 3/4-4/3, bilinear) plus a horizontal flip; validation crops are
@@ -50,13 +50,15 @@
 
 namespace spectral::trainer {
 
-/// linear: frozen backbone in eval mode, only the head trains (§6.3); finetune: everything (§6.4).
+/// linear: frozen backbone in eval mode, only the head trains (docs/trainer.md#linear-evaluation);
+/// finetune: everything (docs/trainer.md#semi-supervised).
 enum class eval_mode { linear, finetune };
 
 /// Per-epoch learning-rate schedule: MultiStepLR (the reference's default) or cosine to 0.
 enum class eval_schedule { step, cosine };
 
-/// ImageNet statistics of torchvision's Normalize (spec §6.2, §6.3).
+/// ImageNet statistics of torchvision's Normalize (docs/trainer.md#imagenet-pretraining,
+/// docs/trainer.md#linear-evaluation).
 inline const std::vector<double> imagenet_mean{0.485, 0.456, 0.406};
 inline const std::vector<double> imagenet_std{0.229, 0.224, 0.225};
 
@@ -75,7 +77,8 @@ inline constexpr int loader_threads = limits::loader_threads;
 inline constexpr int threads = limits::threads;
 }  // namespace eval_limits
 
-/// Everything an evaluation run is told; defaults are spec §6.3 (linear) and §6.4 (finetune).
+/// Everything an evaluation run is told; defaults are docs/trainer.md#linear-evaluation (linear)
+/// and docs/trainer.md#semi-supervised (finetune).
 struct eval_config {
   eval_mode mode = eval_mode::linear;
   std::filesystem::path data;             ///< `<data>/train/<class>/*`, `<data>/val/<class>/*`
@@ -91,7 +94,8 @@ struct eval_config {
   std::int64_t epochs = 0;                ///< 0: 100 (linear) or 20 (finetune)
   std::int64_t batch = 256;
   double lr_classifier = 0.2;             ///< × batch / 256; the reference uses 0.4 for its
-                                          ///< multi-crop + EMA checkpoints (§6.3)
+                                          ///< multi-crop + EMA checkpoints
+                                          ///< (docs/trainer.md#linear-evaluation)
   double lr_backbone = 0.004;             ///< finetune only, × batch / 256
   double weight_decay = 0.0;              ///< 0 since the reference's commit e1d75d7
   eval_schedule schedule = eval_schedule::step;

@@ -56,7 +56,7 @@ inline constexpr std::array<recipe_info, 10> recipes{{
   if (name == "fashion-mnist") {
     return c;
   }
-  if (name == "cifar10" || name == "cifar100") {  // spec §6.5, scripts/cifar10.sh
+  if (name == "cifar10" || name == "cifar100") {  // docs/trainer.md#cifar, scripts/cifar10.sh
     c.dataset = std::string(name);
     c.data.clear();  // no default location: --data is required
     c.epochs = 1000;
@@ -64,8 +64,9 @@ inline constexpr std::array<recipe_info, 10> recipes{{
     c.linear_epochs = 500;
     return c;
   }
-  // ImageNet and ImageNet-100 (spec §6.1-6.2, 6.6): ImageNet stem, no weight decay on biases
-  // and BN parameters, 224-pixel crops, mixed precision on GPUs.
+  // ImageNet and ImageNet-100 (docs/trainer.md#architecture, docs/trainer.md#imagenet-pretraining,
+  // docs/trainer.md#imagenet-100): ImageNet stem, no weight decay on biases and BN parameters,
+  // 224-pixel crops, mixed precision on GPUs.
   const auto imagenet_family = [&] {
     c.dataset = "imagefolder";
     c.data.clear();

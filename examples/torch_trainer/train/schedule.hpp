@@ -3,8 +3,9 @@
 #pragma once
 
 /// @file
-/// The per-step learning-rate schedule (linear warm-up, cosine to 0.001 × base; spec §6.2) and
-/// the SGD parameter groups of the ImageNet and CIFAR recipes (spec §6.2, §6.5).
+/// The per-step learning-rate schedule (linear warm-up, cosine to 0.001 × base;
+/// docs/trainer.md#imagenet-pretraining) and the SGD parameter groups of the ImageNet and CIFAR
+/// recipes (docs/trainer.md#imagenet-pretraining, docs/trainer.md#cifar).
 
 #include <spectral/core/error.hpp>
 

@@ -35,9 +35,9 @@ struct phase_times {
 };
 
 /**
- * @brief The method of a run: `intl`, or `intl_m` (spec §5.3) with the momentum encoder it
- *        owns, an EMA of the online encoder's parameters updated before each step's forward
- *        with the cosine momentum schedule from m₀ to 1 over the run's steps.
+ * @brief The method of a run: `intl`, or `intl_m` (docs/math.md#intl-m) with the momentum
+ *        encoder it owns, an EMA of the online encoder's parameters updated before each step's
+ *        forward with the cosine momentum schedule from m₀ to 1 over the run's steps.
  */
 class ssl_method_state {
  public:

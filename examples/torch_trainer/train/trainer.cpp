@@ -142,8 +142,8 @@ class training_run {
       skipped_files_ = summary_["skipped_files"].get<std::int64_t>();
     }
     progress_bar bar(schedule_.total_steps, c_.progress && lead_);
-    // Every rank holds the same loss of the global batch (spec §4.9): the step gathers the
-    // projections and averages the gradients over the ranks.
+    // Every rank holds the same loss of the global batch (docs/math.md#distributed-gather): the
+    // step gathers the projections and averages the gradients over the ranks.
     training_step step(encoder_, method_, loss_, optimizer_, scaler_,
                        {c_.amp, c_.amp_bf16, &dist_});
     encoder_->train();

@@ -3,16 +3,17 @@
 #pragma once
 
 /// @file
-/// The INTL pretraining loop (spec §5, §6.5) and its evaluation: data, the augmented views of
-/// each image (two, six with multi-crop, or the flags' list), encoder + projector, the library's IterNorm through the bridge, SGD with warm-up and
-/// cosine decay, INTL-M's momentum encoder, a checkpoint per epoch, metrics and plots.
+/// The INTL pretraining loop (docs/math.md#losses, docs/trainer.md#cifar) and its evaluation:
+/// data, the augmented views of each image (two, six with multi-crop, or the flags' list),
+/// encoder + projector, the library's IterNorm through the bridge, SGD with warm-up and cosine
+/// decay, INTL-M's momentum encoder, a checkpoint per epoch, metrics and plots.
 ///
-/// Multi-process (spec §4.9, §6.1): one process per device over c10d. Every rank builds the same
-/// permutation and takes its contiguous block of each global batch, augments it with the random
-/// numbers one process would use for those rows, gathers the projections before the transform
-/// (so the loss is the global one everywhere), syncs BN statistics, and averages gradients; the
-/// result equals the one-process run on the global batch up to float rounding. Rank 0 alone
-/// evaluates and writes files.
+/// Multi-process (docs/math.md#distributed-gather, docs/trainer.md#architecture): one process per
+/// device over c10d. Every rank builds the same permutation and takes its contiguous block of each
+/// global batch, augments it with the random numbers one process would use for those rows,
+/// gathers the projections before the transform (so the loss is the global one everywhere), syncs
+/// BN statistics, and averages gradients; the result equals the one-process run on the global
+/// batch up to float rounding. Rank 0 alone evaluates and writes files.
 ///
 /// On a GPU (--device cuda, a LibTorch with CUDA): model, optimizer state, augmentation and the
 /// transform (spectral::cuda through the bridge) run on the device; --amp adds fp16 autocast with
@@ -127,7 +128,8 @@ inline dataset_pair load_dataset(const train_config& c) {
     const int classes = c.dataset == "cifar10" ? 10 : 100;
     d.train = load_cifar(c.data, classes, true);
     d.test = load_cifar(c.data, classes, false);
-    // The reference evaluates CIFAR-100 with CIFAR-10's statistics (spec §6.8 item 11).
+    // The reference evaluates CIFAR-100 with CIFAR-10's statistics
+    // (docs/trainer.md#reference-quirks).
     d.mean = {0.4914, 0.4822, 0.4465};
     d.std = {0.2470, 0.2435, 0.2616};
   } else {

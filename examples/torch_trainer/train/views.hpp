@@ -29,9 +29,10 @@ namespace spectral::trainer {
 }
 
 /**
- * @brief The recipe's views: the reference's two (spec §6.5 in memory: no blur, solarisation
- *        0 / 0.2; spec §6.2 on ImageFolder: blur 1.0 / 0.1, solarisation 0 / 0.2), or with
- *        multi_crop the six of multi_crops() with blur 0.5 and solarisation 0.1 each (§5.4).
+ * @brief The recipe's views: the reference's two (docs/trainer.md#cifar in memory: no blur,
+ *        solarisation 0 / 0.2; docs/trainer.md#imagenet-pretraining on ImageFolder: blur 1.0 /
+ *        0.1, solarisation 0 / 0.2), or with multi_crop the six of multi_crops() with blur 0.5
+ *        and solarisation 0.1 each (docs/math.md#multi-crop).
  */
 [[nodiscard]] inline std::vector<view_spec> default_views(const train_config& c) {
   const std::int64_t size = view_image_size(c);

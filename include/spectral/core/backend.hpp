@@ -2,6 +2,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+/// @file
+/// The backend contract: the batched primitives (batched_backend) every backend supplies, and
+/// primitives<Backend, T>, the per-scalar-type facade methods are written against.
+
 #include <spectral/core/batch.hpp>
 #include <spectral/core/config.hpp>
 #include <spectral/core/status.hpp>
@@ -98,37 +102,52 @@ concept batched_backend = detail::batched_primitives<B, float> &&
  */
 template <class Backend, class T>
 struct primitives {
-  Backend& be;
+  Backend& be;  ///< the backend every call forwards to
 
+  /// The backend's owning buffer of U (host or device memory).
   template <class U>
   using buffer = typename Backend::template buffer<U>;
 
+  /// `n` uninitialised entries of T.
   [[nodiscard]] buffer<T> allocate(index_t n) const { return be.template allocate<T>(n); }
+  /// `n` zero entries of T.
   [[nodiscard]] buffer<T> zeros(index_t n) const { return be.template zeros<T>(n); }
 
+  /// C = α·op(A)·op(B) + β·C.
   void gemm(op oa, op ob, T alpha, batch<const T> a, batch<const T> b, T beta, batch<T> c) const {
     be.template gemm<T>(oa, ob, alpha, a, b, beta, c);
   }
+  /// C = α·op(A)·op(A)ᵀ + β·C, both triangles written and equal.
   void syrk(op oa, T alpha, batch<const T> a, T beta, batch<T> c) const {
     be.template syrk<T>(oa, alpha, a, beta, c);
   }
+  /// C = α·A·B + β·C for a product known to be symmetric; the result is exactly symmetric.
   void symmetric_product(T alpha, batch<const T> a, batch<const T> b, T beta, batch<T> c) const {
     be.template symmetric_product<T>(alpha, a, b, beta, c);
   }
+  /// A ← eigenvectors, `values` ← eigenvalues ascending; failures → status_solver_failed.
   void eigh(batch<T> a, batch<T> values, status_word* status) const {
     be.template eigh<T>(a, values, status);
   }
+  /// A ← lower Cholesky factor; failures → status_not_positive_definite.
   void potrf(batch<T> a, status_word* status) const { be.template potrf<T>(a, status); }
+  /// C ← L⁻¹·C for lower-triangular L.
   void solve_lower(batch<const T> l, batch<T> c) const { be.template solve_lower<T>(l, c); }
+  /// out[b] = tr A.
   void trace(batch<const T> a, T* out) const { be.template trace<T>(a, out); }
+  /// out[b] = Σ A∘B.
   void dot(batch<const T> a, batch<const T> b, T* out) const { be.template dot<T>(a, b, out); }
+  /// out[b] = max abs(A).
   void max_abs(batch<const T> a, T* out) const { be.template max_abs<T>(a, out); }
+  /// Records `flag` in `status` for each matrix holding a NaN or Inf.
   void check_finite(batch<const T> a, status_word* status, unsigned flag) const {
     be.check_finite(a, status, flag);
   }
+  /// C = A minus its means over rows or columns (C may be A); the means into `means`.
   void center(batch<const T> a, batch<T> c, mean_over over, T* means) const {
     be.template center<T>(a, c, over, means);
   }
+  /// Runs the elementwise functor f(b, i, j) over every index triple of `e`.
   template <class F>
   void for_each(const extent& e, const F& f) const {
     be.for_each_entry(e, f);

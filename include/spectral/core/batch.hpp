@@ -2,6 +2,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+/// @file
+/// The data model both backends share: strided batches of column-major matrices (batch),
+/// row-major embedding views (embedding_view) and the extent of elementwise launches.
+
 #include <spectral/core/config.hpp>
 #include <spectral/core/types.hpp>
 
@@ -22,13 +26,14 @@ namespace spectral {
  */
 template <class T>
 struct batch {
-  T* data = nullptr;
-  index_t rows = 0;
-  index_t cols = 0;
+  T* data = nullptr;   ///< first entry of matrix 0
+  index_t rows = 0;    ///< rows of each matrix
+  index_t cols = 0;    ///< columns of each matrix
   index_t ld = 0;      ///< distance between consecutive columns (>= rows)
   index_t stride = 0;  ///< distance between consecutive matrices (0: one matrix repeated)
-  index_t count = 0;
+  index_t count = 0;   ///< number of matrices
 
+  /// Entry (i, j) of matrix b.
   SPECTRAL_HOST_DEVICE T& operator()(index_t b, index_t i, index_t j) const {
     return data[b * stride + j * ld + i];
   }
@@ -36,6 +41,7 @@ struct batch {
   [[nodiscard]] SPECTRAL_HOST_DEVICE T* matrix(index_t b) const { return data + b * stride; }
   /// Entries per matrix.
   [[nodiscard]] SPECTRAL_HOST_DEVICE index_t area() const { return rows * cols; }
+  /// Whether the batch holds no entries at all.
   [[nodiscard]] SPECTRAL_HOST_DEVICE bool empty() const { return rows * cols * count == 0; }
   /// Whether each matrix is packed (ld == rows) and the matrices follow each other.
   [[nodiscard]] SPECTRAL_HOST_DEVICE bool contiguous() const {
@@ -68,12 +74,13 @@ struct batch {
  */
 template <class T>
 struct embedding_view {
-  T* data = nullptr;
+  T* data = nullptr;       ///< first entry of row 0
   index_t rows = 0;        ///< N
   index_t cols = 0;        ///< D
   index_t row_stride = 0;  ///< distance between consecutive rows, in elements (>= D)
 
   embedding_view() = default;
+  /// N×D rows at `pointer`, `stride` elements apart (0: packed, stride D).
   embedding_view(T* pointer, index_t n, index_t d, index_t stride = 0)
       : data(pointer), rows(n), cols(d), row_stride(stride == 0 ? d : stride) {}
   /// A view of mutable memory converts to a read-only view.
@@ -111,13 +118,17 @@ template <class RowMajor>
 }  // namespace detail
 
 /// How a product operand is read.
-enum class op : unsigned char { none, transpose };
+enum class op : unsigned char {
+  none,      ///< A as stored
+  transpose  ///< Aᵀ
+};
 
-/// The shape of a product operand as read: rows and cols of op(A).
+/// The rows of a product operand as read: rows of op(A).
 template <class T>
 [[nodiscard]] SPECTRAL_HOST_DEVICE index_t read_rows(const batch<T>& a, op o) {
   return o == op::none ? a.rows : a.cols;
 }
+/// The columns of op(A) (see read_rows).
 template <class T>
 [[nodiscard]] SPECTRAL_HOST_DEVICE index_t read_cols(const batch<T>& a, op o) {
   return o == op::none ? a.cols : a.rows;
@@ -125,14 +136,16 @@ template <class T>
 
 /// The extent of an elementwise launch: `count` × `rows` × `cols` index triples.
 struct extent {
-  index_t count = 0;
-  index_t rows = 0;
-  index_t cols = 0;
+  index_t count = 0;  ///< number of matrices (the b of f(b, i, j))
+  index_t rows = 0;   ///< rows of each (the i)
+  index_t cols = 0;   ///< columns of each (the j)
 
+  /// The extent covering every entry of `a`.
   template <class T>
   [[nodiscard]] static extent of(const batch<T>& a) {
     return {a.count, a.rows, a.cols};
   }
+  /// Number of index triples.
   [[nodiscard]] SPECTRAL_HOST_DEVICE index_t size() const { return count * rows * cols; }
 };
 

@@ -2,6 +2,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+/// @file
+/// The concepts a method satisfies to be a spectral_transform's Method: a scalar spectral
+/// function (spectral_function_method) or a method with its own hooks (hook_method).
+
 #include <spectral/core/backend.hpp>
 #include <spectral/core/batch.hpp>
 #include <spectral/core/status.hpp>

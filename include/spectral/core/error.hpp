@@ -2,6 +2,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+/// @file
+/// The exceptions the library throws (invalid_input, numerical_error) and the macros that
+/// throw them.
+
 #include <sstream>
 #include <stdexcept>
 #include <string>

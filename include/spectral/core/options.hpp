@@ -2,6 +2,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+/// @file
+/// The settings every method shares (options: axis, groups, shrinkage) and the per-group problem
+/// shape they imply.
+
 #include <spectral/core/error.hpp>
 #include <spectral/core/types.hpp>
 
@@ -18,8 +22,12 @@ namespace spectral {
  * | samples  | axis 0    | each sample over its D    | N×N        | D − 1   |
  * | features | axis 1    | each feature over the N   | D×D        | N − 1   |
  */
-enum class axis { samples, features };
+enum class axis {
+  samples,  ///< N×N covariance of the samples (the reference's axis 0)
+  features  ///< D×D covariance of the features (the reference's axis 1)
+};
 
+/// The axis's name, "samples" or "features" (for messages and command lines).
 [[nodiscard]] constexpr std::string_view to_string(axis a) noexcept {
   return a == axis::samples ? "samples" : "features";
 }

@@ -2,6 +2,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+/// @file
+/// running_statistics: exponential moving averages of a transform's mean and W, for using a
+/// trained transform as an inference layer.
+
 #include <spectral/core/backend.hpp>
 #include <spectral/core/batch.hpp>
 #include <spectral/core/error.hpp>
@@ -55,8 +59,10 @@ struct subtract_feature_mean {
 template <real_scalar T, class Backend = cpu::backend>
 class running_statistics {
  public:
+  /// The backend's execution stream (CUDA: cudaStream_t; the CPU: std::nullptr_t, unused).
   using stream_type = typename detail::backend_traits<Backend>::stream;
 
+  /// @param momentum     weight of each new batch in the averages, in (0, 1]
   /// @param backend_args what the backend is made from (CUDA: a memory resource)
   /// @throws invalid_input unless 0 < momentum ≤ 1.
   template <class... BackendArgs>
@@ -80,16 +86,20 @@ class running_statistics {
   void apply(embedding_view<const T> z, embedding_view<T> out, stream_type stream = {}) const
     requires(!detail::host_backend<Backend>);
 
+  /// Whether no update() has happened yet.
   [[nodiscard]] bool empty() const noexcept { return groups_ == 0; }
+  /// D, fixed by the first update (0 before).
   [[nodiscard]] index_t features() const noexcept { return features_; }
+  /// The number of groups G, fixed by the first update (0 before).
   [[nodiscard]] index_t groups() const noexcept { return groups_; }
 
-  /// The D running means and group g's K×K running W (host memory).
+  /// The D running means (host memory).
   [[nodiscard]] Eigen::Map<const vector<T>> mean() const
     requires detail::host_backend<Backend>
   {
     return {mean_.data(), features_};
   }
+  /// Group `group`'s K×K running W (host memory). @throws invalid_input for a group out of range.
   [[nodiscard]] Eigen::Map<const matrix<T>> transform(index_t group) const
     requires detail::host_backend<Backend>
   {
@@ -98,12 +108,13 @@ class running_statistics {
     const index_t k = features_ / groups_;
     return {transforms_.data() + group * k * k, k, k};
   }
-  /// Device pointers: the D means; the G column-major K×K matrices back to back.
+  /// Device pointer to the D running means.
   [[nodiscard]] const T* mean() const noexcept
     requires(!detail::host_backend<Backend>)
   {
     return mean_.data();
   }
+  /// Device pointer to the G running W, column-major K×K matrices back to back.
   [[nodiscard]] const T* transforms() const noexcept
     requires(!detail::host_backend<Backend>)
   {

@@ -2,6 +2,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+/// @file
+/// spectral_transform: forward and backward of a spectral transformation over any method and
+/// backend, the transform_context forward saves for backward, and covariance() /
+/// transform_matrix() for diagnostics.
+
 #include <spectral/core/backend.hpp>
 #include <spectral/core/batch.hpp>
 #include <spectral/core/concepts.hpp>
@@ -82,10 +87,11 @@ using method_state_t = typename detail::method_state<T, Method, Backend>::type;
  */
 template <class T, spectral_method Method, class Backend = cpu::backend>
 struct transform_context {
+  /// The backend's owning buffer of U.
   template <class U>
   using buffer = typename Backend::template buffer<U>;
 
-  options opts;
+  options opts;                  ///< the options forward ran with
   std::optional<Method> method;  ///< the method that made it
   bool gram_side = false;        ///< solved on the M×M Gram (see options::smaller_side)
   index_t sample_count = 0;      ///< N
@@ -94,12 +100,15 @@ struct transform_context {
   buffer<T> centered_data;       ///< Z_c, N×D row-major
   buffer<T> feature_mean_data;   ///< batch mean of each of the D features (features axis only)
   buffer<T> transform_data;      ///< W (or W̃) of every group, packed
-  method_state_t<T, Method, Backend> state;
+  method_state_t<T, Method, Backend> state;  ///< what the method saved for its backward
   /// What forward's, then backward's steps recorded (backward adds to it, hence mutable).
   mutable buffer<status_word> status;
 
+  /// N, the samples of the forward input.
   [[nodiscard]] index_t rows() const noexcept { return sample_count; }
+  /// D, the features of the forward input.
   [[nodiscard]] index_t cols() const noexcept { return feature_count; }
+  /// Whether no forward has filled the context.
   [[nodiscard]] bool empty() const noexcept { return !method.has_value(); }
   /// W (or W̃) of every group, a batch of `opts.groups` square matrices.
   [[nodiscard]] batch<const T> transforms() const {
@@ -132,17 +141,20 @@ struct transform_context {
     }
   }
 
-  /// Host-memory conveniences (CPU backend): Z_c, the feature means, a group's W or W̃.
+  /// Z_c, N×D, in host memory (CPU backend).
   [[nodiscard]] Eigen::Map<const row_matrix<T>> centered() const
     requires detail::host_backend<Backend>
   {
     return {centered_data.data(), sample_count, feature_count};
   }
+  /// The D feature means in host memory (CPU backend; features axis only, else empty).
   [[nodiscard]] Eigen::Map<const vector<T>> feature_mean() const
     requires detail::host_backend<Backend>
   {
     return {feature_mean_data.data(), static_cast<index_t>(feature_mean_data.size())};
   }
+  /// The matrix forward solved for group `group` in host memory (CPU backend): W (K×K), or W̃
+  /// (M×M) when gram_side; transform_matrix() gives W either way.
   [[nodiscard]] Eigen::Map<const matrix<T>> solved_transform(index_t group) const
     requires detail::host_backend<Backend>
   {
@@ -166,17 +178,19 @@ struct transform_context {
 template <real_scalar T, spectral_method Method, class Backend = cpu::backend>
 class spectral_transform {
  public:
-  using scalar_type = T;
-  using method_type = Method;
-  using backend_type = Backend;
-  using context_type = transform_context<T, Method, Backend>;
-  /// The backend's own settings (CUDA: sync_check, tf32, memory) and execution stream.
+  using scalar_type = T;                                       ///< float or double
+  using method_type = Method;                                  ///< the spectral_method
+  using backend_type = Backend;                                ///< the primitive provider
+  using context_type = transform_context<T, Method, Backend>;  ///< what forward returns
+  /// The backend's own settings (CUDA: sync_check, tf32, memory; the CPU: none).
   using settings_type = typename detail::backend_traits<Backend>::settings;
+  /// The backend's execution stream (CUDA: cudaStream_t; the CPU: std::nullptr_t, unused).
   using stream_type = typename detail::backend_traits<Backend>::stream;
 
+  /// What the allocating forward returns.
   struct result {
-    row_matrix<T> output;
-    context_type context;
+    row_matrix<T> output;  ///< Y, N×D
+    context_type context;  ///< what backward needs
   };
 
   /// @throws invalid_input for invalid options (groups < 1, eps < 0).
@@ -285,8 +299,11 @@ class spectral_transform {
   void run_backward(Backend& be, const context_type& ctx, batch<const T> grad_out,
                     batch<T> grad_in, status_word* status) const;
 
+  /// The method and its parameters.
   [[nodiscard]] const Method& method() const noexcept { return method_; }
+  /// The options (axis, groups, eps).
   [[nodiscard]] const options& opts() const noexcept { return opts_; }
+  /// The backend settings the transform was made with.
   [[nodiscard]] const settings_type& config() const noexcept { return config_; }
 
  private:
@@ -784,6 +801,9 @@ auto spectral_transform<T, Method, Backend>::forward(embedding_view<const T> z,
   return ctx;
 }
 
+// Doxygen does not match this definition to its declaration (which carries the documentation)
+// and would list it as a second, undocumented member: hidden from it.
+/// @cond
 template <real_scalar T, spectral_method Method, class Backend>
 template <class Low>
   requires(!std::is_same_v<std::remove_const_t<Low>, T>)
@@ -801,6 +821,7 @@ auto spectral_transform<T, Method, Backend>::forward(embedding_view<const Low> z
                           detail::widen<Low, T>{z.columns(), wide.columns()});
   return forward(embedding_view<const T>(wide), out, stream);
 }
+/// @endcond
 
 template <real_scalar T, spectral_method Method, class Backend>
 void spectral_transform<T, Method, Backend>::apply(embedding_view<const T> z,

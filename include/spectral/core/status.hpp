@@ -2,6 +2,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+/// @file
+/// The status word in which a transform's steps record data problems (in the backend's memory),
+/// and throw_status(), which turns it into the exception the problem deserves.
+
 #include <spectral/core/config.hpp>
 #include <spectral/core/error.hpp>
 
@@ -12,14 +16,14 @@ namespace spectral {
 
 /// Reasons a data check can fail; several may be set at once.
 enum status_flag : unsigned {
-  status_nonfinite_input = 1U << 0U,      ///< NaN or Inf in the forward input
-  status_nonfinite_gradient = 1U << 1U,   ///< NaN or Inf in grad_out
-  status_constant_input = 1U << 2U,       ///< covariance is rounding noise only
-  status_not_positive_definite = 1U << 3U,
-  status_solver_failed = 1U << 4U,        ///< the eigensolver or factorisation reported failure
-  status_trace_not_positive = 1U << 5U,   ///< IterNorm: tr Σ <= 0 or not finite
-  status_nonfinite_output = 1U << 6U,     ///< forward's Y
-  status_nonfinite_grad_in = 1U << 7U,    ///< backward's ∂L/∂Z
+  status_nonfinite_input = 1U << 0U,        ///< NaN or Inf in the forward input
+  status_nonfinite_gradient = 1U << 1U,     ///< NaN or Inf in grad_out
+  status_constant_input = 1U << 2U,         ///< covariance is rounding noise only
+  status_not_positive_definite = 1U << 3U,  ///< Σ singular or not positive definite
+  status_solver_failed = 1U << 4U,          ///< the eigensolver or factorisation reported failure
+  status_trace_not_positive = 1U << 5U,     ///< IterNorm: tr Σ <= 0 or not finite
+  status_nonfinite_output = 1U << 6U,       ///< forward's Y
+  status_nonfinite_grad_in = 1U << 7U,      ///< backward's ∂L/∂Z
 };
 
 /// Number of distinct status flags (one example slot each).
@@ -33,10 +37,10 @@ inline constexpr int status_flag_count = 8;
  * that problem's numbers. Zero-initialised means "no problem".
  */
 struct status_word {
-  unsigned flags;
-  int group[status_flag_count];
-  double value[status_flag_count];
-  double bound[status_flag_count];
+  unsigned flags;                   ///< the status_flag bits set so far
+  int group[status_flag_count];     ///< per flag slot: the group of the first example
+  double value[status_flag_count];  ///< per flag slot: the offending value
+  double bound[status_flag_count];  ///< per flag slot: the bound it violated (when any)
 };
 
 namespace detail {
@@ -75,6 +79,7 @@ SPECTRAL_HOST_DEVICE inline void report(status_word* status, unsigned flag, int 
  * @brief Throws what a status word records (the first flag in a fixed order), as the
  *        exception the caller's problem deserves: invalid_input for non-finite inputs,
  *        numerical_error for the rest. Does nothing when no flag is set.
+ * @param s      the status word to read (host memory)
  * @param method the method's name, for the message
  */
 inline void throw_status(const status_word& s, std::string_view method) {

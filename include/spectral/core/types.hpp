@@ -2,6 +2,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+/// @file
+/// The library's scalar concept and Eigen aliases: index_t, matrix, vector, row-major embeddings
+/// and the views that bind them without copying.
+
 #include <spectral/core/config.hpp>
 
 #include <Eigen/Core>
@@ -10,6 +14,7 @@
 
 namespace spectral {
 
+/// Index and size type of every shape (Eigen's, signed).
 using index_t = Eigen::Index;
 
 /// Scalar types the library is instantiated for.
@@ -20,6 +25,7 @@ concept real_scalar = std::same_as<T, float> || std::same_as<T, double>;
 template <class T>
 using matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
 
+/// Column vector (eigenvalues, means).
 template <class T>
 using vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
 

@@ -2,6 +2,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+/// @file
+/// The CPU backend, spectral::cpu::backend: the batched primitives on host memory.
+
 #include <spectral/core/backend.hpp>
 #include <spectral/core/batch.hpp>
 #include <spectral/core/error.hpp>
@@ -17,6 +20,7 @@
 #include <type_traits>
 #include <vector>
 
+/// The CPU backend: Eigen (and LAPACK with `SPECTRAL_USE_LAPACKE`) on host memory.
 namespace spectral::cpu {
 
 /**
@@ -31,10 +35,12 @@ struct backend {
   // --- batched primitives (the batched_backend concept) -------------------------------------
   // The scalar type is deduced from the output (the inputs then convert from batch<T>).
 
+  /// The owning buffer of T (host memory).
   template <class T>
   using buffer = host_buffer<T>;
   /// Buffers are host memory: results can be read, and errors thrown, where they arise.
   static constexpr bool host_memory = true;
+  /// T in a non-deduced context: the scalar type is deduced from the output batch only.
   template <class T>
   using same = std::type_identity_t<T>;
 
@@ -115,6 +121,7 @@ struct backend {
   void check_finite(batch<const T> a, status_word* status, unsigned flag) const {
     batched::check_finite<T>(a, status, flag);
   }
+  /// The same for a batch of mutable entries.
   template <class T>
     requires(!std::is_const_v<T>)
   void check_finite(batch<T> a, status_word* status, unsigned flag) const {

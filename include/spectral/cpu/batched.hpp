@@ -52,8 +52,10 @@ class host_buffer {
   }
   host_buffer(const host_buffer&) = delete;
   host_buffer& operator=(const host_buffer&) = delete;
+  /// Takes over `other`'s array, leaving it empty.
   host_buffer(host_buffer&& other) noexcept
       : data_(std::move(other.data_)), size_(std::exchange(other.size_, 0)) {}
+  /// Frees the array held, then takes over `other`'s.
   host_buffer& operator=(host_buffer&& other) noexcept {
     data_ = std::move(other.data_);
     size_ = std::exchange(other.size_, 0);
@@ -61,9 +63,13 @@ class host_buffer {
   }
   ~host_buffer() = default;
 
+  /// The first entry (null when empty).
   [[nodiscard]] T* data() noexcept { return data_.get(); }
+  /// The first entry (null when empty).
   [[nodiscard]] const T* data() const noexcept { return data_.get(); }
+  /// Number of entries.
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  /// Whether the buffer holds no entries.
   [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
 
  private:
@@ -159,16 +165,19 @@ void scale_lower(C& c, T beta) {
 /// The batched primitives (see core/backend.hpp for their contracts), one scalar type each.
 namespace batched {
 
+/// `n` uninitialised entries.
 template <class T>
 [[nodiscard]] host_buffer<T> allocate(index_t n) {
   return host_buffer<T>(n, false);
 }
 
+/// `n` value-initialised (zero) entries.
 template <class T>
 [[nodiscard]] host_buffer<T> zeros(index_t n) {
   return host_buffer<T>(n, true);
 }
 
+/// A buffer holding a copy of in[0, n).
 template <class T>
 [[nodiscard]] host_buffer<T> upload(const T* in, index_t n) {
   host_buffer<T> out(n, false);
@@ -178,6 +187,7 @@ template <class T>
   return out;
 }
 
+/// A copy of in[0, n).
 template <class T>
 [[nodiscard]] std::vector<T> download(const T* in, index_t n) {
   SPECTRAL_EXPECTS(n >= 0, "download: negative length ", n);

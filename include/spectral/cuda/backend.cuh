@@ -2,6 +2,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+/// @file
+/// The CUDA backend: settings and backend, whose batched primitives (cuda/batched.cuh) run on
+/// cuBLAS, cuSOLVER and the library's kernels in stream order.
+
 #include <spectral/core/backend.hpp>
 #include <spectral/core/batch.hpp>
 #include <spectral/core/error.hpp>
@@ -66,8 +70,10 @@ class backend {
 
   /// What a transform on this backend is configured with, and the stream its calls run on.
   using settings = cuda::settings;
+  /// The stream every call is enqueued on.
   using stream_type = cudaStream_t;
 
+  /// A backend allocating from `memory` (default: the stream-ordered cudaMallocAsync pool).
   explicit backend(memory_resource memory = stream_ordered_resource()) : memory_(memory) {}
   /// A backend with a transform's settings: its memory resource, and TF32 math when asked.
   explicit backend(const settings& config) : memory_(config.memory), tf32_(config.tf32) {}
@@ -88,7 +94,9 @@ class backend {
     }
     stream_ = stream;
   }
+  /// The stream bound last (nullptr, the default stream, before any bind).
   [[nodiscard]] cudaStream_t stream() const noexcept { return stream_; }
+  /// The resource device memory comes from.
   [[nodiscard]] const memory_resource& memory() const noexcept { return memory_; }
   /// Bytes the scratch cache holds (grows to the largest call's need, then stays).
   [[nodiscard]] std::size_t scratch_bytes() const noexcept { return scratch_.bytes(); }
@@ -101,6 +109,7 @@ class backend {
     }
     return device_buffer<T>(static_cast<std::size_t>(count), stream_, memory_);
   }
+  /// Sets every byte of `target` to zero, in order on the bound stream.
   template <class T>
   void fill_zero(device_buffer<T>& target) const {
     if (!target.empty()) {
@@ -120,7 +129,9 @@ class backend {
         blas(), on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
   }
 
+  /// The cuBLAS handle. @throws invalid_input before the first bind().
   [[nodiscard]] cublasHandle_t blas() const;
+  /// The cuSOLVER handle. @throws invalid_input before the first bind().
   [[nodiscard]] cusolverDnHandle_t solver() const;
 
   // --- batched_backend (core/backend.hpp): primitives over strided batches ------------------

@@ -2,6 +2,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+/// @file
+/// Whether a CUDA device is usable: device_count() and require_device().
+
 #include <spectral/cuda/error.cuh>
 
 #include <cuda_runtime.h>

@@ -2,6 +2,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+/// @file
+/// cuda_error and the macros that turn a failed CUDA runtime, cuBLAS or cuSOLVER call into it.
+
 #include <spectral/core/error.hpp>
 
 #include <cublas_v2.h>

@@ -2,6 +2,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+/// @file
+/// handles: the cuBLAS and cuSOLVER handles a CUDA backend owns.
+
 #include <spectral/cuda/device.cuh>
 #include <spectral/cuda/error.cuh>
 
@@ -35,7 +38,9 @@ class handles {
   }
   handles(const handles&) = delete;
   handles& operator=(const handles&) = delete;
+  /// Takes over `other`'s handles, leaving it empty.
   handles(handles&& other) noexcept { swap(other); }
+  /// Destroys the handles held, then takes over `other`'s.
   handles& operator=(handles&& other) noexcept {
     if (this != &other) {
       destroy();
@@ -51,8 +56,11 @@ class handles {
     SPECTRAL_CUSOLVER_TRY(cusolverDnSetStream(solver_, stream));
   }
 
+  /// The cuBLAS handle.
   [[nodiscard]] cublasHandle_t blas() const noexcept { return blas_; }
+  /// The cuSOLVER dense handle.
   [[nodiscard]] cusolverDnHandle_t solver() const noexcept { return solver_; }
+  /// The cuSOLVER parameter object of the 64-bit API (cusolverDnX*).
   [[nodiscard]] cusolverDnParams_t params() const noexcept { return params_; }
 
  private:

@@ -23,7 +23,8 @@
 namespace spectral::cuda {
 
 /**
- * @brief INTL's trace loss (spec §4.6) on device memory, enqueued on `stream` without waiting.
+ * @brief INTL's trace loss (`docs/math.md#trace-loss`) on device memory, enqueued on `stream`
+ *        without waiting.
  * @param value      device scalar that receives TL
  * @param grad       if non-null, receives `grad += grad_scale · ∂TL/∂y` (accumulates, so the
  *                   INTL objective can sum its terms in place)
@@ -35,7 +36,8 @@ void trace_loss(embedding_view<const T> y, axis a, T* value, const embedding_vie
                 memory_resource memory = stream_ordered_resource());
 
 /**
- * @brief Normalised MSE between two views (spec §4.7) on device memory, without waiting.
+ * @brief Normalised MSE between two views (`docs/math.md#normalized-mse`) on device memory,
+ *        without waiting.
  * @param grad_a, grad_b if non-null, receive `+= grad_scale · ∂nMSE/∂a` (and b)
  * @throws invalid_input for empty or mismatched shapes and null pointers
  */

@@ -2,6 +2,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+/// @file
+/// Device memory: memory_resource (where it comes from), stream_ordered_resource() (the default)
+/// and device_buffer, the CUDA backend's owning buffer.
+
 #include <spectral/core/batch.hpp>
 #include <spectral/core/error.hpp>
 #include <spectral/cuda/error.cuh>
@@ -24,13 +28,15 @@ namespace spectral::cuda {
  * live in memory the framework owns and accounts for.
  */
 struct memory_resource {
+  /// Returns `bytes` of device memory usable in order on `stream` (throws on failure).
   using allocate_fn = void* (*)(void* state, std::size_t bytes, cudaStream_t stream);
+  /// Frees, in order on `stream`, what allocate returned for `bytes`; never throws.
   using deallocate_fn = void (*)(void* state, void* pointer, std::size_t bytes,
                                  cudaStream_t stream) noexcept;
 
-  void* state = nullptr;
-  allocate_fn allocate = nullptr;
-  deallocate_fn deallocate = nullptr;
+  void* state = nullptr;               ///< passed to both functions as is (the allocator object)
+  allocate_fn allocate = nullptr;      ///< the allocation function
+  deallocate_fn deallocate = nullptr;  ///< the matching deallocation function
 };
 
 namespace detail {
@@ -97,6 +103,7 @@ template <class T>
 class device_buffer {
  public:
   device_buffer() = default;
+  /// `count` uninitialised T from `resource`, allocated in order on `stream` (freed there too).
   device_buffer(std::size_t count, cudaStream_t stream,
                 memory_resource resource = stream_ordered_resource())
       : size_(count), stream_(stream), resource_(resource) {
@@ -106,7 +113,9 @@ class device_buffer {
   }
   device_buffer(const device_buffer&) = delete;
   device_buffer& operator=(const device_buffer&) = delete;
+  /// Takes over `other`'s memory, leaving it empty.
   device_buffer(device_buffer&& other) noexcept { swap(other); }
+  /// Frees the memory held (in stream order), then takes over `other`'s.
   device_buffer& operator=(device_buffer&& other) noexcept {
     if (this != &other) {
       release();
@@ -116,9 +125,13 @@ class device_buffer {
   }
   ~device_buffer() { release(); }
 
+  /// The device pointer (null when empty).
   [[nodiscard]] T* data() noexcept { return data_; }
+  /// The device pointer (null when empty).
   [[nodiscard]] const T* data() const noexcept { return data_; }
+  /// Number of T held.
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  /// Whether the buffer holds nothing.
   [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
 
  private:

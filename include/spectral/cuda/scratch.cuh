@@ -2,6 +2,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+/// @file
+/// scratch_cache: the CUDA backend's reusable device temporaries.
+
 #include <spectral/cuda/memory.cuh>
 
 #include <cuda_runtime.h>
@@ -25,6 +28,7 @@ namespace spectral::cuda {
  */
 class scratch_cache {
  public:
+  /// The kinds of temporary, one reusable buffer each.
   enum slot : int {
     solver_workspace,  ///< cuSOLVER's device workspace
     solver_info,       ///< cuSOLVER's per-matrix info
@@ -32,7 +36,7 @@ class scratch_cache {
     partials,          ///< reduction and centring partials (double)
     packed_matrices,   ///< packed copies of strided matrices (eigh)
     packed_values,     ///< packed eigenvalues (eigh)
-    slot_count
+    slot_count         ///< number of slots (not a slot)
   };
 
   /// At least `count` T in `which` (valid until the next get of the same slot). Growth frees

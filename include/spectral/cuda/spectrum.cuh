@@ -2,6 +2,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+/// @file
+/// spectrum() of an embedding in device memory (the CPU's diagnostics/spectrum.hpp on the GPU).
+
 #include <spectral/core/error.hpp>
 #include <spectral/core/options.hpp>
 #include <spectral/cuda/backend.cuh>

@@ -2,6 +2,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+/// @file
+/// The device side of the status word: device_status and check_status(), which reads one back
+/// and throws what it records.
+
 #include <spectral/core/error.hpp>
 #include <spectral/core/status.hpp>
 #include <spectral/cuda/error.cuh>

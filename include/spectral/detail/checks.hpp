@@ -15,7 +15,7 @@ namespace spectral::detail {
 
 /// Whether every entry is finite. x − x is 0 for a finite x and NaN for ±Inf or NaN, so the sum
 /// is 0 exactly when all are finite: one vectorised reduction. (Eigen's allFinite() is a scalar
-/// loop: 1.7 ms against 0.12 ms here on 256×2048 floats, and forward + backward check 4 such.)
+/// loop, many times slower on an embedding-sized matrix, and forward + backward check 4 such.)
 /// -ffinite-math-only (part of -ffast-math) lets the compiler fold x − x to 0 and std::isfinite
 /// to true, so under it both checks read the exponent bits instead.
 template <class S>

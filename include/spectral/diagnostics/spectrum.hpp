@@ -2,6 +2,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+/// @file
+/// Collapse diagnostics: the spectrum of an embedding's covariance with its summaries
+/// (spectrum_report), and the output spectrum a method maps it to.
+
 #include <spectral/core/error.hpp>
 #include <spectral/core/options.hpp>
 #include <spectral/core/spectral_transform.hpp>
@@ -118,7 +122,9 @@ template <class Backend, class T>
 
 /**
  * @brief Eigenvalues and collapse summaries of the covariance of an N×D embedding.
- * @param opts axis, groups (which group: `group`) and eps as for the transforms
+ * @param z     N×D embedding (rows = samples)
+ * @param opts  axis, groups (which group: `group`) and eps as for the transforms
+ * @param group the group whose covariance is analysed
  * @throws invalid_input as for covariance(); for an all-constant embedding (zero spectrum)
  */
 template <real_scalar T>
@@ -135,7 +141,9 @@ template <real_scalar T>
 
 /**
  * @brief The output spectrum map ψ of a method: the eigenvalue of Σ_Y that each eigenvalue λ of
- *        Σ becomes (spec §2.1: ψ(λ) = λ g(λ)²; IterNorm: f_T(λ/τ)).
+ *        Σ becomes (`docs/math.md#spectral-transformation`: ψ(λ) = λ g(λ)²;
+ *        IterNorm: f_T(λ/τ)).
+ * @param method      the method whose map is applied (its output_eigenvalue(λ, τ))
  * @param eigenvalues the input spectrum; its sum is τ (IterNorm's map depends on it)
  */
 template <class Method>

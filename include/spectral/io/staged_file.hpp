@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+/// File output helpers for the library's tools: staged, all-or-nothing writes.
 namespace spectral::io {
 
 /**
@@ -44,12 +45,15 @@ class staged_file {
 
   staged_file(const staged_file&) = delete;
   staged_file& operator=(const staged_file&) = delete;
+  /// Takes over `other`'s pending file, leaving it with nothing to commit or discard.
   staged_file(staged_file&& other) noexcept;
+  /// Discards the file held, then takes over `other`'s.
   staged_file& operator=(staged_file&& other) noexcept;
   ~staged_file() { discard(); }
 
   /// Appends bytes. @throws invalid_input naming the destination on a write error (disk full)
   void write(const void* data, std::size_t size);
+  /// Appends `bytes`, as write(data, size).
   void write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
 
   /// Flushes the contents to disk and closes the file; commit() then only renames.
@@ -63,7 +67,9 @@ class staged_file {
   /// Removes the temporary (no effect once committed).
   void discard() noexcept;
 
+  /// The path commit() renames the file onto.
   [[nodiscard]] const std::filesystem::path& destination() const noexcept { return destination_; }
+  /// The temporary sibling the bytes are written to until commit().
   [[nodiscard]] const std::filesystem::path& temporary() const noexcept { return temporary_; }
   /// The open descriptor (-1 after finish()), for writers that take one.
   [[nodiscard]] int descriptor() const noexcept { return fd_; }
@@ -78,8 +84,8 @@ class staged_file {
   bool durable_ = true;
 };
 
-/// Whether two paths name the same file once made absolute, `.`/`..` folded and the links of
-/// their existing parts resolved (neither has to exist).
+/// Whether two paths name the same file once made absolute, with dot and dot-dot components
+/// folded and the links of their existing parts resolved (neither has to exist).
 [[nodiscard]] inline bool same_file_path(const std::filesystem::path& a,
                                          const std::filesystem::path& b) {
   std::error_code ec_a;

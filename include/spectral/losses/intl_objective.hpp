@@ -2,6 +2,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+/// @file
+/// intl_objective: INTL's loss over V views (alignment plus trace loss) and its gradient through
+/// the transform, on any backend.
+
 #include <spectral/core/backend.hpp>
 #include <spectral/core/batch.hpp>
 #include <spectral/core/error.hpp>
@@ -22,7 +26,8 @@
 namespace spectral {
 
 /**
- * @brief The INTL objective for V ≥ 2 views (Weng et al., ICLR 2024, §4; spec §5.2):
+ * @brief The INTL objective for V ≥ 2 views (Weng et al., ICLR 2024, Sec. 4;
+ *        `docs/math.md#intl-loss`):
  *        L = (1/(V−1)) Σ_{i≥1} [nMSE(Ẑ^i, Ẑ^0) + β TL(Ẑ^i)] + β TL(Ẑ^0), Ẑ^i = ST(Z^i).
  *
  * View 0 is the anchor: the other views are compared only with it, its trace loss weighs β and
@@ -35,16 +40,20 @@ namespace spectral {
 template <real_scalar T, spectral_method Method = iter_norm, class Backend = cpu::backend>
 class intl_objective {
  public:
+  /// The transform applied to every view.
   using transform_type = spectral_transform<T, Method, Backend>;
+  /// The backend's execution stream (CUDA: cudaStream_t; the CPU: unused).
   using stream_type = typename transform_type::stream_type;
 
   /// The value and its two parts (alignment = the nMSE average, trace = the weighted TL sum / β).
   struct terms {
-    T total{};
-    T alignment{};
-    T trace{};
+    T total{};      ///< L
+    T alignment{};  ///< (1/(V−1)) Σ_{i≥1} nMSE(Ẑ^i, Ẑ^0)
+    T trace{};      ///< TL(Ẑ^0) + (1/(V−1)) Σ_{i≥1} TL(Ẑ^i): L = alignment + β·trace
   };
 
+  /// @param transform the transform every view goes through
+  /// @param beta      the trace loss weight β (see trade_off_beta())
   /// @throws invalid_input when beta is negative or not finite.
   intl_objective(transform_type transform, double beta)
       : transform_(std::move(transform)),
@@ -74,7 +83,9 @@ class intl_objective {
                  const std::vector<embedding_view<T>>& grads = {}, stream_type stream = {}) const
     requires(!detail::host_backend<Backend>);
 
+  /// The transform every view goes through.
   [[nodiscard]] const transform_type& transform() const noexcept { return transform_; }
+  /// The trace loss weight β.
   [[nodiscard]] double beta() const noexcept { return beta_; }
 
  private:
@@ -105,6 +116,9 @@ void expect_views(std::size_t count, const Shape& shape_of) {
 }
 }  // namespace detail
 
+// Doxygen does not match this definition to its (private) declaration and would list it as a
+// public, undocumented member: hidden from it.
+/// @cond
 template <real_scalar T, spectral_method Method, class Backend>
 template <class Forward, class Backward>
 auto intl_objective<T, Method, Backend>::run(std::span<const embedding_view<const T>> views,
@@ -171,6 +185,7 @@ auto intl_objective<T, Method, Backend>::run(std::span<const embedding_view<cons
   out.total = out.alignment + beta * out.trace;
   return out;
 }
+/// @endcond
 
 template <real_scalar T, spectral_method Method, class Backend>
 auto intl_objective<T, Method, Backend>::evaluate(const std::vector<row_matrix<T>>& views,

@@ -2,6 +2,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+/// @file
+/// The normalised MSE between two views on host memory (INTL's alignment term).
+
 #include <spectral/core/backend.hpp>
 #include <spectral/core/batch.hpp>
 #include <spectral/core/error.hpp>
@@ -13,7 +16,8 @@
 namespace spectral {
 
 /**
- * @brief Normalised MSE between two views (the reference's `norm_mse_loss`; spec §4.7):
+ * @brief Normalised MSE between two views (the reference's `norm_mse_loss`;
+ *        `docs/math.md#normalized-mse`):
  *        nMSE = 2 − (2/N) Σ_n ⟨a_n/‖a_n‖, b_n/‖b_n‖⟩ over the N rows, in [0, 4].
  *
  * Norms are clamped below at 1e-12 as in F.normalize. Both arguments receive gradient.

@@ -2,6 +2,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+/// @file
+/// iter_norm: IterNorm's Newton–Schulz iterations towards Σ^{-1/2} (INTL's spectral
+/// transformation), its two solver routes and its elementwise steps (iter_norm_steps).
+
 #include <spectral/core/config.hpp>
 #include <spectral/core/error.hpp>
 #include <spectral/core/types.hpp>
@@ -27,7 +31,8 @@ enum class iter_norm_solver : std::uint8_t {
   /// `eigen` where it is the cheaper route on the CPU (see iter_norm::uses_eigen_route),
   /// `newton` elsewhere and on every GPU backend.
   automatic,
-  /// T Newton–Schulz iterations, 3 products each; backward unrolled through them (spec §4.5).
+  /// T Newton–Schulz iterations, 3 products each; backward unrolled through them
+  /// (`docs/math.md#backward-iternorm`).
   newton,
   /// One symmetric eigendecomposition S = U diag(x) Uᵀ; W = U diag(p_T(x)) Uᵀ/√τ, backward by
   /// Daleckii–Krein with the divided differences p_T[x_i, x_j] unrolled through the same
@@ -35,6 +40,7 @@ enum class iter_norm_solver : std::uint8_t {
   eigen,
 };
 
+/// The route's name: "automatic", "newton" or "eigen" (as the registry parses it).
 [[nodiscard]] constexpr std::string_view to_string(iter_norm_solver s) noexcept {
   switch (s) {
     case iter_norm_solver::newton:
@@ -50,14 +56,15 @@ enum class iter_norm_solver : std::uint8_t {
 /**
  * @brief IterNorm: T Newton–Schulz iterations towards Σ^{-1/2} on the trace-normalised
  *        covariance (Huang et al., "Iterative Normalization", CVPR 2019; the ST of INTL in Weng
- *        et al., ICLR 2024, §4).
+ *        et al., ICLR 2024, Sec. 4).
  *
  * S = Σ/τ with τ = tr Σ, P_0 = I, P_k = (3/2) P_{k−1} − (1/2) P_{k−1}³ S, W = P_T / √τ.
  * W = U diag(p_T(λ/τ)/√τ) Uᵀ, so IterNorm is a spectral transformation whose output eigenvalues
- * are f_T(λ/τ) (spec §3.3). Two routes compute it (iter_norm_solver):
- * - newton: the T iterations as written; the backward is unrolled by hand through them (spec
- *   §4.5), in a symmetrised form (see gradient()) that needs 5 matrix products per iteration
- *   where autograd needs 6; forward saves P, P² and P³ of iterations 2 … T for it.
+ * are f_T(λ/τ) (`docs/math.md#iternorm`). Two routes compute it (iter_norm_solver):
+ * - newton: the T iterations as written; the backward is unrolled by hand through them
+ *   (`docs/math.md#backward-iternorm`), in a symmetrised form (see gradient()) that needs 5
+ *   matrix products per iteration where autograd needs 6; forward saves P, P² and P³ of
+ *   iterations 2 … T for it.
  * - eigen: S = U diag(x) Uᵀ once, the same recurrence run on each x_i, and for the backward on
  *   each pair (x_i, x_j) to get the divided differences of p_T. Its cost does not grow with T;
  *   on the CPU it beats the iterations from moderate K on (uses_eigen_route()).
@@ -65,8 +72,8 @@ enum class iter_norm_solver : std::uint8_t {
  *       covariance (τ = 0) is rejected.
  */
 struct iter_norm {
-  int iterations = 4;
-  iter_norm_solver solver = iter_norm_solver::automatic;
+  int iterations = 4;                                     ///< T, the Newton–Schulz iterations
+  iter_norm_solver solver = iter_norm_solver::automatic;  ///< the route that computes W
   /// W = P_T(Σ/tr Σ)/√tr Σ is a matrix function of Σ, and tr(XXᵀ) = tr(XᵀX): forward may solve
   /// on the smaller M×M Gram when there is no eps (see spectral_transform).
   static constexpr bool gram_side_without_eps = true;
@@ -75,6 +82,8 @@ struct iter_norm {
   /// cap keeps a mistyped T from costing T−1 saved K×K triples and T·3 products per call.
   static constexpr int max_iterations = 1000;
 
+  /// @param t     the number of iterations T
+  /// @param route the solver route
   /// @throws invalid_input when iterations < 1 or > max_iterations.
   explicit iter_norm(int t = 4, iter_norm_solver route = iter_norm_solver::automatic)
       : iterations(t), solver(route) {
@@ -84,11 +93,11 @@ struct iter_norm {
   }
 
   /// Smallest covariance size at which `automatic` takes the eigen route on the CPU for T ≥ 3
-  /// (T ≤ 2 always iterates: at most 3 products). Measured in float with LAPACK syevd and
-  /// OpenBLAS on the 2-core build VM, K = M, eigen route vs iterations: T = 4 forward+backward
-  /// 1.14× faster at K = 256, 1.38× at 512, 1.58× at 1024 (T = 3: 1.13× at 512); forward alone
-  /// 0.81×, 0.95×, 1.11× (syevd's memory-bound tridiagonalisation is slow at small K). From
-  /// 512 on, training gains and forward-only use loses at most ~5% at T = 4.
+  /// (T ≤ 2 always iterates: at most 3 products). Chosen from CPU measurements (float, LAPACK
+  /// syevd, K = M) of the eigen route against the iterations: forward + backward gains from
+  /// moderate K on, while forward alone only breaks even later, because syevd's memory-bound
+  /// tridiagonalisation is slow at small K. From this size on training gains and forward-only
+  /// use loses little. The figures are in bench/results.
   static constexpr index_t eigen_route_min_size = 512;
 
   /// Whether compute() on a K×K (or Gram-side M×M) matrix of size `size` takes the eigen route.
@@ -116,17 +125,21 @@ struct iter_norm {
     typename Backend::template buffer<T> eigenvalues;   ///< eigen: x_i of S, ascending
     typename Backend::template buffer<T> eigenvectors;  ///< eigen: U
     bool eigen_route = false;  ///< which route computed W (see iter_norm_solver)
-    index_t size = 0;
-    index_t count = 0;
-    index_t steps = 0;  ///< saved Newton iterations (T − 1)
+    index_t size = 0;          ///< K (or M on the Gram side)
+    index_t count = 0;         ///< number of matrices (groups)
+    index_t steps = 0;         ///< saved Newton iterations (T − 1)
 
+    /// S = Σ/τ, a batch of K×K matrices.
     [[nodiscard]] batch<const T> s() const { return view(normalized.data()); }
+    /// τ = tr Σ, one per matrix.
     [[nodiscard]] const T* trace() const { return traces.data(); }
     /// Saved matrix `which` (0: P, 1: P², 2: P³) of saved iteration `step`.
     [[nodiscard]] batch<const T> iterate(index_t step, int which) const {
       return view(iterates.data() + (step * 3 + which) * size * size * count);
     }
+    /// Eigen route: the eigenvectors U of S, K×K per matrix.
     [[nodiscard]] batch<const T> vectors() const { return view(eigenvectors.data()); }
+    /// Eigen route: the eigenvalues x_i of S, ascending, K×1 per matrix.
     [[nodiscard]] batch<const T> values() const {
       return dense_batch(static_cast<const T*>(eigenvalues.data()), size, 1, count);
     }
@@ -137,6 +150,7 @@ struct iter_norm {
     }
   };
 
+  /// The method's name in messages and the registry.
   [[nodiscard]] static constexpr std::string_view name() noexcept { return "iternorm"; }
 
   /// p_T(x): the eigenvalue of P_T for an eigenvalue x of S.
@@ -182,6 +196,8 @@ struct iter_norm {
                typename Backend::template buffer<T>&& sigma, index_t size, index_t count,
                batch<T> w, state<T, Backend>* st, status_word* status,
                index_t covariance_size) const;
+  /// ∂L/∂Σ (`grad_sigma`) from ∂L/∂W (`grad_w`) through the saved route: the unrolled Newton
+  /// reverse pass or Daleckii–Krein with p_T's divided differences.
   template <class Backend, class T>
   void gradient(const primitives<Backend, T>& p, const state<T, Backend>& st,
                 batch<const T> w, batch<const T> grad_w, batch<T> grad_sigma) const;
@@ -201,8 +217,9 @@ namespace iter_norm_steps {
 /// τ must be positive and finite (launched over one entry per matrix).
 template <class T>
 struct check_trace {
-  const T* trace;
-  status_word* status;
+  const T* trace;       ///< τ per matrix
+  status_word* status;  ///< receives status_trace_not_positive
+  /// Checks matrix b.
   SPECTRAL_HOST_DEVICE void operator()(index_t b, index_t /*i*/, index_t /*j*/) const {
     const double t = static_cast<double>(trace[b]);
     if (!(t > 0.0) || !(t - t == 0.0)) {
@@ -213,9 +230,10 @@ struct check_trace {
 /// S = Σ/τ in place, and P_1 = 1.5 I − 0.5 S (no product needed).
 template <class T>
 struct start {
-  batch<T> s;
-  batch<T> p1;  ///< may be empty (eigen route)
-  const T* trace;
+  batch<T> s;      ///< Σ in, S out
+  batch<T> p1;     ///< may be empty (eigen route)
+  const T* trace;  ///< τ per matrix
+  /// Writes entry (i, j) of matrix b.
   SPECTRAL_HOST_DEVICE void operator()(index_t b, index_t i, index_t j) const {
     const T x = s(b, i, j) / trace[b];
     s(b, i, j) = x;
@@ -227,9 +245,10 @@ struct start {
 /// out = in·scale (a copy; used to seed P_{k+1} = 1.5 P_k before adding −½ P_k³ S).
 template <class T>
 struct scaled_copy {
-  batch<const T> in;
-  batch<T> out;
-  T scale;
+  batch<const T> in;  ///< the source
+  batch<T> out;       ///< the destination
+  T scale;            ///< the factor
+  /// Writes entry (i, j) of matrix b.
   SPECTRAL_HOST_DEVICE void operator()(index_t b, index_t i, index_t j) const {
     out(b, i, j) = scale * in(b, i, j);
   }
@@ -237,9 +256,10 @@ struct scaled_copy {
 /// W = P_T/√τ.
 template <class T>
 struct finish {
-  batch<const T> p;
-  batch<T> w;
-  const T* trace;
+  batch<const T> p;  ///< P_T
+  batch<T> w;        ///< W
+  const T* trace;    ///< τ per matrix
+  /// Writes entry (i, j) of matrix b.
   SPECTRAL_HOST_DEVICE void operator()(index_t b, index_t i, index_t j) const {
     w(b, i, j) = p(b, i, j) / std::sqrt(trace[b]);
   }
@@ -248,10 +268,11 @@ struct finish {
 /// count × K × 1).
 template <class T>
 struct mapped_eigenvalues {
-  batch<const T> x;
-  batch<T> out;
-  const T* trace;
-  iter_norm method;
+  batch<const T> x;  ///< the eigenvalues x_i of S
+  batch<T> out;      ///< √d_i
+  const T* trace;    ///< τ per matrix
+  iter_norm method;  ///< supplies p_T
+  /// Writes entry i of matrix b.
   SPECTRAL_HOST_DEVICE void operator()(index_t b, index_t i, index_t /*j*/) const {
     out(b, i, 0) = static_cast<T>(std::sqrt(method.polynomial(static_cast<double>(x(b, i, 0))) /
                                             std::sqrt(static_cast<double>(trace[b]))));
@@ -260,9 +281,10 @@ struct mapped_eigenvalues {
 /// B = sym(∂L/∂W)/√τ = (G + Gᵀ)/(2√τ), the adjoint of P_T.
 template <class T>
 struct adjoint_start {
-  batch<const T> grad_w;
-  batch<T> b;
-  const T* trace;
+  batch<const T> grad_w;  ///< G = ∂L/∂W
+  batch<T> b;             ///< B
+  const T* trace;         ///< τ per matrix
+  /// Writes entry (i, j) of matrix g.
   SPECTRAL_HOST_DEVICE void operator()(index_t g, index_t i, index_t j) const {
     b(g, i, j) = (grad_w(g, i, j) + grad_w(g, j, i)) / (T(2) * std::sqrt(trace[g]));
   }
@@ -271,9 +293,10 @@ struct adjoint_start {
 /// `product` = P² N and `sandwich` = P N P.
 template <class T>
 struct adjoint_step {
-  batch<T> b;
-  batch<const T> product;
-  batch<const T> sandwich;
+  batch<T> b;               ///< B, updated in place
+  batch<const T> product;   ///< P² N
+  batch<const T> sandwich;  ///< P N P
+  /// Updates entry (i, j) of matrix g.
   SPECTRAL_HOST_DEVICE void operator()(index_t g, index_t i, index_t j) const {
     b(g, i, j) = T(1.5) * b(g, i, j) -
                  T(0.25) * (product(g, i, j) + product(g, j, i) + sandwich(g, i, j));
@@ -282,9 +305,10 @@ struct adjoint_step {
 /// R ∘= Γ with Γ_ij = p_T[x_i, x_j] (the larger argument first, so Γ is exactly symmetric).
 template <class T>
 struct loewner_product {
-  batch<T> r;
-  batch<const T> x;
-  iter_norm method;
+  batch<T> r;        ///< R, multiplied in place
+  batch<const T> x;  ///< the eigenvalues x_i of S
+  iter_norm method;  ///< supplies p_T's divided differences
+  /// Updates entry (i, j) of matrix g.
   SPECTRAL_HOST_DEVICE void operator()(index_t g, index_t i, index_t j) const {
     const index_t hi = i >= j ? i : j;
     const index_t lo = i >= j ? j : i;
@@ -298,10 +322,11 @@ struct loewner_product {
 template <class T>
 struct trace_chain {
   batch<const T> grad_s;  ///< symmetrised
-  batch<T> grad_sigma;
-  const T* grad_s_dot_s;
-  const T* grad_w_dot_w;
-  const T* trace;
+  batch<T> grad_sigma;    ///< ∂L/∂Σ
+  const T* grad_s_dot_s;  ///< ⟨sym(∂L/∂S), S⟩ per matrix
+  const T* grad_w_dot_w;  ///< ⟨G_W, W⟩ per matrix
+  const T* trace;         ///< τ per matrix
+  /// Writes entry (i, j) of matrix g.
   SPECTRAL_HOST_DEVICE void operator()(index_t g, index_t i, index_t j) const {
     const T tau = trace[g];
     const T grad_tau = -grad_s_dot_s[g] / tau - grad_w_dot_w[g] / (T(2) * tau);
@@ -311,8 +336,9 @@ struct trace_chain {
 /// R_{k+1} = 1.5 R_k − 0.5 P̃_k³, starting from R_1 = −0.5 I (Gram-side W; see below).
 template <class T>
 struct gram_recurrence {
-  batch<T> r;
+  batch<T> r;           ///< R_k in, R_{k+1} out
   batch<const T> cube;  ///< empty for the start
+  /// Updates entry (i, j) of matrix g.
   SPECTRAL_HOST_DEVICE void operator()(index_t g, index_t i, index_t j) const {
     r(g, i, j) = cube.data == nullptr ? (i == j ? T(-0.5) : T(0))
                                       : T(1.5) * r(g, i, j) - T(0.5) * cube(g, i, j);
@@ -321,9 +347,10 @@ struct gram_recurrence {
 /// W = (X R Xᵀ/(dτ) + 1.5ᵀ I)/√τ from `w` = X R Xᵀ/d.
 template <class T>
 struct gram_finish {
-  batch<T> w;
-  const T* trace;
+  batch<T> w;       ///< X R Xᵀ/d in, W out
+  const T* trace;   ///< τ per matrix
   double diagonal;  ///< 1.5ᵀ
+  /// Updates entry (i, j) of matrix g.
   SPECTRAL_HOST_DEVICE void operator()(index_t g, index_t i, index_t j) const {
     const double tau = static_cast<double>(trace[g]);
     const double value = static_cast<double>(w(g, i, j)) / tau + (i == j ? diagonal : 0.0);
@@ -333,11 +360,12 @@ struct gram_finish {
 /// Eigen-route Gram-side W: out = C diag(δ), δ_i = p_T[x_i, 0]/(τ√τ).
 template <class T>
 struct gram_eigen_scale {
-  batch<const T> c;
-  batch<const T> x;
-  batch<T> out;
-  const T* trace;
-  iter_norm method;
+  batch<const T> c;  ///< C = X V/√d
+  batch<const T> x;  ///< the eigenvalues x_i of G/τ
+  batch<T> out;      ///< C diag(δ)
+  const T* trace;    ///< τ per matrix
+  iter_norm method;  ///< supplies p_T's divided differences
+  /// Writes entry (i, j) of matrix g.
   SPECTRAL_HOST_DEVICE void operator()(index_t g, index_t i, index_t j) const {
     const double tau = static_cast<double>(trace[g]);
     const double delta =
@@ -348,9 +376,10 @@ struct gram_eigen_scale {
 /// w += p_T(0)/√τ · I.
 template <class T>
 struct add_root_trace_identity {
-  batch<T> w;
-  const T* trace;
-  double numerator;
+  batch<T> w;        ///< updated in place
+  const T* trace;    ///< τ per matrix
+  double numerator;  ///< p_T(0)
+  /// Adds to diagonal entry i of matrix g.
   SPECTRAL_HOST_DEVICE void operator()(index_t g, index_t i, index_t /*j*/) const {
     w(g, i, i) += static_cast<T>(numerator / std::sqrt(static_cast<double>(trace[g])));
   }
@@ -437,10 +466,10 @@ void iter_norm::compute(const primitives<Backend, T>& p,
 template <class Backend, class T>
 void iter_norm::gradient(const primitives<Backend, T>& p, const state<T, Backend>& st,
                          batch<const T> w, batch<const T> grad_w, batch<T> grad_sigma) const {
-  // Unrolled reverse pass of P_k = 1.5 P − 0.5 P³ S (spec §4.5). Each P_k is a polynomial in S,
-  // so the part of ∂L/∂S reached from B_k = ∂L/∂P_k depends only on sym(B_k) (the derivative of
-  // a matrix function in a symmetric direction is symmetric). Keeping B symmetric therefore
-  // changes no result, and in the eigenbasis of S the step becomes
+  // Unrolled reverse pass of P_k = 1.5 P − 0.5 P³ S (docs/math.md#backward-iternorm). Each P_k
+  // is a polynomial in S, so the part of ∂L/∂S reached from B_k = ∂L/∂P_k depends only on
+  // sym(B_k) (the derivative of a matrix function in a symmetric direction is symmetric).
+  // Keeping B symmetric therefore changes no result, and in the eigenbasis of S the step becomes
   //   B_ij ← B_ij (3/2 − ¼ (s_i + s_j)(p_i² + p_i p_j + p_j²)),   ∂L/∂S += −½ sym(P³ B),
   // i.e. B ← 1.5 B − ¼ (P² N + N P² + P N P) with N = S B + B S.
   using buffer = typename Backend::template buffer<T>;

@@ -35,7 +35,7 @@ namespace spectral {
 /// A compile-time list of method types.
 template <class... Methods>
 struct method_list {
-  static constexpr std::size_t size = sizeof...(Methods);
+  static constexpr std::size_t size = sizeof...(Methods);  ///< number of methods
 };
 
 /// Every built-in method, in the order names and help texts list them.
@@ -87,15 +87,19 @@ inline constexpr double min_power = 0.0;   ///< power_function: p >= 0
 inline constexpr int min_iterations = 1;  ///< iter_norm: T >= 1
 
 /// The method_spec field a parameter sets.
-enum class method_field : std::uint8_t { power, iterations, solver };
+enum class method_field : std::uint8_t {
+  power,       ///< method_spec::power
+  iterations,  ///< method_spec::iterations
+  solver       ///< method_spec::solver
+};
 
 /// One parameter of a method: its key in the text form, what it is, and its valid values (the
 /// ranges the method's constructor enforces).
 struct method_parameter {
   std::string_view name;         ///< key in the text form, e.g. "p" in "power:p=0.25"
   std::string_view description;  ///< one line for help texts
-  parameter_kind kind;
-  method_field field;
+  parameter_kind kind;           ///< what kind of value it takes
+  method_field field;            ///< the method_spec field it sets
   double low = 0.0;   ///< real/integer: smallest valid value
   double high = 0.0;  ///< real/integer: largest valid value
   std::span<const std::string_view> choices = {};  ///< choice: the valid values
@@ -111,7 +115,7 @@ struct method_parameter {
  * defaults below, e.g. "zca", "power:p=0.25", "iternorm:T=5,solver=eigen".
  */
 struct method_spec {
-  std::string name{iter_norm::name()};
+  std::string name{iter_norm::name()};  ///< the method's registered name (Method::name())
   double power = 0.5;  ///< power: p of W = Σ^-p
   int iterations = 4;  ///< iternorm: T
   iter_norm_solver solver = iter_norm_solver::automatic;  ///< iternorm: route
@@ -122,54 +126,72 @@ struct method_spec {
 template <class Method>
 struct method_info;
 
+/// The registry's entry for ZCA whitening.
 template <>
 struct method_info<zca_whitening> {
+  /// One line for help texts.
   static constexpr std::string_view description =
       "ZCA whitening, W = Σ^-1/2 (output covariance I)";
+  /// None: the method takes no parameters.
   static constexpr std::array<method_parameter, 0> parameters{};
+  /// The method (it has nothing to read from `spec`).
   [[nodiscard]] static zca_whitening make(const method_spec& /*spec*/) { return {}; }
 };
 
+/// The registry's entry for PCA whitening.
 template <>
 struct method_info<pca_whitening> {
+  /// One line for help texts.
   static constexpr std::string_view description =
       "PCA whitening, W = Λ^-1/2 Uᵀ (output in the eigenbasis, covariance I)";
+  /// None: the method takes no parameters.
   static constexpr std::array<method_parameter, 0> parameters{};
+  /// The method (it has nothing to read from `spec`).
   [[nodiscard]] static pca_whitening make(const method_spec& /*spec*/) { return {}; }
 };
 
+/// The registry's entry for Cholesky whitening.
 template <>
 struct method_info<cholesky_whitening> {
+  /// One line for help texts.
   static constexpr std::string_view description =
       "Cholesky whitening, W = L^-1 with Σ = L Lᵀ (output covariance I)";
+  /// None: the method takes no parameters.
   static constexpr std::array<method_parameter, 0> parameters{};
+  /// The method (it has nothing to read from `spec`).
   [[nodiscard]] static cholesky_whitening make(const method_spec& /*spec*/) { return {}; }
 };
 
+/// The registry's entry for the power function.
 template <>
 struct method_info<power_function> {
+  /// One line for help texts.
   static constexpr std::string_view description =
       "power function, W = Σ^-p (p = 0 centres only, p = 1/2 is ZCA)";
+  /// One parameter: the exponent p.
   static constexpr std::array<method_parameter, 1> parameters{
       method_parameter{"p", "exponent p of W = Σ^-p", parameter_kind::real, method_field::power,
                        min_power, std::numeric_limits<double>::max()}};
-  /// @throws invalid_input for p out of range
+  /// The power function of `spec.power`. @throws invalid_input for p out of range
   [[nodiscard]] static power_function make(const method_spec& spec) {
     return power_function{spec.power};
   }
 };
 
+/// The registry's entry for IterNorm.
 template <>
 struct method_info<iter_norm> {
+  /// One line for help texts.
   static constexpr std::string_view description =
       "IterNorm, T Newton-Schulz iterations towards Σ^-1/2 (the transform of INTL)";
+  /// T and the solver route.
   static constexpr std::array<method_parameter, 2> parameters{
       method_parameter{"T", "IterNorm iterations T", parameter_kind::integer,
                        method_field::iterations, static_cast<double>(min_iterations),
                        static_cast<double>(iter_norm::max_iterations)},
       method_parameter{"solver", "how W is computed (automatic, newton or eigen)", parameter_kind::choice,
                        method_field::solver, 0.0, 0.0, iter_norm_solver_names}};
-  /// @throws invalid_input for T out of range
+  /// IterNorm with `spec.iterations` and `spec.solver`. @throws invalid_input for T out of range
   [[nodiscard]] static iter_norm make(const method_spec& spec) {
     return iter_norm{spec.iterations, spec.solver};
   }
@@ -177,9 +199,9 @@ struct method_info<iter_norm> {
 
 /// One row of the run-time table of a method list.
 struct method_entry {
-  std::string_view name;
-  std::string_view description;
-  std::span<const method_parameter> parameters;
+  std::string_view name;                         ///< Method::name()
+  std::string_view description;                  ///< method_info<Method>::description
+  std::span<const method_parameter> parameters;  ///< method_info<Method>::parameters
 };
 
 namespace detail {

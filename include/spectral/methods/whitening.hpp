@@ -2,6 +2,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+/// @file
+/// The whitening methods (Σ_Y = I): ZCA (a spectral function), PCA and Cholesky (hook methods
+/// with their own forward and backward).
+
 #include <spectral/core/config.hpp>
 #include <spectral/core/error.hpp>
 #include <spectral/core/types.hpp>
@@ -18,19 +22,25 @@ namespace spectral {
 
 /**
  * @brief ZCA whitening W = Σ^{-1/2} = U Λ^{-1/2} Uᵀ: the whitening instance of the spectral
- *        transformation (Weng et al., ICLR 2024, §3; Huang et al., "Decorrelated Batch
- *        Normalization", CVPR 2018). Σ_Y = I; backward by Daleckii–Krein (spec §4.2).
+ *        transformation (Weng et al., ICLR 2024, Sec. 3; Huang et al., "Decorrelated Batch
+ *        Normalization", CVPR 2018; `docs/math.md#whitening`). Σ_Y = I; backward by
+ *        Daleckii–Krein (`docs/math.md#backward-spectral-function`).
  * @note Needs a positive-definite covariance (use eps when M ≤ K).
  */
 struct zca_whitening {
+  /// The method's name in messages and the registry.
   [[nodiscard]] static constexpr std::string_view name() noexcept { return "zca"; }
+  /// g(λ) = λ^{-1/2}.
   [[nodiscard]] SPECTRAL_HOST_DEVICE double value(double lambda) const {
     return 1.0 / std::sqrt(lambda);
   }
+  /// g'(λ) = −½ λ^{-3/2}.
   [[nodiscard]] SPECTRAL_HOST_DEVICE double derivative(double lambda) const {
     return -0.5 / (lambda * std::sqrt(lambda));
   }
+  /// Always: λ^{-1/2} needs λ > 0.
   [[nodiscard]] static constexpr bool requires_positive_definite() noexcept { return true; }
+  /// The eigenvalue of Σ_Y that λ becomes: 1 (0 for a zero eigenvalue).
   [[nodiscard]] static double output_eigenvalue(double lambda, double /*trace*/) {
     return lambda > 0.0 ? 1.0 : 0.0;
   }
@@ -40,26 +50,31 @@ struct zca_whitening {
  * @brief PCA whitening W = Λ^{-1/2} Uᵀ: the output is expressed in the eigenbasis of Σ.
  *
  * Eigenvalues are taken in descending order and each eigenvector's largest-magnitude entry is
- * positive, so the output is reproducible. Σ_Y = I; backward: spec §4.3.
+ * positive, so the output is reproducible. Σ_Y = I; backward: `docs/math.md#backward-pca`.
  * @note The gradient is genuinely singular at repeated eigenvalues (the output itself jumps
  *       there); gaps below a relative 1e-6 (double) / 1e-3 (float) are clamped.
  */
 struct pca_whitening {
+  /// What backward needs: the eigenpairs of every Σ, in descending order.
   template <class T, class Backend>
   struct state {
     typename Backend::template buffer<T> eigenvalues;   ///< count × K, descending
     typename Backend::template buffer<T> eigenvectors;  ///< count × K × K, columns match
-    index_t size = 0;
-    index_t count = 0;
+    index_t size = 0;                                   ///< K
+    index_t count = 0;                                  ///< number of matrices (groups)
+    /// The eigenvalues, a batch of K×1 columns.
     [[nodiscard]] batch<const T> values() const {
       return dense_batch(static_cast<const T*>(eigenvalues.data()), size, 1, count);
     }
+    /// The eigenvectors, a batch of K×K matrices (one eigenvector per column).
     [[nodiscard]] batch<const T> vectors() const {
       return dense_batch(static_cast<const T*>(eigenvectors.data()), size, size, count);
     }
   };
 
+  /// The method's name in messages and the registry.
   [[nodiscard]] static constexpr std::string_view name() noexcept { return "pca"; }
+  /// The eigenvalue of Σ_Y that λ becomes: 1 (0 for a zero eigenvalue).
   [[nodiscard]] static double output_eigenvalue(double lambda, double /*trace*/) {
     return lambda > 0.0 ? 1.0 : 0.0;
   }
@@ -70,6 +85,7 @@ struct pca_whitening {
                typename Backend::template buffer<T>&& sigma, index_t size, index_t count,
                batch<T> w, state<T, Backend>* st, status_word* status,
                index_t covariance_size) const;
+  /// ∂L/∂Σ (`grad_sigma`) from ∂L/∂W (`grad_w`) through the saved eigenpairs.
   template <class Backend, class T>
   void gradient(const primitives<Backend, T>& p, const state<T, Backend>& st,
                 batch<const T> w, batch<const T> grad_w, batch<T> grad_sigma) const;
@@ -79,9 +95,10 @@ struct pca_whitening {
   struct descending {
     batch<const T> values;   ///< ascending
     batch<const T> vectors;  ///< ascending
-    batch<T> out_values;
-    batch<T> out_vectors;
-    batch<T> w;
+    batch<T> out_values;     ///< the eigenvalues, descending
+    batch<T> out_vectors;    ///< the eigenvectors, descending
+    batch<T> w;              ///< W = Λ^{-1/2} Uᵀ
+    /// Writes entry (i, j) of the outputs of matrix b.
     SPECTRAL_HOST_DEVICE void operator()(index_t b, index_t i, index_t j) const {
       const index_t last = values.rows - 1;
       out_vectors(b, i, j) = vectors(b, i, last - j);
@@ -94,9 +111,10 @@ struct pca_whitening {
   /// ∂L/∂U = G_Wᵀ Λ^{-1/2} (launched over K×K).
   template <class T>
   struct vectors_gradient {
-    batch<const T> grad_w;
-    batch<const T> values;
-    batch<T> out;
+    batch<const T> grad_w;  ///< G_W = ∂L/∂W
+    batch<const T> values;  ///< Λ, descending
+    batch<T> out;           ///< ∂L/∂U
+    /// Writes entry (i, j) of ∂L/∂U for matrix b.
     SPECTRAL_HOST_DEVICE void operator()(index_t b, index_t i, index_t j) const {
       out(b, i, j) = grad_w(b, j, i) / std::sqrt(values(b, j, 0));
     }
@@ -110,8 +128,9 @@ struct pca_whitening {
     batch<T> inner;           ///< Uᵀ ∂L/∂U in, the eigenbasis gradient out
     batch<const T> grad_w;    ///< G_W
     batch<const T> vectors;   ///< U
-    batch<const T> values;
-    double tie;
+    batch<const T> values;    ///< Λ, descending
+    double tie;               ///< the relative gap below which eigenvalues count as tied
+    /// Rewrites entry (i, j) of `inner` for matrix b.
     SPECTRAL_HOST_DEVICE void operator()(index_t b, index_t i, index_t j) const {
       const double li = static_cast<double>(values(b, i, 0));
       if (i == j) {
@@ -134,21 +153,26 @@ struct pca_whitening {
 
 /**
  * @brief Cholesky whitening W = L⁻¹ with Σ = L Lᵀ (the W-MSE instance; Ermolov et al., ICML
- *        2021). The cheapest whitening: lower-triangular W, Σ_Y = I; backward: spec §4.4.
+ *        2021). The cheapest whitening: lower-triangular W, Σ_Y = I; backward:
+ *        `docs/math.md#backward-cholesky`.
  * @note Needs a positive-definite covariance (use eps when M ≤ K).
  */
 struct cholesky_whitening {
+  /// What backward needs: the Cholesky factor of every Σ.
   template <class T, class Backend>
   struct state {
     typename Backend::template buffer<T> factor;  ///< L per matrix, strict upper zero
-    index_t size = 0;
-    index_t count = 0;
+    index_t size = 0;                             ///< K
+    index_t count = 0;                            ///< number of matrices (groups)
+    /// The factors L, a batch of K×K lower-triangular matrices.
     [[nodiscard]] batch<const T> lower() const {
       return dense_batch(static_cast<const T*>(factor.data()), size, size, count);
     }
   };
 
+  /// The method's name in messages and the registry.
   [[nodiscard]] static constexpr std::string_view name() noexcept { return "cholesky"; }
+  /// The eigenvalue of Σ_Y that λ becomes: 1 (0 for a zero eigenvalue).
   [[nodiscard]] static double output_eigenvalue(double lambda, double /*trace*/) {
     return lambda > 0.0 ? 1.0 : 0.0;
   }
@@ -159,6 +183,7 @@ struct cholesky_whitening {
                typename Backend::template buffer<T>&& sigma, index_t size, index_t count,
                batch<T> w, state<T, Backend>* st, status_word* status,
                index_t covariance_size) const;
+  /// ∂L/∂Σ (`grad_sigma`) from ∂L/∂W (`grad_w`) through the saved factor and W = L⁻¹.
   template <class Backend, class T>
   void gradient(const primitives<Backend, T>& p, const state<T, Backend>& st,
                 batch<const T> w, batch<const T> grad_w, batch<T> grad_sigma) const;
@@ -166,8 +191,9 @@ struct cholesky_whitening {
   /// out[b] = the largest diagonal entry of Σ_b (launched over one entry per matrix).
   template <class T>
   struct largest_diagonal {
-    batch<const T> a;
-    T* out;
+    batch<const T> a;  ///< Σ
+    T* out;            ///< one value per matrix
+    /// Writes out[b].
     SPECTRAL_HOST_DEVICE void operator()(index_t b, index_t /*i*/, index_t /*j*/) const {
       T largest = a(b, 0, 0);
       for (index_t i = 1; i < a.rows; ++i) {
@@ -180,9 +206,10 @@ struct cholesky_whitening {
   /// diagonal entry (launched over one entry per matrix).
   template <class T>
   struct check_pivots {
-    batch<const T> lower;
-    const T* largest;
-    status_word* status;
+    batch<const T> lower;  ///< L
+    const T* largest;      ///< the largest diagonal entry of each Σ (largest_diagonal)
+    status_word* status;   ///< receives status_not_positive_definite
+    /// Checks matrix b.
     SPECTRAL_HOST_DEVICE void operator()(index_t b, index_t /*i*/, index_t /*j*/) const {
       double smallest = static_cast<double>(lower(b, 0, 0)) * static_cast<double>(lower(b, 0, 0));
       for (index_t i = 1; i < lower.rows; ++i) {
@@ -200,8 +227,9 @@ struct cholesky_whitening {
   /// sym(Φ(t)) with Φ the lower triangle of t and its diagonal halved: ½ t(max(i,j), min(i,j)).
   template <class T>
   struct symmetric_phi {
-    batch<const T> t;
-    batch<T> out;
+    batch<const T> t;  ///< the matrix whose lower triangle is read
+    batch<T> out;      ///< sym(Φ(t))
+    /// Writes entry (i, j) of matrix b.
     SPECTRAL_HOST_DEVICE void operator()(index_t b, index_t i, index_t j) const {
       out(b, i, j) = T(0.5) * (i >= j ? t(b, i, j) : t(b, j, i));
     }

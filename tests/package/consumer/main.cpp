@@ -5,6 +5,12 @@
 
 #include <cstdio>
 
+// Built against spectral::blas (CMake) or spectral-blas (pkg-config): the accelerated paths must
+// be switched on, so the eigensolver below runs through LAPACKE and the link proves the libraries.
+#if defined(SPECTRAL_CONSUMER_EXPECT_BLAS) && !(defined(EIGEN_USE_BLAS) && defined(SPECTRAL_USE_LAPACKE))
+#error "spectral::blas did not bring EIGEN_USE_BLAS and SPECTRAL_USE_LAPACKE"
+#endif
+
 int main() {
   const spectral::row_matrix<double> z = spectral::row_matrix<double>::Random(64, 4);
   const spectral::zca_transform<double> zca;

@@ -88,7 +88,7 @@ template <class Method>
   return requested >= 0 ? requested : std::max(0.0, trade_off_beta(covariance_size));
 }
 
-/// INTL (spec §5.2, V = 2): nMSE + β (TL(Ẑ¹) + TL(Ẑ²)) on IterNorm outputs.
+/// INTL (docs/math.md#intl-loss, V = 2): nMSE + β (TL(Ẑ¹) + TL(Ẑ²)) on IterNorm outputs.
 [[nodiscard]] inline two_view_loss intl_loss(int iterations, options opts, double beta) {
   const intl_objective<double> objective{iter_norm_transform<double>{iter_norm{iterations}, opts},
                                          beta};

@@ -2,10 +2,11 @@
 // SPDX-License-Identifier: Apache-2.0
 
 // `spectral experiment intl-dynamics`: how INTL's trace loss moves the eigenvalues of the
-// embedding covariance (spec §5.5, P4/P5). A free embedding Z (N×D, features axis, K = D) is
-// optimised by gradient descent on TL(IterNorm_T(Z)) through the library's backward; at every
-// snapshot the change of each eigenvalue is compared with the first-order prediction of spec §2.2,
-// extended by the term that IterNorm's trace normalisation adds:
+// embedding covariance (docs/math.md#theory, P4/P5). A free embedding Z (N×D, features axis,
+// K = D) is optimised by gradient descent on TL(IterNorm_T(Z)) through the library's backward; at
+// every snapshot the change of each eigenvalue is compared with the first-order prediction of
+// docs/math.md#implicit-gradient-update, extended by the term that IterNorm's trace normalisation
+// adds:
 //   Δλ_i = −(2η/(M−1)) [a_ii ψ'(λ_i)/g(λ_i) + 2 λ_i c],   a_ii = u_iᵀ G_Y X_cᵀ u_i,
 //   g(λ) = p_T(λ/τ)/√τ,  c = Σ_j a_jj ∂g(λ_j)/∂τ.
 // The prediction is computed here from the scalar recursion p_T, independently of the library's
@@ -155,7 +156,8 @@ void run_intl_dynamics(const intl_dynamics_args& args) {
   for (const int t : args.iterations) {
     const iter_norm_transform<double> transform{iter_norm{t}};
     const iter_norm method{t};
-    const double bound = k * method.output_eigenvalue(1.0, k);  // K f_T(1/K), spec §5.5 P3
+    // K f_T(1/K), P3 of docs/math.md#theory.
+    const double bound = k * method.output_eigenvalue(1.0, k);
     row_matrix<double> z = initial;
     row r{t, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     double previous_condition = 0;
@@ -184,7 +186,8 @@ void run_intl_dynamics(const intl_dynamics_args& args) {
         dynamics.add({static_cast<long>(t), static_cast<long>(step), g.loss, g.output_trace, bound,
                       rank, condition, step_size});
         snapshots.emplace_back(step, eig.values);
-        // Central difference with a tiny step cancels the O(η²) term (spec §8.6 check 37).
+        // Central difference with a tiny step cancels the O(η²) term
+        // (docs/math.md#check-37).
         const double probe = args.probe_step * eig.values.sum();
         const vector<double> central = 0.5 * (eigen_decomposition(z - probe * g.grad_z).values -
                                               eigen_decomposition(z + probe * g.grad_z).values);

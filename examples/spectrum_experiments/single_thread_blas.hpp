@@ -4,7 +4,7 @@
 
 /// @file
 /// The experiments run OpenBLAS on one thread. Their products are small (at most 256×576×128),
-/// where OpenBLAS's threads cost more than they save (a collapse run took 3x longer with two
+/// where OpenBLAS's threads cost more than they save (a collapse run was much slower with two
 /// threads on a busy 2-core VM), and a threaded gemm gave different low-order bits than a single
 /// thread, so the CSVs of a seed would depend on the machine's core count.
 

@@ -2,8 +2,9 @@
 // SPDX-License-Identifier: Apache-2.0
 
 // `spectral experiment maps`: what an ST does to a spectrum. For a generated embedding with a
-// decaying covariance spectrum, the output spectrum map ψ(λ) predicted by output_spectrum() (spec
-// §2.1, §3.2, §3.3) is set beside the spectrum measured on the transformed embedding.
+// decaying covariance spectrum, the output spectrum map ψ(λ) predicted by output_spectrum()
+// (docs/math.md#spectral-transformation, docs/math.md#power-function, docs/math.md#iternorm) is
+// set beside the spectrum measured on the transformed embedding.
 
 #include "csv_writer.hpp"
 #include "experiments.hpp"

@@ -161,7 +161,8 @@ void add_intl_dynamics(CLI::App& parent, experiment_args& args) {
   CLI::App* cmd = parent.add_subcommand(
       "intl-dynamics",
       "Gradient descent on INTL's trace loss through IterNorm on a free embedding: "
-      "eigenvalues vs the first-order prediction Δλ_i (spec §2.2, §5.5)");
+      "eigenvalues vs the first-order prediction Δλ_i (docs/math.md#implicit-gradient-update, "
+      "docs/math.md#theory)");
   add_common(cmd, a.common, "intl-dynamics", [&a](const CLI::App* sub) {
     tiny_default(sub, "--steps", a.steps, 200);
     tiny_default(sub, "--dim", a.dim, 8);

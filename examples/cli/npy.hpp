@@ -3,8 +3,8 @@
 #pragma once
 
 /// @file
-/// Reading and writing 2-D float32/float64 NumPy `.npy` files (the CLI's data format).
-/// Not part of the umbrella header: include `<spectral/io/npy.hpp>` explicitly.
+/// Reading and writing 2-D float32/float64 NumPy `.npy` files: the `spectral` tool's data format
+/// (a tool concern, so not installed with the library).
 
 #include <spectral/core/error.hpp>
 #include <spectral/core/types.hpp>
