@@ -19,8 +19,8 @@ namespace spectral::bench {
 
 inline constexpr std::array<index_t, 4> feature_sizes{64, 256, 1024, 2048};  // D
 inline constexpr std::array<index_t, 2> batch_sizes{256, 1024};              // N
-inline constexpr double power_p = 0.25;           ///< p of every power-function row
-inline constexpr int iter_norm_iterations = 4;    ///< T of every IterNorm row
+inline constexpr double power_p = 0.25;         ///< p of every power-function row
+inline constexpr int iter_norm_iterations = 4;  ///< T of every IterNorm row
 /// Shrinkage for singular rows (K ≥ M), relative to the mean eigenvalue tr Σ / K. Large enough
 /// that the library's float32 positive-definiteness floor (K·ε·λ_max) is cleared at K = 2048.
 inline constexpr double relative_eps = 1e-2;

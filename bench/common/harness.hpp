@@ -9,13 +9,14 @@
 #include "torch_reference/reference.hpp"
 
 #include <benchmark/benchmark.h>
-#include <dlfcn.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
+
+#include <dlfcn.h>
 
 namespace spectral::bench {
 
@@ -32,7 +33,8 @@ inline void configure_threads_once() {
     const char* policy = std::getenv("OMP_WAIT_POLICY");
     const std::string wait_policy = policy != nullptr ? policy : "unset";
     if (wait_policy != "passive" && wait_policy != "PASSIVE") {
-      std::fprintf(stderr, "warning: OMP_WAIT_POLICY=%s; run with OMP_WAIT_POLICY=passive or the "
+      std::fprintf(stderr,
+                   "warning: OMP_WAIT_POLICY=%s; run with OMP_WAIT_POLICY=passive or the "
                    "LibTorch timings include OpenMP/OpenBLAS oversubscription\n",
                    wait_policy.c_str());
     }
@@ -174,14 +176,12 @@ bool register_method() {
           const bench_case c{bench_method<Method>(), ax, pass, n, d};
           for (const bool library : {true, false}) {
             const std::string name = std::string(library ? "BM_spectral/" : "BM_torch/") + c.tail();
-            auto* b = library ? benchmark::RegisterBenchmark(name.c_str(),
-                                                             [c](benchmark::State& s) {
-                                                               spectral_body<Method>(s, c);
-                                                             })
-                              : benchmark::RegisterBenchmark(name.c_str(),
-                                                             [c](benchmark::State& s) {
-                                                               torch_body<Method>(s, c);
-                                                             });
+            auto* b =
+                library
+                    ? benchmark::RegisterBenchmark(
+                          name.c_str(), [c](benchmark::State& s) { spectral_body<Method>(s, c); })
+                    : benchmark::RegisterBenchmark(
+                          name.c_str(), [c](benchmark::State& s) { torch_body<Method>(s, c); });
             b->UseRealTime()->Unit(benchmark::kMillisecond);
           }
         }

@@ -5,6 +5,5 @@
 #include "common/harness.hpp"
 
 namespace {
-[[maybe_unused]] const bool registered =
-    spectral::bench::register_method<spectral::iter_norm>();
+[[maybe_unused]] const bool registered = spectral::bench::register_method<spectral::iter_norm>();
 }  // namespace

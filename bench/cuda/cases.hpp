@@ -26,8 +26,12 @@ struct cuda_case {
   index_t groups = 1;
   bool tf32 = false;
 
-  [[nodiscard]] index_t covariance_size() const noexcept { return ax == axis::features ? d / groups : n; }
-  [[nodiscard]] index_t observations() const noexcept { return ax == axis::features ? n : d / groups; }
+  [[nodiscard]] index_t covariance_size() const noexcept {
+    return ax == axis::features ? d / groups : n;
+  }
+  [[nodiscard]] index_t observations() const noexcept {
+    return ax == axis::features ? n : d / groups;
+  }
   [[nodiscard]] bool needs_eps() const noexcept {
     return method.name != iter_norm::name() && covariance_size() >= observations();
   }

@@ -10,11 +10,11 @@
 
 #include <benchmark/benchmark.h>
 
-#include <cuda_runtime.h>
-
 #include <cstdint>
 #include <exception>
 #include <string>
+
+#include <cuda_runtime.h>
 
 namespace spectral::bench::gpu {
 namespace {
@@ -61,12 +61,16 @@ struct device_problem {
 
 device_problem upload(const host_problem& p) {
   const auto size = static_cast<std::size_t>(p.z.size());
-  device_problem out{cuda::device_buffer<float>(size, nullptr), cuda::device_buffer<float>(size, nullptr),
-                     cuda::device_buffer<float>(size, nullptr), cuda::device_buffer<float>(size, nullptr),
-                     p.z.rows(), p.z.cols()};
-  SPECTRAL_CUDA_TRY(cudaMemcpy(out.z.data(), p.z.data(), size * sizeof(float), cudaMemcpyHostToDevice));
+  device_problem out{cuda::device_buffer<float>(size, nullptr),
+                     cuda::device_buffer<float>(size, nullptr),
+                     cuda::device_buffer<float>(size, nullptr),
+                     cuda::device_buffer<float>(size, nullptr),
+                     p.z.rows(),
+                     p.z.cols()};
   SPECTRAL_CUDA_TRY(
-      cudaMemcpy(out.grad_out.data(), p.grad_out.data(), size * sizeof(float), cudaMemcpyHostToDevice));
+      cudaMemcpy(out.z.data(), p.z.data(), size * sizeof(float), cudaMemcpyHostToDevice));
+  SPECTRAL_CUDA_TRY(cudaMemcpy(out.grad_out.data(), p.grad_out.data(), size * sizeof(float),
+                               cudaMemcpyHostToDevice));
   return out;
 }
 
@@ -81,8 +85,9 @@ void run_once(Transform& transform, device_problem& dp, bool backward) {
 }
 
 template <class Method>
-spectral_transform<float, Method, cuda::backend> make_transform(const cuda_case& c, Method m,
-                                                                 double eps) {
+spectral_transform<float, Method, cuda::backend> make_transform(const cuda_case& c,
+                                                                Method m,
+                                                                double eps) {
   cuda::settings config;
   config.sync_check = false;  // timed as a training step runs: checked once, after the loop
   config.tf32 = c.tf32;
@@ -149,7 +154,8 @@ device_result spectral_cuda_result(const cuda_case& c, const host_problem& p) {
     run_once(transform, dp, backward);
   });
   device_result r{row_matrix<float>(dp.n, dp.d), row_matrix<float>()};
-  SPECTRAL_CUDA_TRY(cudaMemcpy(r.y.data(), dp.y.data(), static_cast<std::size_t>(r.y.size()) * sizeof(float),
+  SPECTRAL_CUDA_TRY(cudaMemcpy(r.y.data(), dp.y.data(),
+                               static_cast<std::size_t>(r.y.size()) * sizeof(float),
                                cudaMemcpyDeviceToHost));
   if (backward) {
     r.grad.resize(dp.n, dp.d);

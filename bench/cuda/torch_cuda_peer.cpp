@@ -10,7 +10,6 @@
 #include <benchmark/benchmark.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAStream.h>
-#include <cuda_runtime.h>
 #include <torch/autograd.h>
 #include <torch/cuda.h>
 #include <torch/types.h>
@@ -20,6 +19,8 @@
 #include <string>
 #include <type_traits>
 
+#include <cuda_runtime.h>
+
 namespace spectral::bench::gpu {
 namespace {
 
@@ -28,8 +29,7 @@ namespace {
 torch::Tensor whiten_matrices(const torch::Tensor& sigma, const method_spec& spec) {
   const std::int64_t k = sigma.size(1);
   const auto formula = [&]<class Method>([[maybe_unused]] const Method& method) -> torch::Tensor {
-    if constexpr (std::is_same_v<Method, zca_whitening> ||
-                  std::is_same_v<Method, power_function>) {
+    if constexpr (std::is_same_v<Method, zca_whitening> || std::is_same_v<Method, power_function>) {
       double p = 0.5;
       if constexpr (std::is_same_v<Method, power_function>) {
         p = method.power;
@@ -47,7 +47,7 @@ torch::Tensor whiten_matrices(const torch::Tensor& sigma, const method_spec& spe
       const auto lower = torch::linalg_cholesky(sigma);
       const auto eye = torch::eye(k, sigma.options()).expand_as(sigma);
       return torch::linalg_solve_triangular(lower, eye, /*upper=*/false, /*left=*/true,
-                                             /*unitriangular=*/false);
+                                            /*unitriangular=*/false);
     } else {
       static_assert(std::is_same_v<Method, iter_norm>, "no LibTorch peer for this method");
       const auto trace = sigma.diagonal(0, 1, 2).sum(-1).reshape({-1, 1, 1});
@@ -118,8 +118,7 @@ void torch_body(benchmark::State& state, const cuda_case& c) {
     // Warm-up, and the check against the library (same input, same math).
     const torch::Tensor peer = step();
     const device_result mine = spectral_cuda_result(c, p);
-    state.counters["rel_diff_vs_spectral"] =
-        relative_error(peer, backward ? mine.grad : mine.y);
+    state.counters["rel_diff_vs_spectral"] = relative_error(peer, backward ? mine.grad : mine.y);
     const int device = 0;
     c10::cuda::CUDACachingAllocator::resetPeakStats(static_cast<c10::DeviceIndex>(device));
     cudaStream_t stream = c10::cuda::getCurrentCUDAStream().stream();

@@ -45,7 +45,7 @@ template <class Method>
     const auto lower = torch::linalg_cholesky(sigma);
     const auto eye = torch::eye(k, sigma.options());
     return torch::linalg_solve_triangular(lower, eye, /*upper=*/false, /*left=*/true,
-                                           /*unitriangular=*/false);  // L⁻¹
+                                          /*unitriangular=*/false);  // L⁻¹
   } else {
     static_assert(std::is_same_v<Method, iter_norm>, "no LibTorch peer for this method");
     // Whitening2dIterNorm.whiten_matrix on a batch of one.
@@ -65,7 +65,9 @@ template <class Method>
 /// Y for an N×D embedding: X = Zᵀ on the features axis (Z on the samples axis),
 /// `xn = x - m`, `sigma = xn @ xn.T / (m - 1)` (+ eps·I), `W @ xn`, back to N×D.
 template <class Method>
-[[nodiscard]] torch::Tensor forward(const torch::Tensor& z, axis ax, const Method& method,
+[[nodiscard]] torch::Tensor forward(const torch::Tensor& z,
+                                    axis ax,
+                                    const Method& method,
                                     double eps) {
   const auto x = ax == axis::features ? z.t() : z;  // K×M
   const std::int64_t k = x.size(0);
@@ -82,8 +84,10 @@ template <class Method>
 
 /// forward() for the registered method `spec` names, with its parameters.
 /// @throws invalid_input for an unknown name or a parameter out of range
-[[nodiscard]] inline torch::Tensor forward(const torch::Tensor& z, axis ax,
-                                           const method_spec& spec, double eps) {
+[[nodiscard]] inline torch::Tensor forward(const torch::Tensor& z,
+                                           axis ax,
+                                           const method_spec& spec,
+                                           double eps) {
   return visit_method(spec, [&](const auto& method) { return forward(z, ax, method, eps); });
 }
 

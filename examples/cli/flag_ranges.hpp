@@ -46,11 +46,10 @@ template <class T>
   static_assert(std::is_arithmetic_v<T>);
   constexpr bool integral = std::is_integral_v<T>;
   // A range open above (high = the type's largest value) reads ">= low", not "[low, 1.8e+308]".
-  const std::string range =
-      high == std::numeric_limits<T>::max()
-          ? (end == lower_end::closed ? ">= " : "> ") + detail::show(low)
-          : (end == lower_end::closed ? "in [" : "in (") + detail::show(low) + ", " +
-                detail::show(high) + "]";
+  const std::string range = high == std::numeric_limits<T>::max()
+                                ? (end == lower_end::closed ? ">= " : "> ") + detail::show(low)
+                                : (end == lower_end::closed ? "in [" : "in (") + detail::show(low) +
+                                      ", " + detail::show(high) + "]";
   const std::string kind = integral ? "an integer" : "a finite number";
   return CLI::Validator(
       [low, high, end, range, kind](std::string& input) -> std::string {

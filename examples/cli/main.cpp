@@ -7,8 +7,8 @@
 // of its range, an unreadable input, outputs naming one file), 3 numerical error.
 // Every error is one line on stderr, "spectral: error: <message>", and no output file.
 
-#include "spectrum_experiments/experiment_command.hpp"
 #include "spectrum_command.hpp"
+#include "spectrum_experiments/experiment_command.hpp"
 #include "transform_command.hpp"
 
 #include <spectral/core/error.hpp>
@@ -87,7 +87,9 @@ int main(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const std::bad_alloc&) {
-    return report("out of memory: the input or the requested sizes need more memory than is "
-                  "available", exit_internal);
+    return report(
+        "out of memory: the input or the requested sizes need more memory than is "
+        "available",
+        exit_internal);
   }
 }

@@ -8,6 +8,7 @@
 /// and parameters come from the library's registry (spectral/methods/registry.hpp).
 
 #include "npy.hpp"
+
 #include <spectral/spectral.hpp>
 
 #include <array>
@@ -39,9 +40,7 @@ inline constexpr std::array<std::string_view, 2> axis_names = {"samples", "featu
 /// Parses an axis name; the parser has already restricted it to axis_names.
 [[nodiscard]] inline axis parse_axis(std::string_view name) {
   SPECTRAL_EXPECTS(name == "samples" || name == "features",
-                   "--axis: expected samples or features, got '",
-                   name,
-                   "'");
+                   "--axis: expected samples or features, got '", name, "'");
   return name == "samples" ? axis::samples : axis::features;
 }
 

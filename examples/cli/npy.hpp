@@ -267,8 +267,11 @@ inline bool read_exactly(std::ifstream& in, void* data, std::size_t size) {
 }
 
 template <class T>
-[[nodiscard]] row_matrix<T> read_npy_payload(std::ifstream& in, std::uint64_t available,
-                                             index_t rows, index_t cols, const std::string& file) {
+[[nodiscard]] row_matrix<T> read_npy_payload(std::ifstream& in,
+                                             std::uint64_t available,
+                                             index_t rows,
+                                             index_t cols,
+                                             const std::string& file) {
   // rows·cols·sizeof(T) is compared with what the file holds by division, so that no shape, however
   // large, overflows or is allocated before it is known to fit.
   const auto r = static_cast<std::uint64_t>(rows);
@@ -284,10 +287,9 @@ template <class T>
   }
   const std::uint64_t expected = r * c * sizeof(T);  // ≤ available, so no overflow
   if (expected < available) {
-    throw invalid_input(spectral::detail::concat(file, ": corrupt .npy file: ",
-                                                 available - expected,
-                                                 " bytes after the data of shape (", rows, ", ",
-                                                 cols, ")"));
+    throw invalid_input(
+        spectral::detail::concat(file, ": corrupt .npy file: ", available - expected,
+                                 " bytes after the data of shape (", rows, ", ", cols, ")"));
   }
   row_matrix<T> out(rows, cols);
   const std::size_t count = static_cast<std::size_t>(r * c);
@@ -309,8 +311,7 @@ inline npy_matrix read_npy(const std::filesystem::path& path) {
   std::error_code ec;
   const std::filesystem::file_status status = std::filesystem::status(path, ec);
   if (!std::filesystem::exists(status)) {
-    throw invalid_input(
-        spectral::detail::concat(file, ": cannot open for reading (no such file)"));
+    throw invalid_input(spectral::detail::concat(file, ": cannot open for reading (no such file)"));
   }
   if (!std::filesystem::is_regular_file(status)) {
     throw invalid_input(spectral::detail::concat(
@@ -338,12 +339,8 @@ inline npy_matrix read_npy(const std::filesystem::path& path) {
   const int major = lead[magic_size];
   const int minor = lead[magic_size + 1];
   if ((major != 1 && major != 2 && major != 3) || minor != 0) {
-    throw invalid_input(spectral::detail::concat(file,
-                                                 ": unsupported .npy format version ",
-                                                 major,
-                                                 ".",
-                                                 minor,
-                                                 " (expected 1.0, 2.0 or 3.0)"));
+    throw invalid_input(spectral::detail::concat(file, ": unsupported .npy format version ", major,
+                                                 ".", minor, " (expected 1.0, 2.0 or 3.0)"));
   }
   // Version 1 stores the header length in 2 bytes, versions 2 and 3 in 4.
   const int length_bytes = major == 1 ? 2 : 4;
@@ -353,11 +350,8 @@ inline npy_matrix read_npy(const std::filesystem::path& path) {
   }
   const std::size_t header_size = detail::little_endian_u32(lead + magic_size + 2, length_bytes);
   if (size - prefix < header_size) {
-    throw invalid_input(spectral::detail::concat(file,
-                                                 ": truncated .npy file: the header needs ",
-                                                 header_size,
-                                                 " bytes, found ",
-                                                 size - prefix));
+    throw invalid_input(spectral::detail::concat(file, ": truncated .npy file: the header needs ",
+                                                 header_size, " bytes, found ", size - prefix));
   }
   in.clear();
   in.seekg(static_cast<std::streamoff>(prefix), std::ios::beg);
@@ -369,9 +363,7 @@ inline npy_matrix read_npy(const std::filesystem::path& path) {
 
   if (header.descr != "<f4" && header.descr != "<f8") {
     throw invalid_input(
-        spectral::detail::concat(file,
-                                 ": unsupported dtype '",
-                                 header.descr,
+        spectral::detail::concat(file, ": unsupported dtype '", header.descr,
                                  "'; expected little-endian float32 ('<f4') or float64 ('<f8')"));
   }
   if (header.fortran_order) {
@@ -381,8 +373,7 @@ inline npy_matrix read_npy(const std::filesystem::path& path) {
   if (header.shape.size() != 2) {
     throw invalid_input(spectral::detail::concat(file,
                                                  ": expected a 2-D array (rows = samples), got ",
-                                                 header.shape.size(),
-                                                 " dimension(s)"));
+                                                 header.shape.size(), " dimension(s)"));
   }
   const auto rows = static_cast<index_t>(header.shape[0]);
   const auto cols = static_cast<index_t>(header.shape[1]);
@@ -395,13 +386,9 @@ inline npy_matrix read_npy(const std::filesystem::path& path) {
 
 template <real_scalar T>
 void write_npy(staged_file& file, embedding_cref<T> data) {
-  std::string header = spectral::detail::concat("{'descr': '",
-                                                detail::npy_descr<T>(),
+  std::string header = spectral::detail::concat("{'descr': '", detail::npy_descr<T>(),
                                                 "', 'fortran_order': False, 'shape': (",
-                                                data.rows(),
-                                                ", ",
-                                                data.cols(),
-                                                "), }");
+                                                data.rows(), ", ", data.cols(), "), }");
   // NumPy pads the header with spaces and a newline so that the data starts 64-byte aligned.
   const std::size_t prefix = detail::npy_magic.size() + 4;
   header.append(63 - (prefix + header.size()) % 64, ' ');

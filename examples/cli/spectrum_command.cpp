@@ -3,8 +3,8 @@
 #include "spectrum_command.hpp"
 
 #include "method_dispatch.hpp"
-
 #include "npy.hpp"
+
 #include <spectral/spectral.hpp>
 
 #include <nlohmann/json.hpp>
@@ -24,13 +24,12 @@ CLI::App* add_spectrum_command(CLI::App& app, spectrum_args& args) {
                          "Print the covariance spectrum of X (N×D): eigenvalues, effective rank, "
                          "condition number, trace");
   cmd->add_option("--input", args.input, "X: 2-D float32/float64 C-order .npy")->required();
-  cmd->add_option("--axis",
-                  args.axis,
+  cmd->add_option("--axis", args.axis,
                   "features: D×D covariance over the N samples; samples: N×N over the D features")
       ->check(CLI::IsMember(choices(axis_names)))
       ->capture_default_str();
-  cmd->add_flag(
-      "--json", args.json, "Print one JSON object (condition_number is null when Σ is singular)");
+  cmd->add_flag("--json", args.json,
+                "Print one JSON object (condition_number is null when Σ is singular)");
   return cmd;
 }
 
@@ -68,36 +67,24 @@ void print_table(const described_spectrum& s, axis a, const std::string& input) 
   const index_t k = r.eigenvalues.size();
   const index_t observations = a == axis::features ? s.rows : s.cols;
   std::printf("%s: %ld x %ld %.*s, %.*s axis: %ld x %ld covariance from %ld observations\n",
-              input.c_str(),
-              static_cast<long>(s.rows),
-              static_cast<long>(s.cols),
-              static_cast<int>(s.dtype.size()),
-              s.dtype.data(),
-              static_cast<int>(to_string(a).size()),
-              to_string(a).data(),
-              static_cast<long>(k),
-              static_cast<long>(k),
-              static_cast<long>(observations));
+              input.c_str(), static_cast<long>(s.rows), static_cast<long>(s.cols),
+              static_cast<int>(s.dtype.size()), s.dtype.data(),
+              static_cast<int>(to_string(a).size()), to_string(a).data(), static_cast<long>(k),
+              static_cast<long>(k), static_cast<long>(observations));
   std::printf("  trace             %.6g\n", r.trace);
   std::printf("  effective rank    %.4g of %ld\n", r.effective_rank, static_cast<long>(k));
-  std::printf("  condition number  %.4g%s\n",
-              r.condition_number,
+  std::printf("  condition number  %.4g%s\n", r.condition_number,
               std::isfinite(r.condition_number) ? "" : " (singular covariance)");
   const index_t shown = std::min<index_t>(k, 8);
-  std::printf("  eigenvalues (descending, top %ld of %ld):\n",
-              static_cast<long>(shown),
+  std::printf("  eigenvalues (descending, top %ld of %ld):\n", static_cast<long>(shown),
               static_cast<long>(k));
   for (index_t i = 0; i < shown; ++i) {
-    std::printf("    %4ld  %12.6g  %6.2f%%\n",
-                static_cast<long>(i + 1),
-                r.eigenvalues(i),
+    std::printf("    %4ld  %12.6g  %6.2f%%\n", static_cast<long>(i + 1), r.eigenvalues(i),
                 100.0 * r.normalized(i));
   }
   if (k > shown) {
-    std::printf("    %4ld  %12.6g  %6.2f%%  (smallest)\n",
-                static_cast<long>(k),
-                r.eigenvalues(k - 1),
-                100.0 * r.normalized(k - 1));
+    std::printf("    %4ld  %12.6g  %6.2f%%  (smallest)\n", static_cast<long>(k),
+                r.eigenvalues(k - 1), 100.0 * r.normalized(k - 1));
   }
 }
 

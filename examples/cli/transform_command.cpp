@@ -4,8 +4,8 @@
 
 #include "flag_ranges.hpp"
 #include "method_dispatch.hpp"
-
 #include "npy.hpp"
+
 #include <spectral/io/staged_file.hpp>
 #include <spectral/spectral.hpp>
 
@@ -30,8 +30,7 @@ CLI::App* add_transform_command(CLI::App& app, transform_args& args) {
   cmd->add_option("--iters", args.iters, "Newton iterations T (iternorm only)")
       ->check(in_range(min_iterations, iter_norm::max_iterations))
       ->capture_default_str();
-  cmd->add_option("--axis",
-                  args.axis,
+  cmd->add_option("--axis", args.axis,
                   "features: D×D covariance over the N samples; samples: N×N over the D features")
       ->check(CLI::IsMember(choices(axis_names)))
       ->capture_default_str();
@@ -58,7 +57,9 @@ namespace {
 /// Stages one output of the set; a file that cannot be created or written is reported with
 /// the flag that named it.
 template <real_scalar T>
-void stage(io::staged_file_set& outputs, std::string_view flag, const std::string& path,
+void stage(io::staged_file_set& outputs,
+           std::string_view flag,
+           const std::string& path,
            const row_matrix<T>& data) {
   try {
     io::write_npy<T>(outputs.add(path), data);

@@ -98,16 +98,16 @@ inline plot_outcome render_gnuplot(const std::filesystem::path& folder,
   }
   const std::filesystem::path staging = pattern;
   const std::string log_name = std::filesystem::path(script_name).stem().string() + ".gnuplot.log";
-  const program_result run =
-      run_program({gnuplot_program(), "-e", "outdir='" + staging.filename().string() + "'",
-                   script_name},
-                  folder, staging / log_name);
+  const program_result run = run_program(
+      {gnuplot_program(), "-e", "outdir='" + staging.filename().string() + "'", script_name},
+      folder, staging / log_name);
   plot_outcome outcome;
   std::error_code ec;
   if (!run.succeeded()) {
     if (run.started) {  // keep gnuplot's messages where the user looks
       std::filesystem::rename(staging / log_name, folder / log_name, ec);
-      outcome.problem = "gnuplot failed on " + script_name + " (see " + (folder / log_name).string() + ")";
+      outcome.problem =
+          "gnuplot failed on " + script_name + " (see " + (folder / log_name).string() + ")";
     } else {
       outcome.problem = "gnuplot not found (" + gnuplot_program() + ")";
     }

@@ -53,8 +53,7 @@ struct program_result {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   const std::string log = output_log.empty() ? std::string("/dev/null") : output_log.string();
-  const int log_flags = output_log.empty() ? O_WRONLY
-                                           : O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
+  const int log_flags = output_log.empty() ? O_WRONLY : O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), log_flags, 0644);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
@@ -71,7 +70,8 @@ struct program_result {
   int status = 0;
   while (::waitpid(child, &status, 0) < 0) {
     if (errno != EINTR) {
-      result.problem = std::string("waiting for ") + arguments.front() + ": " + std::strerror(errno);
+      result.problem =
+          std::string("waiting for ") + arguments.front() + ": " + std::strerror(errno);
       return result;
     }
   }

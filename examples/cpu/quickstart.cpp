@@ -18,11 +18,8 @@ using spectral::index_t;
 using spectral::row_matrix;
 
 void print_spectrum(const char* label, const spectral::spectrum_report& r) {
-  std::printf("%-28s effective rank %6.2f of %ld, condition number %10.4g, top eigenvalues",
-              label,
-              r.effective_rank,
-              static_cast<long>(r.eigenvalues.size()),
-              r.condition_number);
+  std::printf("%-28s effective rank %6.2f of %ld, condition number %10.4g, top eigenvalues", label,
+              r.effective_rank, static_cast<long>(r.eigenvalues.size()), r.condition_number);
   for (index_t i = 0; i < 4; ++i) {
     std::printf(" %.3g", r.eigenvalues(i));
   }
@@ -66,11 +63,8 @@ int main() {
   const auto predicted =
       spectral::output_spectrum(method, spectral::spectrum<double>(z).eigenvalues);
   std::printf("%-28s largest %.4g (measured %.4g), smallest %.4g (measured %.4g)\n",
-              "iter_norm predicted:",
-              predicted.maxCoeff(),
-              after.eigenvalues.maxCoeff(),
-              predicted.minCoeff(),
-              after.eigenvalues.minCoeff());
+              "iter_norm predicted:", predicted.maxCoeff(), after.eigenvalues.maxCoeff(),
+              predicted.minCoeff(), after.eigenvalues.minCoeff());
 
   // 4. Backward: the trace loss of the IterNorm output, differentiated back to the embedding.
   row_matrix<double> grad_y(n, d);
@@ -81,10 +75,7 @@ int main() {
   // IterNorm is scale invariant, so the gradient is orthogonal to the centred input.
   const double radial = grad_z.cwiseProduct(normalized.context.centered()).sum() /
                         (grad_z.norm() * normalized.context.centered().norm());
-  std::printf("%-28s trace loss %.4g, |dL/dZ| %.4g, cos(dL/dZ, Z_c) %.1e\n",
-              "gradient:",
-              loss,
-              grad_z.norm(),
-              radial);
+  std::printf("%-28s trace loss %.4g, |dL/dZ| %.4g, cos(dL/dZ, Z_c) %.1e\n", "gradient:", loss,
+              grad_z.norm(), radial);
   return 0;
 }

@@ -18,7 +18,6 @@
 #include <variant>
 #include <vector>
 
-
 namespace spectral::cli {
 
 /// One CSV cell: text, an integer or a real number.

@@ -47,12 +47,12 @@ void add_common(CLI::App* cmd,
 // Upper bounds of the experiments' flags: generous next to the defaults, and small enough that
 // no combination asks for unbounded memory or time (the largest matrix, max_rows × max_width
 // doubles, is 4 GiB; a run is at most max_steps steps on such a batch).
-constexpr long max_dim = 2048;      ///< embedding / covariance size D, K
-constexpr long max_width = 4096;    ///< input and hidden widths of the encoders
-constexpr long max_rows = 131072;   ///< samples, batch and evaluation rows
-constexpr int max_steps = 1000000;  ///< SGD / gradient steps (and --log-every)
-constexpr int max_runs = 100;       ///< repetitions per instance
-constexpr int max_iterations = 64;  ///< IterNorm's T in the experiments
+constexpr long max_dim = 2048;               ///< embedding / covariance size D, K
+constexpr long max_width = 4096;             ///< input and hidden widths of the encoders
+constexpr long max_rows = 131072;            ///< samples, batch and evaluation rows
+constexpr int max_steps = 1000000;           ///< SGD / gradient steps (and --log-every)
+constexpr int max_runs = 100;                ///< repetitions per instance
+constexpr int max_iterations = 64;           ///< IterNorm's T in the experiments
 constexpr long fashion_mnist_train = 60000;  ///< images in the training split
 constexpr long fashion_mnist_test = 10000;   ///< images in the test split
 

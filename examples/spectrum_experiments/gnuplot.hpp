@@ -46,7 +46,8 @@ inline bool render_plot(const std::filesystem::path& png,
                         int height = 500) {
   const std::filesystem::path folder = png.has_parent_path() ? png.parent_path() : ".";
   const std::string image = png.filename().string();
-  const std::string script = std::filesystem::path(png).replace_extension(".gp").filename().string();
+  const std::string script =
+      std::filesystem::path(png).replace_extension(".gp").filename().string();
   std::string text = "# Rendered by `spectral experiment`; re-run with: gnuplot " + script + "\n";
   text += tools::gnuplot_preamble;
   text += "set terminal pngcairo size " + std::to_string(width) + "," + std::to_string(height) +

@@ -307,14 +307,14 @@ inline void training_report::plot(const std::filesystem::path& folder,
     }
     return s;
   }();
-  const auto layout =
-      "set multiplot layout 1," + std::to_string(encoders_.size()) + " title " + gnuplot_text(title) + "\n";
+  const auto layout = "set multiplot layout 1," + std::to_string(encoders_.size()) + " title " +
+                      gnuplot_text(title) + "\n";
   const std::string trajectories = gnuplot_file("trajectories.csv");
   const std::string spectra = gnuplot_file("spectra.csv");
   const std::string summary = gnuplot_file("summary.csv");
-  const std::string per_encoder_lines = "names = " + gnuplot_text(names) + "\nencoders = " +
-                                        gnuplot_text(encoders_list) + "\n" + plot_colors + layout +
-                                        "set key below maxrows 3 font ',8' spacing 0.9\nset grid\n";
+  const std::string per_encoder_lines =
+      "names = " + gnuplot_text(names) + "\nencoders = " + gnuplot_text(encoders_list) + "\n" +
+      plot_colors + layout + "set key below maxrows 3 font ',8' spacing 0.9\nset grid\n";
 
   // Effective rank over training, run 0 of each setting.
   std::string rank = per_encoder_lines;
@@ -349,8 +349,8 @@ inline void training_report::plot(const std::filesystem::path& folder,
   // Final effective rank / D per instance (mean, min–max over runs), and the probe accuracy.
   const bool probe = has_probe();
   std::string bars = "encoders = " + gnuplot_text(encoders_list) + "\n";
-  bars +=
-      std::string("set multiplot layout ") + (probe ? "2,1" : "1,1") + " title " + gnuplot_text(title) + "\n";
+  bars += std::string("set multiplot layout ") + (probe ? "2,1" : "1,1") + " title " +
+          gnuplot_text(title) + "\n";
   // Explicit tic labels: one per instance, whatever the encoders and the rows present.
   std::string tics = "set xtics (";
   for (std::size_t i = 0; i < labels_.size(); ++i) {

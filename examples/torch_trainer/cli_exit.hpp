@@ -88,9 +88,10 @@ inline int report_current_exception() noexcept {
   } catch (const numerical_error& e) {
     return report_error(e.what(), exit_numerical);
   } catch (const std::bad_alloc&) {
-    return report_error("out of memory; use smaller sizes (--batch, --width, --projector, "
-                        "--image-size) or fewer --threads",
-                        exit_runtime);
+    return report_error(
+        "out of memory; use smaller sizes (--batch, --width, --projector, "
+        "--image-size) or fewer --threads",
+        exit_runtime);
   } catch (const c10::Error& e) {
     return report_error(first_line(e.what_without_backtrace()), exit_runtime);
   } catch (const std::exception& e) {  // files, checkpoints, the rendezvous: named in the message

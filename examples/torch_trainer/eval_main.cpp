@@ -39,7 +39,8 @@ int run(int argc, char** argv) {
                  "network, docs/trainer.md#semi-supervised)")
       ->check(CLI::IsMember({"linear", "finetune"}))
       ->capture_default_str();
-  app.add_option("--data", c.data, "ImageFolder root with train/<class>/*.JPEG and val/<class>/*.JPEG")
+  app.add_option("--data", c.data,
+                 "ImageFolder root with train/<class>/*.JPEG and val/<class>/*.JPEG")
       ->required();
   app.add_option("--out", c.out, "output folder: eval_checkpoint.pt, metrics.jsonl, summary.json")
       ->capture_default_str();
@@ -67,9 +68,10 @@ int run(int argc, char** argv) {
   app.add_option("--batch", c.batch,
                  "batch size" + range<std::int64_t>(1, limits::batch) + "; finetune at least 2")
       ->capture_default_str();
-  app.add_option("--lr-classifier", c.lr_classifier,
-                 "head learning rate x batch/256 (0.4 for multi-crop+EMA checkpoints; > 0, at most " +
-                     std::to_string(static_cast<int>(limits::lr)) + ")")
+  app.add_option(
+         "--lr-classifier", c.lr_classifier,
+         "head learning rate x batch/256 (0.4 for multi-crop+EMA checkpoints; > 0, at most " +
+             std::to_string(static_cast<int>(limits::lr)) + ")")
       ->capture_default_str();
   app.add_option("--lr-backbone", c.lr_backbone,
                  "finetune: backbone learning rate x batch/256" + range(0.0, limits::lr))
@@ -93,14 +95,16 @@ int run(int argc, char** argv) {
   app.add_option("--loader-threads", c.loader_threads,
                  "JPEG decoding threads" + range(1, limits::loader_threads))
       ->capture_default_str();
-  app.add_option("--threads", c.threads, "intra-op threads (0: every core)" + range(0, limits::threads))
+  app.add_option("--threads", c.threads,
+                 "intra-op threads (0: every core)" + range(0, limits::threads))
       ->capture_default_str();
   app.add_option("--seed", c.seed, "seed of initialisation, crops, flips and data order (0-2^64-1)")
       ->check(spectral::trainer::unsigned_text())
       ->capture_default_str();
   app.add_option("--device", c.device, "cpu | cuda | cuda:N")->capture_default_str();
   app.add_flag("--amp", c.amp, "fp16 autocast with dynamic loss scaling (CUDA)");
-  app.add_flag("--channels-last", c.channels_last, "NHWC memory format for the convolutions (CUDA)");
+  app.add_flag("--channels-last", c.channels_last,
+               "NHWC memory format for the convolutions (CUDA)");
   app.add_flag("--resume", c.resume, "continue from <out>/eval_checkpoint.pt");
   app.add_flag("!--no-progress", c.progress, "no progress bar");
 
@@ -117,12 +121,13 @@ int run(int argc, char** argv) {
   if (summary.contains("final")) {
     const auto& f = summary["final"];
     const auto& b = summary["best"];
-    std::printf("val top-1 %.2f%%, top-5 %.2f%% after %lld epochs (best top-1 %.2f%% at epoch "
-                "%lld); results in %s\n",
-                f["val_top1"].get<double>(), f["val_top5"].get<double>(),
-                static_cast<long long>(summary["epochs_completed"].get<std::int64_t>()),
-                b["val_top1"].get<double>(), static_cast<long long>(b["epoch"].get<std::int64_t>()),
-                c.out.string().c_str());
+    std::printf(
+        "val top-1 %.2f%%, top-5 %.2f%% after %lld epochs (best top-1 %.2f%% at epoch "
+        "%lld); results in %s\n",
+        f["val_top1"].get<double>(), f["val_top5"].get<double>(),
+        static_cast<long long>(summary["epochs_completed"].get<std::int64_t>()),
+        b["val_top1"].get<double>(), static_cast<long long>(b["epoch"].get<std::int64_t>()),
+        c.out.string().c_str());
   }
   return spectral::trainer::exit_ok;
 }

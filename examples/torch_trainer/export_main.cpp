@@ -3,7 +3,8 @@
 
 // intl_export: the backbone of an intl_train checkpoint as a state dict with torchvision's key
 // names, in the format Python's torch.load opens:
-//   sd = torch.load("backbone.pth"); torchvision.models.resnet50().load_state_dict(sd, strict=False)
+//   sd = torch.load("backbone.pth"); torchvision.models.resnet50().load_state_dict(sd,
+//   strict=False)
 // reports only fc.weight and fc.bias missing (for --arch resnet50 --imagenet-stem on RGB data).
 
 #include "cli_exit.hpp"

@@ -39,7 +39,7 @@ struct flag_values {
         axis(std::string(spectral::to_string(c.transform.opts.axis))),
         arch(c.depth == 50 ? "resnet50" : "resnet18"),
         engine(c.transform.engine == spectral::trainer::transform_engine::library ? "library"
-                                                                                   : "reference"),
+                                                                                  : "reference"),
         amp_dtype(c.amp_bf16 ? "bf16" : "fp16") {}
 
   /// The names into the configuration (CLI11's IsMember has checked each).
@@ -52,15 +52,16 @@ struct flag_values {
     c.transform.engine = engine == "library" ? spectral::trainer::transform_engine::library
                                              : spectral::trainer::transform_engine::reference;
     c.amp_bf16 = amp_dtype == "bf16";
-    c.views = spectral::trainer::views_from_lists(c, crop_sizes, min_scales, max_scales,
-                                                  blur_probs, solarize_probs);
+    c.views = spectral::trainer::views_from_lists(c, crop_sizes, min_scales, max_scales, blur_probs,
+                                                  solarize_probs);
   }
 };
 
 std::string recipes_help() {
-  std::string text = "Recipes (--recipe; default from --dataset: imagefolder -> imagenet, else the "
-                     "data set's own; the defaults above are fashion-mnist's, --print-config shows "
-                     "a recipe's):\n";
+  std::string text =
+      "Recipes (--recipe; default from --dataset: imagefolder -> imagenet, else the "
+      "data set's own; the defaults above are fashion-mnist's, --print-config shows "
+      "a recipe's):\n";
   for (const auto& r : spectral::trainer::recipes) {
     text += "  " + std::string(r.name) + ": " + std::string(r.summary) + "\n";
   }
@@ -92,7 +93,8 @@ void add_flags(CLI::App& app, spectral::trainer::train_config& c, flag_values& f
       ->capture_default_str();
   app.add_option("--out", c.out, "output folder: checkpoint, metrics.jsonl, summary.json, plots")
       ->capture_default_str();
-  app.add_option("--epochs", c.epochs, "pretraining epochs" + range<std::int64_t>(1, limits::epochs))
+  app.add_option("--epochs", c.epochs,
+                 "pretraining epochs" + range<std::int64_t>(1, limits::epochs))
       ->capture_default_str();
   app.add_option("--batch", c.batch,
                  "batch size (global)" + range<std::int64_t>(4, limits::batch) +
@@ -117,8 +119,9 @@ void add_flags(CLI::App& app, spectral::trainer::train_config& c, flag_values& f
                  "channels of the first ResNet stage (64 = torchvision)" +
                      range<std::int64_t>(4, limits::width))
       ->capture_default_str();
-  app.add_flag("--cifar-stem,!--imagenet-stem", c.cifar_stem,
-               "CIFAR's 3x3 stride-1 stem without max-pool, or the 7x7 stride-2 stem with max-pool");
+  app.add_flag(
+      "--cifar-stem,!--imagenet-stem", c.cifar_stem,
+      "CIFAR's 3x3 stride-1 stem without max-pool, or the 7x7 stride-2 stem with max-pool");
   app.add_option("--projector", c.projector,
                  "output size of the 3-layer projector" + range<std::int64_t>(2, limits::projector))
       ->capture_default_str();
@@ -184,7 +187,8 @@ void add_flags(CLI::App& app, spectral::trainer::train_config& c, flag_values& f
       ->capture_default_str();
   app.add_flag("!--no-random-baseline", c.evaluate_random_init,
                "skip evaluating the untrained encoder");
-  app.add_option("--seed", c.seed, "seed of data order, augmentations and initialisation (0-2^64-1)")
+  app.add_option("--seed", c.seed,
+                 "seed of data order, augmentations and initialisation (0-2^64-1)")
       ->check(spectral::trainer::unsigned_text())
       ->capture_default_str();
   app.add_flag("--resume", c.resume, "continue from <out>/checkpoint.pt");
@@ -225,7 +229,8 @@ void add_flags(CLI::App& app, spectral::trainer::train_config& c, flag_values& f
                  "precision of --amp: fp16 (with loss scaling, as the reference) | bf16 (none)")
       ->check(CLI::IsMember({"fp16", "bf16"}))
       ->capture_default_str();
-  app.add_flag("--channels-last", c.channels_last, "NHWC memory format for the convolutions (CUDA)");
+  app.add_flag("--channels-last", c.channels_last,
+               "NHWC memory format for the convolutions (CUDA)");
   app.add_flag("--compare-reference", c.compare_reference,
                "throughput modes: also time the reference engine (LibTorch ops + autograd) in the "
                "same process and print the ratio");
@@ -234,8 +239,9 @@ void add_flags(CLI::App& app, spectral::trainer::train_config& c, flag_values& f
                "(synchronising between them)");
   app.add_flag("--loader-only", c.loader_only,
                "throughput of the ImageFolder loader alone (decode + crop, 2 views per image)");
-  app.add_flag("--pipeline", c.pipeline,
-               "throughput of loader + augmentation + training step on ImageFolder (no checkpoints)");
+  app.add_flag(
+      "--pipeline", c.pipeline,
+      "throughput of loader + augmentation + training step on ImageFolder (no checkpoints)");
   app.add_option("--image-size", c.image_size,
                  "ImageFolder crop size" + range<std::int64_t>(8, limits::image_size))
       ->capture_default_str();
@@ -313,7 +319,8 @@ int run(int argc, char** argv) {
     }
   }
   if (summary.contains("synthetic")) {
-    std::printf("%.1f images/s (%.1f ms/step)\n", summary["synthetic"]["images_per_s"].get<double>(),
+    std::printf("%.1f images/s (%.1f ms/step)\n",
+                summary["synthetic"]["images_per_s"].get<double>(),
                 summary["synthetic"]["ms_per_step"].get<double>());
   }
   if (summary.contains("evaluation")) {

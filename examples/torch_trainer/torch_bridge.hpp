@@ -16,9 +16,9 @@
 namespace spectral::trainer {
 
 namespace compat = ::spectral::torch_bridge::compat;
+using torch_bridge::intl_terms;
 using torch_bridge::IntlLoss;
 using torch_bridge::IntlLossImpl;
-using torch_bridge::intl_terms;
 using torch_bridge::normalized_mse;
 using torch_bridge::reference_transform;
 using torch_bridge::spectral_function;

@@ -8,8 +8,6 @@
  *        device-memory types it works on. Needs nvcc; spectral.hpp never includes this.
  */
 
-#include <spectral/spectral.hpp>
-
 #include <spectral/cuda/backend.cuh>
 #include <spectral/cuda/device.cuh>
 #include <spectral/cuda/error.cuh>
@@ -19,6 +17,7 @@
 #include <spectral/cuda/spectral_transform.cuh>
 #include <spectral/cuda/spectrum.cuh>
 #include <spectral/cuda/status.cuh>
+#include <spectral/spectral.hpp>
 
 /// The CUDA backend and the device-memory (embedding_view, stream) forms of the library's API.
 namespace spectral::cuda {

@@ -85,8 +85,11 @@ void expect_matrix(const torch::Tensor& t, const char* argument) {
 
 /// The op arguments as a bridge spec, checked as the library checks them. Status is never read
 /// back per call on CUDA: spectral.check() does it.
-[[nodiscard]] bridge::transform_spec make_spec(const std::string& method, const std::string& axis_name,
-                                               double eps, std::int64_t groups, double power,
+[[nodiscard]] bridge::transform_spec make_spec(const std::string& method,
+                                               const std::string& axis_name,
+                                               double eps,
+                                               std::int64_t groups,
+                                               double power,
                                                std::int64_t iterations) {
   SPECTRAL_EXPECTS(iterations >= 0 && iterations <= std::numeric_limits<int>::max(),
                    "iterations: must be in [0, ", std::numeric_limits<int>::max(), "], got ",
@@ -104,9 +107,13 @@ void expect_matrix(const torch::Tensor& t, const char* argument) {
   return spec;
 }
 
-torch::Tensor transform_meta(const torch::Tensor& z, const std::string& method,
-                             const std::string& axis_name, double eps, std::int64_t groups,
-                             double power, std::int64_t iterations) {
+torch::Tensor transform_meta(const torch::Tensor& z,
+                             const std::string& method,
+                             const std::string& axis_name,
+                             double eps,
+                             std::int64_t groups,
+                             double power,
+                             std::int64_t iterations) {
   return translated([&] {
     (void)make_spec(method, axis_name, eps, groups, power, iterations);
     expect_matrix(z, "z");
@@ -116,8 +123,13 @@ torch::Tensor transform_meta(const torch::Tensor& z, const std::string& method,
 
 /// Y = ST(Z) in Z's dtype: half and bfloat16 are computed in float32 (the bridge) and cast back.
 /// Meta tensors (shape inference) reach this kernel first, through the Autograd key.
-torch::Tensor transform(const torch::Tensor& z, const std::string& method, const std::string& axis_name,
-                        double eps, std::int64_t groups, double power, std::int64_t iterations) {
+torch::Tensor transform(const torch::Tensor& z,
+                        const std::string& method,
+                        const std::string& axis_name,
+                        double eps,
+                        std::int64_t groups,
+                        double power,
+                        std::int64_t iterations) {
   if (z.is_meta()) {
     return transform_meta(z, method, axis_name, eps, groups, power, iterations);
   }
@@ -129,8 +141,12 @@ torch::Tensor transform(const torch::Tensor& z, const std::string& method, const
 }
 
 /// Checks transform's settings without data (modules refuse bad settings at construction).
-void validate(const std::string& method, const std::string& axis_name, double eps,
-              std::int64_t groups, double power, std::int64_t iterations) {
+void validate(const std::string& method,
+              const std::string& axis_name,
+              double eps,
+              std::int64_t groups,
+              double power,
+              std::int64_t iterations) {
   translated([&] { (void)make_spec(method, axis_name, eps, groups, power, iterations); });
 }
 
@@ -149,9 +165,14 @@ torch::Tensor trace_loss(const torch::Tensor& y, const std::string& axis_name) {
 /// (total, alignment, trace): INTL's objective over views[0] (the anchor) and the others.
 /// beta: the reference's 0.01·(log2 K − 3) when absent, K = N (samples axis) or D (features).
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> intl_loss(
-    const std::vector<torch::Tensor>& views, const std::string& method,
-    const std::string& axis_name, double eps, std::int64_t groups, double power,
-    std::int64_t iterations, c10::optional<double> beta) {
+    const std::vector<torch::Tensor>& views,
+    const std::string& method,
+    const std::string& axis_name,
+    double eps,
+    std::int64_t groups,
+    double power,
+    std::int64_t iterations,
+    c10::optional<double> beta) {
   return translated([&] {
     const auto spec = make_spec(method, axis_name, eps, groups, power, iterations);
     SPECTRAL_EXPECTS(views.size() >= 2, "views: INTL needs at least 2 views, got ", views.size());
@@ -185,8 +206,10 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> intl_loss(
 /// (eigenvalues descending, effective rank, condition number) of one group's covariance,
 /// computed in float64 on the CPU (a CUDA tensor is copied to the host).
 std::tuple<torch::Tensor, double, double> spectrum(const torch::Tensor& z,
-                                                   const std::string& axis_name, double eps,
-                                                   std::int64_t groups, std::int64_t group) {
+                                                   const std::string& axis_name,
+                                                   double eps,
+                                                   std::int64_t groups,
+                                                   std::int64_t group) {
   return translated([&] {
     expect_matrix(z, "z");
     options opts;
@@ -194,7 +217,8 @@ std::tuple<torch::Tensor, double, double> spectrum(const torch::Tensor& z,
     opts.groups = groups;
     opts.eps = eps;
     const torch::Tensor host =
-        z.detach().to(torch::kCPU, torch::kFloat64, /*non_blocking=*/false, /*copy=*/false)
+        z.detach()
+            .to(torch::kCPU, torch::kFloat64, /*non_blocking=*/false, /*copy=*/false)
             .contiguous();
     const auto report = spectral::spectrum<double>(
         embedding_map(static_cast<const double*>(host.data_ptr<double>()), host.size(0),
@@ -202,8 +226,7 @@ std::tuple<torch::Tensor, double, double> spectrum(const torch::Tensor& z,
         opts, group);
     torch::Tensor eigenvalues =
         torch::empty({static_cast<std::int64_t>(report.eigenvalues.size())}, torch::kFloat64);
-    std::copy(report.eigenvalues.begin(), report.eigenvalues.end(),
-              eigenvalues.data_ptr<double>());
+    std::copy(report.eigenvalues.begin(), report.eigenvalues.end(), eigenvalues.data_ptr<double>());
     return std::make_tuple(eigenvalues, report.effective_rank, report.condition_number);
   });
 }
@@ -231,14 +254,16 @@ const bool translator_installed = [] {
 }  // namespace
 
 TORCH_LIBRARY(spectral, m) {
-  m.def("transform(Tensor z, str method, str axis, float eps, int groups, float power, "
-        "int iterations) -> Tensor");
+  m.def(
+      "transform(Tensor z, str method, str axis, float eps, int groups, float power, "
+      "int iterations) -> Tensor");
   m.def("validate(str method, str axis, float eps, int groups, float power, int iterations) -> ()",
         &validate);
   m.def("trace_loss(Tensor y, str axis) -> Tensor", &trace_loss);
-  m.def("intl_loss(Tensor[] views, str method, str axis, float eps, int groups, float power, "
-        "int iterations, float? beta) -> (Tensor, Tensor, Tensor)",
-        &intl_loss);
+  m.def(
+      "intl_loss(Tensor[] views, str method, str axis, float eps, int groups, float power, "
+      "int iterations, float? beta) -> (Tensor, Tensor, Tensor)",
+      &intl_loss);
   m.def("spectrum(Tensor z, str axis, float eps, int groups, int group) -> (Tensor, float, float)",
         &spectrum);
   m.def("check() -> ()", &check);

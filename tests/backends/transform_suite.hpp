@@ -18,8 +18,6 @@
 /// (reported as skipped, never as passed). Each backend's own choices and deeper per-method
 /// checks stay in its own files (tests/methods/, tests/cuda/).
 
-#include <methods/instances.hpp>
-
 #include <spectral/spectral.hpp>
 
 #include <common/generators.hpp>
@@ -34,6 +32,8 @@
 #include <cstdint>
 #include <limits>
 #include <vector>
+
+#include <methods/instances.hpp>
 
 namespace spectral_test::transform_suite {
 
@@ -104,11 +104,10 @@ void check_whitened_covariance(const config& c, std::uint64_t seed) {
   const problem_size p = small_problem(c.ax);
   const layout_shape s = shape_of(p.n, p.d, c.ax, c.groups);
   CAPTURE(describe(c), seed);
-  const Eigen::MatrixXd z = rounded_to<T>(make_embedding_with_spectrum(
-      p.n, p.d, c.ax, c.groups, log_spaced(s.size, 2.0, 100.0), seed));
+  const Eigen::MatrixXd z = rounded_to<T>(
+      make_embedding_with_spectrum(p.n, p.d, c.ax, c.groups, log_spaced(s.size, 2.0, 100.0), seed));
   require_non_degenerate(z, c, 120.0);
-  const Eigen::MatrixXd y =
-      Runner::template forward<T>(c, z.cast<T>()).template cast<double>();
+  const Eigen::MatrixXd y = Runner::template forward<T>(c, z.cast<T>()).template cast<double>();
   const Eigen::MatrixXd identity = Eigen::MatrixXd::Identity(s.size, s.size);
   for (int g = 0; g < c.groups; ++g) {
     CAPTURE(g);
@@ -178,68 +177,68 @@ void check_bad_input(const config& c, std::uint64_t seed) {
 }  // namespace spectral_test::transform_suite
 
 /// Instantiates the suite for one runner; `name` and `tags` are string literals.
-#define SPECTRAL_TRANSFORM_SUITE(Runner, name, tags)                                              \
-  TEMPLATE_TEST_CASE(name ": every registered instance matches the double reference",            \
-                     "[suite][reference]" tags, float, double) {                                 \
-    Runner::skip_unless_available();                                                              \
-    namespace suite = ::spectral_test::transform_suite;                                           \
-    suite::for_each_case({1, 2}, [](const ::spectral_test::config& c) {                           \
-      ::spectral_test::check_reference_parity<TestType, Runner>(c, suite::seed_of(c, 1));         \
-    });                                                                                           \
-  }                                                                                               \
-  TEST_CASE(name ": the gradient equals central finite differences (double)",                     \
-            "[suite][gradient]" tags) {                                                           \
-    Runner::skip_unless_available();                                                              \
-    namespace suite = ::spectral_test::transform_suite;                                           \
-    suite::for_each_case({2}, [](const ::spectral_test::config& c) {                              \
-      ::spectral_test::check_finite_differences<Runner>(c, suite::seed_of(c, 2));                 \
-    });                                                                                           \
-  }                                                                                               \
-  TEST_CASE(name ": float gradients agree with double gradients", "[suite][gradient]" tags) {     \
-    Runner::skip_unless_available();                                                              \
-    namespace suite = ::spectral_test::transform_suite;                                           \
-    suite::for_each_case({1, 2}, [](const ::spectral_test::config& c) {                           \
-      ::spectral_test::check_float_matches_double_gradient<Runner>(c, suite::seed_of(c, 3));      \
-    });                                                                                           \
-  }                                                                                               \
-  TEMPLATE_TEST_CASE(name ": scale, shift, permutations and the axis mapping",                    \
-                     "[suite][properties]" tags, float, double) {                                 \
-    Runner::skip_unless_available();                                                              \
-    namespace suite = ::spectral_test::transform_suite;                                           \
-    suite::for_each_case({1, 2}, [](const ::spectral_test::config& c) {                           \
-      if (c.eps == 0.0) {                                                                         \
-        for (const double scale : {1e-3, 3.7, 1e3}) {                                             \
-          ::spectral_test::check_scale_and_shift<TestType, Runner>(                               \
-              c, suite::seed_of(c, 4), scale, suite::scale_exponent(c),                           \
-              ::spectral_test::tolerance<TestType>::invariance);                                  \
-        }                                                                                         \
-      }                                                                                           \
-      ::spectral_test::check_permutations<TestType, Runner>(c, suite::seed_of(c, 5),             \
-                                                            suite::rows_of(c));                   \
-      if (c.groups == 1 && c.ax == ::spectral_test::axis::features) {                             \
-        ::spectral_test::check_axis_mapping<TestType, Runner>(c, suite::seed_of(c, 6));           \
-      }                                                                                           \
-      if (suite::scale_invariant(c)) {                                                            \
-        ::spectral_test::check_gradient_identities<TestType, Runner>(c, suite::seed_of(c, 7));    \
-      }                                                                                           \
-      if (suite::whitens(c)) {                                                                    \
-        suite::check_whitened_covariance<TestType, Runner>(c, suite::seed_of(c, 8));              \
-      }                                                                                           \
-    });                                                                                           \
-  }                                                                                               \
-  TEMPLATE_TEST_CASE(name ": forward-only output is forward's, bit for bit",                      \
-                     "[suite][forward_only]" tags, float, double) {                               \
-    Runner::skip_unless_available();                                                              \
-    namespace suite = ::spectral_test::transform_suite;                                           \
-    suite::for_each_case({1, 2}, [](const ::spectral_test::config& c) {                           \
-      suite::check_apply_equals_forward<TestType, Runner>(c, suite::seed_of(c, 9));               \
-    });                                                                                           \
-  }                                                                                               \
-  TEMPLATE_TEST_CASE(name ": every bad-input rule throws its typed exception",                    \
-                     "[suite][errors]" tags, float, double) {                                     \
-    Runner::skip_unless_available();                                                              \
-    namespace suite = ::spectral_test::transform_suite;                                           \
-    suite::for_each_case({1, 2}, [](const ::spectral_test::config& c) {                           \
-      suite::check_bad_input<TestType, Runner>(c, suite::seed_of(c, 10));                         \
-    });                                                                                           \
+#define SPECTRAL_TRANSFORM_SUITE(Runner, name, tags)                                           \
+  TEMPLATE_TEST_CASE(name ": every registered instance matches the double reference",          \
+                     "[suite][reference]" tags, float, double) {                               \
+    Runner::skip_unless_available();                                                           \
+    namespace suite = ::spectral_test::transform_suite;                                        \
+    suite::for_each_case({1, 2}, [](const ::spectral_test::config& c) {                        \
+      ::spectral_test::check_reference_parity<TestType, Runner>(c, suite::seed_of(c, 1));      \
+    });                                                                                        \
+  }                                                                                            \
+  TEST_CASE(name ": the gradient equals central finite differences (double)",                  \
+            "[suite][gradient]" tags) {                                                        \
+    Runner::skip_unless_available();                                                           \
+    namespace suite = ::spectral_test::transform_suite;                                        \
+    suite::for_each_case({2}, [](const ::spectral_test::config& c) {                           \
+      ::spectral_test::check_finite_differences<Runner>(c, suite::seed_of(c, 2));              \
+    });                                                                                        \
+  }                                                                                            \
+  TEST_CASE(name ": float gradients agree with double gradients", "[suite][gradient]" tags) {  \
+    Runner::skip_unless_available();                                                           \
+    namespace suite = ::spectral_test::transform_suite;                                        \
+    suite::for_each_case({1, 2}, [](const ::spectral_test::config& c) {                        \
+      ::spectral_test::check_float_matches_double_gradient<Runner>(c, suite::seed_of(c, 3));   \
+    });                                                                                        \
+  }                                                                                            \
+  TEMPLATE_TEST_CASE(name ": scale, shift, permutations and the axis mapping",                 \
+                     "[suite][properties]" tags, float, double) {                              \
+    Runner::skip_unless_available();                                                           \
+    namespace suite = ::spectral_test::transform_suite;                                        \
+    suite::for_each_case({1, 2}, [](const ::spectral_test::config& c) {                        \
+      if (c.eps == 0.0) {                                                                      \
+        for (const double scale : {1e-3, 3.7, 1e3}) {                                          \
+          ::spectral_test::check_scale_and_shift<TestType, Runner>(                            \
+              c, suite::seed_of(c, 4), scale, suite::scale_exponent(c),                        \
+              ::spectral_test::tolerance<TestType>::invariance);                               \
+        }                                                                                      \
+      }                                                                                        \
+      ::spectral_test::check_permutations<TestType, Runner>(c, suite::seed_of(c, 5),           \
+                                                            suite::rows_of(c));                \
+      if (c.groups == 1 && c.ax == ::spectral_test::axis::features) {                          \
+        ::spectral_test::check_axis_mapping<TestType, Runner>(c, suite::seed_of(c, 6));        \
+      }                                                                                        \
+      if (suite::scale_invariant(c)) {                                                         \
+        ::spectral_test::check_gradient_identities<TestType, Runner>(c, suite::seed_of(c, 7)); \
+      }                                                                                        \
+      if (suite::whitens(c)) {                                                                 \
+        suite::check_whitened_covariance<TestType, Runner>(c, suite::seed_of(c, 8));           \
+      }                                                                                        \
+    });                                                                                        \
+  }                                                                                            \
+  TEMPLATE_TEST_CASE(name ": forward-only output is forward's, bit for bit",                   \
+                     "[suite][forward_only]" tags, float, double) {                            \
+    Runner::skip_unless_available();                                                           \
+    namespace suite = ::spectral_test::transform_suite;                                        \
+    suite::for_each_case({1, 2}, [](const ::spectral_test::config& c) {                        \
+      suite::check_apply_equals_forward<TestType, Runner>(c, suite::seed_of(c, 9));            \
+    });                                                                                        \
+  }                                                                                            \
+  TEMPLATE_TEST_CASE(name ": every bad-input rule throws its typed exception",                 \
+                     "[suite][errors]" tags, float, double) {                                  \
+    Runner::skip_unless_available();                                                           \
+    namespace suite = ::spectral_test::transform_suite;                                        \
+    suite::for_each_case({1, 2}, [](const ::spectral_test::config& c) {                        \
+      suite::check_bad_input<TestType, Runner>(c, suite::seed_of(c, 10));                      \
+    });                                                                                        \
   }

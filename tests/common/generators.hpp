@@ -59,10 +59,9 @@ inline Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> ro
 inline Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> row_anisotropic(
     Eigen::Index rows, Eigen::Index cols, std::uint64_t seed) {
   const Eigen::VectorXd scale = Eigen::VectorXd::LinSpaced(rows, 1.0, 3.0);
-  const Eigen::MatrixXd left =
-      scale.asDiagonal() *
-      (Eigen::MatrixXd::Identity(rows, rows) +
-       0.3 / std::sqrt(static_cast<double>(rows)) * row_gaussian(rows, rows, seed + 1));
+  const Eigen::MatrixXd left = scale.asDiagonal() * (Eigen::MatrixXd::Identity(rows, rows) +
+                                                     0.3 / std::sqrt(static_cast<double>(rows)) *
+                                                         row_gaussian(rows, rows, seed + 1));
   const Eigen::MatrixXd right =
       Eigen::MatrixXd::Identity(cols, cols) +
       0.3 / std::sqrt(static_cast<double>(cols)) * row_gaussian(cols, cols, seed + 2);

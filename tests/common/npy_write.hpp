@@ -77,8 +77,8 @@ inline row_matrix read(const std::filesystem::path& path) {
   std::string dims = header.substr(open + 1, close - open - 1);
   for (std::size_t pos = 0; pos < dims.size();) {
     const std::size_t comma = dims.find(',', pos);
-    const std::string item = dims.substr(pos, comma == std::string::npos ? std::string::npos
-                                                                          : comma - pos);
+    const std::string item =
+        dims.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     if (item.find_first_of("0123456789") != std::string::npos) {
       shape.push_back(static_cast<Eigen::Index>(std::stoll(item)));
     }

@@ -80,9 +80,9 @@ TEST_CASE("eigh refuses a size whose LAPACK workspace overflows lapack_int",
     SKIP("a 64-bit lapack_int addresses any workspace a matrix in memory needs");
   }
   // 2·40000² > 2³¹: refused before the pointers (here null) are touched.
-  CHECK_THROWS_MATCHES(spectral::cpu::detail::syevd_workspace<float>(40000, nullptr, nullptr),
-                       spectral::invalid_input,
-                       MessageMatches(ContainsSubstring("40000x40000") &&
-                                      ContainsSubstring("lapack_int")));
+  CHECK_THROWS_MATCHES(
+      spectral::cpu::detail::syevd_workspace<float>(40000, nullptr, nullptr),
+      spectral::invalid_input,
+      MessageMatches(ContainsSubstring("40000x40000") && ContainsSubstring("lapack_int")));
 }
 #endif

@@ -65,9 +65,9 @@ TEMPLATE_TEST_CASE("bad input: non-finite z", "[errors][core]", float, double) {
   z(3, 5) = static_cast<TestType>(bad.first);
   for_each_instance<TestType>({.axis = a}, [&](const auto& st) {
     CAPTURE(st.method().name());
-    CHECK_THROWS_MATCHES(st.forward(z), invalid_input,
-                         MessageMatches(ContainsSubstring(
-                             std::string("z: entry (3, 5) is ").append(bad.second))));
+    CHECK_THROWS_MATCHES(
+        st.forward(z), invalid_input,
+        MessageMatches(ContainsSubstring(std::string("z: entry (3, 5) is ").append(bad.second))));
   });
   CHECK_THROWS_MATCHES(spectral::spectrum<TestType>(z, {.axis = a}), invalid_input,
                        MessageMatches(ContainsSubstring("z: entry (3, 5)")));
@@ -113,10 +113,10 @@ TEST_CASE("bad input: fewer than 2 observations", "[errors][core]") {
     const rmat<double> z = gaussian(4, 2, 6);
     for_each_instance<double>({.axis = axis::samples, .groups = 2}, [&](const auto& st) {
       CAPTURE(st.method().name());
-      CHECK_THROWS_MATCHES(st.forward(z), invalid_input,
-                           MessageMatches(ContainsSubstring("samples axis") &&
-                                          ContainsSubstring("got 1") &&
-                                          ContainsSubstring("groups=2")));
+      CHECK_THROWS_MATCHES(
+          st.forward(z), invalid_input,
+          MessageMatches(ContainsSubstring("samples axis") && ContainsSubstring("got 1") &&
+                         ContainsSubstring("groups=2")));
     });
     const rmat<double> column = gaussian(4, 1, 7);
     CHECK_THROWS_MATCHES(spectral::trace_loss_value<double>(column, axis::samples), invalid_input,
@@ -134,8 +134,10 @@ TEST_CASE("bad input: empty z", "[errors][core]") {
                        MessageMatches(ContainsSubstring("a: must be non-empty")));
 }
 
-TEMPLATE_TEST_CASE("bad input: mismatched out, grad_out and grad_in shapes", "[errors][core]",
-                   float, double) {
+TEMPLATE_TEST_CASE("bad input: mismatched out, grad_out and grad_in shapes",
+                   "[errors][core]",
+                   float,
+                   double) {
   const rmat<TestType> z = gaussian(8, 4, 8).cast<TestType>();
   for_each_instance<TestType>({}, [&](const auto& st) {
     CAPTURE(st.method().name());
@@ -157,8 +159,9 @@ TEST_CASE("bad input: D not divisible by groups", "[errors][core]") {
   const rmat<double> z = gaussian(20, 10, 9);
   for_each_instance<double>({.axis = a, .groups = 3}, [&](const auto& st) {
     CAPTURE(st.method().name());
-    CHECK_THROWS_MATCHES(st.forward(z), invalid_input,
-                         MessageMatches(ContainsSubstring("groups: D=10 is not divisible by groups=3")));
+    CHECK_THROWS_MATCHES(
+        st.forward(z), invalid_input,
+        MessageMatches(ContainsSubstring("groups: D=10 is not divisible by groups=3")));
   });
   CHECK_THROWS_MATCHES(spectral::spectrum<double>(z, {.axis = a, .groups = 3}), invalid_input,
                        MessageMatches(ContainsSubstring("not divisible")));
@@ -196,7 +199,8 @@ TEST_CASE("bad input: method and option parameters", "[errors][core]") {
       CHECK_THROWS_MATCHES(opts.validate(), invalid_input,
                            MessageMatches(ContainsSubstring("eps: must be finite and >= 0")));
       CHECK_THROWS_AS(spectral::zca_transform<double>({}, opts), invalid_input);
-      CHECK_THROWS_AS(spectral::iter_norm_transform<float>(spectral::iter_norm{4}, opts), invalid_input);
+      CHECK_THROWS_AS(spectral::iter_norm_transform<float>(spectral::iter_norm{4}, opts),
+                      invalid_input);
       CHECK_THROWS_AS(spectral::spectrum<double>(gaussian(6, 3, 1), opts), invalid_input);
     }
     CHECK_THROWS_MATCHES(spectral::zca_transform<double>({}, {.eps = -1e-3}), invalid_input,
@@ -205,9 +209,10 @@ TEST_CASE("bad input: method and option parameters", "[errors][core]") {
   SECTION("groups < 1") {
     for (const spectral::index_t groups : {0, -2}) {
       CAPTURE(groups);
-      CHECK_THROWS_MATCHES(spectral::cholesky_transform<double>({}, {.groups = groups}), invalid_input,
-                           MessageMatches(ContainsSubstring(
-                               std::string("groups: must be >= 1, got ").append(std::to_string(groups)))));
+      CHECK_THROWS_MATCHES(
+          spectral::cholesky_transform<double>({}, {.groups = groups}), invalid_input,
+          MessageMatches(ContainsSubstring(
+              std::string("groups: must be >= 1, got ").append(std::to_string(groups)))));
     }
   }
   SECTION("running_statistics momentum outside (0, 1]") {
@@ -221,33 +226,39 @@ TEST_CASE("bad input: method and option parameters", "[errors][core]") {
     CHECK_NOTHROW(spectral::running_statistics<double>{1.0});
   }
   SECTION("intl_objective beta < 0") {
-    CHECK_THROWS_MATCHES((spectral::intl_objective<double>{spectral::iter_norm_transform<double>{}, -0.1}),
-                         invalid_input, MessageMatches(ContainsSubstring("beta") && ContainsSubstring("-0.1")));
+    CHECK_THROWS_MATCHES(
+        (spectral::intl_objective<double>{spectral::iter_norm_transform<double>{}, -0.1}),
+        invalid_input, MessageMatches(ContainsSubstring("beta") && ContainsSubstring("-0.1")));
   }
   SECTION("trade_off_beta with K < 2") {
-    CHECK_THROWS_MATCHES(spectral::trade_off_beta(1), invalid_input,
-                         MessageMatches(ContainsSubstring("covariance_size") && ContainsSubstring("got 1")));
+    CHECK_THROWS_MATCHES(
+        spectral::trade_off_beta(1), invalid_input,
+        MessageMatches(ContainsSubstring("covariance_size") && ContainsSubstring("got 1")));
   }
 }
 
 TEMPLATE_TEST_CASE("bad input: singular covariance without eps is a numerical_error",
-                   "[errors][core]", float, double) {
+                   "[errors][core]",
+                   float,
+                   double) {
   const axis a = GENERATE(axis::samples, axis::features);
   CAPTURE(to_string(a));
   // M ≤ K: features axis N = 5 < D = 8, samples axis D = 5 < N = 8 (rank ≤ 4).
   const rmat<double> wide = gaussian(5, 8, 10);
-  const rmat<TestType> z = (a == axis::features ? wide : rmat<double>(wide.transpose())).template cast<TestType>();
+  const rmat<TestType> z =
+      (a == axis::features ? wide : rmat<double>(wide.transpose())).template cast<TestType>();
   // M > K but two exactly collinear directions.
   rmat<double> collinear = gaussian(30, 6, 11);
   collinear.col(4) = 2.0 * collinear.col(1);
-  const rmat<TestType> z2 =
-      (a == axis::features ? collinear : rmat<double>(collinear.transpose())).template cast<TestType>();
+  const rmat<TestType> z2 = (a == axis::features ? collinear : rmat<double>(collinear.transpose()))
+                                .template cast<TestType>();
   const auto check = [&](const auto& st, const char* name) {
     CAPTURE(name);
     for (const auto* input : {&z, &z2}) {
-      CHECK_THROWS_MATCHES(st.forward(*input), numerical_error,
-                           MessageMatches(ContainsSubstring(name) && ContainsSubstring("singular") &&
-                                          ContainsSubstring("eps=0")));
+      CHECK_THROWS_MATCHES(
+          st.forward(*input), numerical_error,
+          MessageMatches(ContainsSubstring(name) && ContainsSubstring("singular") &&
+                         ContainsSubstring("eps=0")));
     }
   };
   check(spectral::zca_transform<TestType>{{}, {.axis = a}}, "zca");
@@ -259,11 +270,17 @@ TEMPLATE_TEST_CASE("bad input: singular covariance without eps is a numerical_er
     CAPTURE(st.method().name());
     CHECK(st.forward(z).output.allFinite());
   });
-  CHECK(spectral::iter_norm_transform<TestType>{spectral::iter_norm{4}, {.axis = a}}.forward(z).output.allFinite());
-  CHECK(spectral::power_transform<TestType>{spectral::power_function{0.0}, {.axis = a}}.forward(z).output.allFinite());
+  CHECK(spectral::iter_norm_transform<TestType>{spectral::iter_norm{4}, {.axis = a}}
+            .forward(z)
+            .output.allFinite());
+  CHECK(spectral::power_transform<TestType>{spectral::power_function{0.0}, {.axis = a}}
+            .forward(z)
+            .output.allFinite());
 }
 
-TEMPLATE_TEST_CASE("bad input: constant input is a numerical_error", "[errors][core]", float,
+TEMPLATE_TEST_CASE("bad input: constant input is a numerical_error",
+                   "[errors][core]",
+                   float,
                    double) {
   const axis a = GENERATE(axis::samples, axis::features);
   // Every observation identical: equal rows (features) or equal columns (samples). Dyadic values
@@ -275,8 +292,9 @@ TEMPLATE_TEST_CASE("bad input: constant input is a numerical_error", "[errors][c
   const rmat<TestType> row =
       (exact ? rmat<double>((8.0 * gauss).array().round() / 8.0) : gauss).template cast<TestType>();
   const Eigen::Index copies = exact ? 4 : 5;
-  const rmat<TestType> z = a == axis::features ? rmat<TestType>(row.replicate(copies, 1))
-                                               : rmat<TestType>(row.transpose().replicate(1, copies));
+  const rmat<TestType> z = a == axis::features
+                               ? rmat<TestType>(row.replicate(copies, 1))
+                               : rmat<TestType>(row.transpose().replicate(1, copies));
   REQUIRE(z.norm() > TestType(1));
   const spectral::iter_norm_transform<TestType> st{spectral::iter_norm{4}, {.axis = a}};
   CHECK_THROWS_MATCHES(st.forward(z), numerical_error,
@@ -299,13 +317,15 @@ TEST_CASE("bad input: backward with a context from another transform", "[errors]
   const spectral::zca_transform<double> samples{{}, {.axis = axis::samples}};
   const spectral::zca_transform<double> grouped{{}, {.axis = axis::features, .groups = 2}};
   const auto r = features.forward(z);
-  CHECK_THROWS_MATCHES(samples.backward(r.context, gy), invalid_input,
-                       MessageMatches(ContainsSubstring("ctx: made by a transform with other options") &&
-                                      ContainsSubstring("axis features")));
+  CHECK_THROWS_MATCHES(
+      samples.backward(r.context, gy), invalid_input,
+      MessageMatches(ContainsSubstring("ctx: made by a transform with other options") &&
+                     ContainsSubstring("axis features")));
   CHECK_THROWS_MATCHES(grouped.backward(r.context, gy), invalid_input,
                        MessageMatches(ContainsSubstring("ctx") && ContainsSubstring("groups 1")));
-  CHECK_THROWS_MATCHES(features.backward(spectral::transform_context<double, spectral::zca_whitening>{}, gy),
-                       invalid_input, MessageMatches(ContainsSubstring("ctx: the context is empty")));
+  CHECK_THROWS_MATCHES(
+      features.backward(spectral::transform_context<double, spectral::zca_whitening>{}, gy),
+      invalid_input, MessageMatches(ContainsSubstring("ctx: the context is empty")));
   CHECK(features.backward(r.context, gy).allFinite());
 }
 
@@ -329,7 +349,8 @@ TEST_CASE("bad input: intl_objective views", "[errors][core]") {
   const rmat<double> v0 = gaussian(6, 4, 17);
   CHECK_THROWS_MATCHES(loss.evaluate({v0}), invalid_input,
                        MessageMatches(ContainsSubstring("views") && ContainsSubstring("got 1")));
-  CHECK_THROWS_MATCHES(loss.evaluate({}), invalid_input, MessageMatches(ContainsSubstring("got 0")));
+  CHECK_THROWS_MATCHES(loss.evaluate({}), invalid_input,
+                       MessageMatches(ContainsSubstring("got 0")));
   CHECK_THROWS_MATCHES(loss.evaluate({v0, v0, gaussian(5, 4, 18)}), invalid_input,
                        MessageMatches(ContainsSubstring("view 2 is 5x4 but view 0 is 6x4")));
   std::vector<rmat<double>> grads;
@@ -338,7 +359,9 @@ TEST_CASE("bad input: intl_objective views", "[errors][core]") {
 }
 
 TEMPLATE_TEST_CASE("never silent NaN: ill-conditioned input throws or stays finite",
-                   "[errors][core]", float, double) {
+                   "[errors][core]",
+                   float,
+                   double) {
   const axis a = GENERATE(axis::samples, axis::features);
   const double cond = GENERATE(1e12, 1e30);
   CAPTURE(to_string(a), cond);
@@ -352,9 +375,10 @@ TEMPLATE_TEST_CASE("never silent NaN: ill-conditioned input throws or stays fini
   for (Eigen::Index i = 0; i < k; ++i) {
     s(i) = std::pow(std::sqrt(cond), -static_cast<double>(i) / static_cast<double>(k - 1));
   }
-  const rmat<double> z_features = u * s.asDiagonal() * right.householderQ() * Eigen::MatrixXd::Identity(k, k);
-  const rmat<TestType> z =
-      (a == axis::features ? z_features : rmat<double>(z_features.transpose())).template cast<TestType>();
+  const rmat<double> z_features =
+      u * s.asDiagonal() * right.householderQ() * Eigen::MatrixXd::Identity(k, k);
+  const rmat<TestType> z = (a == axis::features ? z_features : rmat<double>(z_features.transpose()))
+                               .template cast<TestType>();
   REQUIRE(z.allFinite());
   const rmat<TestType> gy = gaussian(z.rows(), z.cols(), 22).template cast<TestType>();
   int finite = 0;

@@ -3,8 +3,9 @@
 // options: defaults, the per-group K×M shape of each axis, and covariance()
 // (docs/math.md#notation).
 
-#include <common/reference.hpp>
 #include <spectral/spectral.hpp>
+
+#include <common/reference.hpp>
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
@@ -41,7 +42,8 @@ TEST_CASE("options: defaults match the CLI contract", "[options][core]") {
 
 TEST_CASE("options: per-group shape K×M of each axis", "[options][core]") {
   // Features axis: K = D/G, M = N; samples axis: K = N, M = D/G.
-  const auto features = spectral::checked_group_shape(10, 12, {.axis = axis::features, .groups = 3});
+  const auto features =
+      spectral::checked_group_shape(10, 12, {.axis = axis::features, .groups = 3});
   CHECK(features.size == 4);
   CHECK(features.observations == 10);
   const auto samples = spectral::checked_group_shape(10, 12, {.axis = axis::samples, .groups = 3});
@@ -68,7 +70,8 @@ TEST_CASE("options: covariance() equals the reference on both axes, with groups 
     CAPTURE(g);
     const spectral::matrix<double> sigma =
         spectral::covariance<double>(z, {.axis = a, .groups = groups, .eps = eps}, g);
-    const Eigen::MatrixXd expected = spectral_test::reference::covariance(z, ref_axis, groups, g, eps);
+    const Eigen::MatrixXd expected =
+        spectral_test::reference::covariance(z, ref_axis, groups, g, eps);
     REQUIRE(expected.norm() > 1.0);
     CHECK(sigma.rows() == (a == axis::features ? 8 / groups : 7));
     CHECK((sigma - expected).norm() <= 1e-13 * expected.norm());

@@ -36,8 +36,8 @@ rmat<double> gaussian(Eigen::Index rows, Eigen::Index cols, std::uint64_t seed) 
 template <class T>
 rmat<T> batch(Eigen::Index rows, Eigen::Index cols, std::uint64_t seed) {
   const Eigen::VectorXd scale = Eigen::VectorXd::LinSpaced(cols, 0.5, 3.0);
-  rmat<double> z = gaussian(rows, cols, seed) * (Eigen::MatrixXd::Identity(cols, cols) +
-                                                 0.4 * gaussian(cols, cols, seed + 1)) *
+  rmat<double> z = gaussian(rows, cols, seed) *
+                   (Eigen::MatrixXd::Identity(cols, cols) + 0.4 * gaussian(cols, cols, seed + 1)) *
                    scale.asDiagonal();
   z.rowwise() += Eigen::RowVectorXd::LinSpaced(cols, -1.0, 2.0);
   return z.cast<T>();
@@ -57,7 +57,9 @@ double tolerance() {
 }  // namespace
 
 TEMPLATE_TEST_CASE("running_statistics: first update copies, later updates follow the EMA",
-                   "[running_statistics][core]", float, double) {
+                   "[running_statistics][core]",
+                   float,
+                   double) {
   const spectral::index_t groups = GENERATE(1, 2);
   const double momentum = 0.3;
   CAPTURE(groups, momentum);
@@ -92,7 +94,9 @@ TEMPLATE_TEST_CASE("running_statistics: first update copies, later updates follo
 }
 
 TEMPLATE_TEST_CASE("running_statistics: apply equals forward after an update with momentum 1",
-                   "[running_statistics][core]", float, double) {
+                   "[running_statistics][core]",
+                   float,
+                   double) {
   const spectral::index_t groups = GENERATE(1, 3);
   CAPTURE(groups);
   const rmat<TestType> z1 = batch<TestType>(24, 6, 10);
@@ -135,8 +139,8 @@ TEST_CASE("running_statistics: misuse is rejected", "[running_statistics][core][
     const spectral::zca_transform<double> samples{{}, {.axis = axis::samples}};
     const auto r = samples.forward(batch<double>(5, 12, 2));
     CHECK_THROWS_AS(stats.update(r.context), spectral::invalid_input);
-    CHECK_THROWS_WITH(stats.update(r.context), ContainsSubstring("features axis") &&
-                                                   ContainsSubstring("samples axis"));
+    CHECK_THROWS_WITH(stats.update(r.context),
+                      ContainsSubstring("features axis") && ContainsSubstring("samples axis"));
     CHECK(stats.empty());
   }
   SECTION("an empty context") {
@@ -147,7 +151,8 @@ TEST_CASE("running_statistics: misuse is rejected", "[running_statistics][core][
     stats.update(features.forward(batch<double>(20, 6, 3)).context);
     const auto wider = features.forward(batch<double>(20, 8, 4));
     CHECK_THROWS_AS(stats.update(wider.context), spectral::invalid_input);
-    CHECK_THROWS_WITH(stats.update(wider.context), ContainsSubstring("D=8") && ContainsSubstring("D=6"));
+    CHECK_THROWS_WITH(stats.update(wider.context),
+                      ContainsSubstring("D=8") && ContainsSubstring("D=6"));
     const spectral::zca_transform<double> grouped{{}, {.groups = 2}};
     CHECK_THROWS_WITH(stats.update(grouped.forward(batch<double>(20, 6, 5)).context),
                       ContainsSubstring("2 groups"));
@@ -155,9 +160,9 @@ TEST_CASE("running_statistics: misuse is rejected", "[running_statistics][core][
     CHECK_THROWS_WITH(stats.apply(batch<double>(20, 8, 6), wide_out),
                       ContainsSubstring("D=8") && ContainsSubstring("D=6"));
     rmat<double> short_out(19, 6);
-    CHECK_THROWS_WITH(stats.apply(batch<double>(20, 6, 6), short_out),
-                      ContainsSubstring("out") && ContainsSubstring("20x6") &&
-                          ContainsSubstring("19x6"));
+    CHECK_THROWS_WITH(
+        stats.apply(batch<double>(20, 6, 6), short_out),
+        ContainsSubstring("out") && ContainsSubstring("20x6") && ContainsSubstring("19x6"));
     rmat<double> bad = batch<double>(20, 6, 7);
     bad(4, 2) = std::numeric_limits<double>::quiet_NaN();
     CHECK_THROWS_WITH(stats.apply(bad, out), ContainsSubstring("z: entry (4, 2)"));

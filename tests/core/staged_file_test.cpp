@@ -3,8 +3,9 @@
 // Staged output files: whole or nothing, never written through a planted link, several outputs
 // committed all or none.
 
-#include <common/temp_folder.hpp>
 #include <spectral/io/staged_file.hpp>
+
+#include <common/temp_folder.hpp>
 
 #include <catch2/catch_test_macros.hpp>
 
@@ -13,7 +14,6 @@
 #include <iterator>
 #include <string>
 #include <vector>
-
 
 namespace {
 

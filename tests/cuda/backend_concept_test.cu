@@ -15,10 +15,10 @@
 #include <common/generators.hpp>
 #include <common/tolerances.hpp>
 
+#include <Eigen/Dense>
+
 #include <catch2/catch_template_test_macros.hpp>
 #include <catch2/catch_test_macros.hpp>
-
-#include <Eigen/Dense>
 
 #include <cmath>
 #include <cstdint>
@@ -70,8 +70,8 @@ host_matrix<T> make(const std::vector<Eigen::MatrixXd>& mats, index_t ld) {
 
 /// Matrix b of a downloaded image stored like make() stores.
 template <class T>
-Eigen::MatrixXd matrix_of(const std::vector<T>& image, index_t rows, index_t cols, index_t ld,
-                          index_t b) {
+Eigen::MatrixXd matrix_of(
+    const std::vector<T>& image, index_t rows, index_t cols, index_t ld, index_t b) {
   Eigen::MatrixXd m(rows, cols);
   for (index_t j = 0; j < cols; ++j) {
     for (index_t i = 0; i < rows; ++i) {
@@ -104,8 +104,9 @@ void check_single_matrix_paths(backend& be) {
   for (const op oa : {op::none, op::transpose}) {
     const index_t n = 70;
     const index_t k = 45;
-    const auto a = make<T>({spectral_test::randn(oa == op::none ? n : k, oa == op::none ? k : n, 11)},
-                           (oa == op::none ? n : k) + 3);
+    const auto a =
+        make<T>({spectral_test::randn(oa == op::none ? n : k, oa == op::none ? k : n, 11)},
+                (oa == op::none ? n : k) + 3);
     const auto c0 = make<T>({spd(n, 12, -1.0, 2.0)}, n + 1);
     auto da = be.upload<T>(a.data.data(), static_cast<index_t>(a.data.size()));
     auto dc = be.upload<T>(c0.data.data(), static_cast<index_t>(c0.data.size()));
@@ -127,8 +128,8 @@ void check_single_matrix_paths(backend& be) {
     auto da = be.upload<T>(a.data.data(), static_cast<index_t>(a.data.size()));
     auto values = be.allocate<T>(k);
     auto status = be.zeros<status_word>(1);
-    be.eigh(batch<T>{da.data(), k, k, k + 2, 0, 1}, spectral::dense_batch(values.data(), k, index_t{1}, index_t{1}),
-            status.data());
+    be.eigh(batch<T>{da.data(), k, k, k + 2, 0, 1},
+            spectral::dense_batch(values.data(), k, index_t{1}, index_t{1}), status.data());
     CHECK(be.download<status_word>(status.data(), 1).front().flags == 0U);
     const auto image = be.download<T>(da.data(), static_cast<index_t>(da.size()));
     const auto lambda_t = be.download<T>(values.data(), k);
@@ -155,7 +156,8 @@ void check_single_matrix_paths(backend& be) {
     const batch<T> av{da.data(), k, k, k + 1, 0, 1};
     be.potrf(av, status.data());
     CHECK(be.download<status_word>(status.data(), 1).front().flags == 0U);
-    const Eigen::MatrixXd l = matrix_of(be.download<T>(da.data(), static_cast<index_t>(da.size())), k, k, k + 1, 0);
+    const Eigen::MatrixXd l =
+        matrix_of(be.download<T>(da.data(), static_cast<index_t>(da.size())), k, k, k + 1, 0);
     CHECK((l.triangularView<Eigen::StrictlyUpper>().toDenseMatrix().array() == 0.0).all());
     CHECK(spectral_test::rel_error(Eigen::MatrixXd(l * l.transpose()), a.exact) <= 8.0 * 64.0 * e);
 
@@ -165,8 +167,8 @@ void check_single_matrix_paths(backend& be) {
     auto dc = be.upload<T>(c.data.data(), static_cast<index_t>(c.data.size()));
     be.solve_lower(av, spectral::dense_batch(dc.data(), k, m, index_t{1}));
     const Eigen::MatrixXd x = matrix_of(be.download<T>(dc.data(), k * m), k, m, k, 0);
-    CHECK(spectral_test::rel_error(Eigen::MatrixXd(l.triangularView<Eigen::Lower>() * x), c.exact) <=
-          64.0 * 64.0 * e);
+    CHECK(spectral_test::rel_error(Eigen::MatrixXd(l.triangularView<Eigen::Lower>() * x),
+                                   c.exact) <= 64.0 * 64.0 * e);
 
     const auto bad = make<T>({spd(k, 16, -1.0, 4.0)}, k);
     auto dbad = be.upload<T>(bad.data.data(), k * k);
@@ -204,7 +206,8 @@ void check_reductions_and_centring(backend& be) {
       const Eigen::MatrixXd am = a.exact.middleCols(g * c, c);
       const Eigen::MatrixXd bm = b.exact.middleCols(g * c, c);
       const auto gi = static_cast<std::size_t>(g);
-      CHECK(std::abs(static_cast<double>(first[gi]) - am.trace()) <= 4.0 * e * am.diagonal().cwiseAbs().sum());
+      CHECK(std::abs(static_cast<double>(first[gi]) - am.trace()) <=
+            4.0 * e * am.diagonal().cwiseAbs().sum());
       CHECK(std::abs(static_cast<double>(first[2 + gi]) - am.cwiseProduct(bm).sum()) <=
             4.0 * e * am.cwiseProduct(bm).cwiseAbs().sum());
       CHECK(static_cast<double>(first[4 + gi]) == am.cwiseAbs().maxCoeff());
@@ -231,8 +234,10 @@ void check_reductions_and_centring(backend& be) {
     CHECK(s.group[spectral::detail::slot_of(spectral::status_nonfinite_output)] == 1);
   }
   // center at embedding shapes, both directions, into C and in place, with means.
-  for (const auto& [rows, cols] : {std::pair<index_t, index_t>{2048, 256}, std::pair<index_t, index_t>{256, 2048}}) {
-    for (const spectral::mean_over over : {spectral::mean_over::columns, spectral::mean_over::rows}) {
+  for (const auto& [rows, cols] :
+       {std::pair<index_t, index_t>{2048, 256}, std::pair<index_t, index_t>{256, 2048}}) {
+    for (const spectral::mean_over over :
+         {spectral::mean_over::columns, spectral::mean_over::rows}) {
       const bool per_row = over == spectral::mean_over::columns;
       CAPTURE(rows, cols, per_row);
       const auto a = make<T>({(spectral_test::randn(rows, cols, 31).array() + 2.0).matrix()}, rows);
@@ -241,7 +246,8 @@ void check_reductions_and_centring(backend& be) {
       auto means = be.allocate<T>(per_row ? rows : cols);
       be.center(spectral::dense_batch<const T>(da.data(), rows, cols, 1),
                 spectral::dense_batch(dc.data(), rows, cols, index_t{1}), over, means.data());
-      const Eigen::MatrixXd got = matrix_of(be.download<T>(dc.data(), rows * cols), rows, cols, rows, 0);
+      const Eigen::MatrixXd got =
+          matrix_of(be.download<T>(dc.data(), rows * cols), rows, cols, rows, 0);
       Eigen::VectorXd mean;
       Eigen::MatrixXd expected;
       if (per_row) {
@@ -259,7 +265,8 @@ void check_reductions_and_centring(backend& be) {
       }
       be.center(spectral::dense_batch<const T>(da.data(), rows, cols, 1),
                 spectral::dense_batch(da.data(), rows, cols, index_t{1}), over, nullptr);
-      const Eigen::MatrixXd in_place = matrix_of(be.download<T>(da.data(), rows * cols), rows, cols, rows, 0);
+      const Eigen::MatrixXd in_place =
+          matrix_of(be.download<T>(da.data(), rows * cols), rows, cols, rows, 0);
       CHECK((in_place.array() == got.array()).all());
     }
   }
@@ -287,7 +294,9 @@ void check_reductions_and_centring(backend& be) {
 }  // namespace
 
 TEMPLATE_TEST_CASE("cuda backend: single-matrix paths, multi-block reductions, centring shapes",
-                   "[gpu][backend]", float, double) {
+                   "[gpu][backend]",
+                   float,
+                   double) {
   SPECTRAL_REQUIRE_GPU();
   using T = TestType;
   backend be;

@@ -9,13 +9,13 @@
 
 #include "device_data.cuh"
 
-#include <methods/instances.hpp>
-
 #include <spectral/cuda.cuh>
 #include <spectral/spectral.hpp>
 
 #include <utility>
 #include <vector>
+
+#include <methods/instances.hpp>
 
 namespace spectral_test {
 
@@ -52,7 +52,8 @@ struct cuda_runner {
   }
 
   template <class T>
-  [[nodiscard]] static row_matrix<T> backward(const config& c, const row_matrix<T>& z,
+  [[nodiscard]] static row_matrix<T> backward(const config& c,
+                                              const row_matrix<T>& z,
                                               const row_matrix<T>& grad_out) {
     return with<T>(c, [&](const auto& t) {
       const auto d_z = gpu::upload(z);
@@ -67,8 +68,8 @@ struct cuda_runner {
 
   /// W (K×K) of every group, built on the device (spectral::detail::transform_matrices).
   template <class T>
-  [[nodiscard]] static std::vector<spectral::matrix<T>> transform_matrices(
-      const config& c, const row_matrix<T>& z) {
+  [[nodiscard]] static std::vector<spectral::matrix<T>> transform_matrices(const config& c,
+                                                                           const row_matrix<T>& z) {
     return with<T>(c, [&](const auto& t) {
       const auto d_z = gpu::upload(z);
       auto d_y = gpu::allocate<T>(z.rows(), z.cols());
@@ -91,7 +92,9 @@ struct cuda_runner {
 
   /// forward of z into an output of the given shape (for the bad-input rules).
   template <class T>
-  static void forward_into(const config& c, const row_matrix<T>& z, Eigen::Index rows,
+  static void forward_into(const config& c,
+                           const row_matrix<T>& z,
+                           Eigen::Index rows,
                            Eigen::Index cols) {
     with<T>(c, [&](const auto& t) {
       const auto d_z = gpu::upload(z);

@@ -15,11 +15,11 @@
 
 #include <catch2/catch_test_macros.hpp>
 
-#include <cuda_runtime.h>
-
 #include <sstream>
 #include <stdexcept>
 #include <string>
+
+#include <cuda_runtime.h>
 
 /// Marks a test that needs a GPU: reported as skipped (ctest: SKIP_RETURN_CODE 4), never as
 /// passed, on machines without one.
@@ -42,9 +42,7 @@ struct device_matrix {
   Eigen::Index rows = 0;
   Eigen::Index cols = 0;
 
-  [[nodiscard]] spectral::cuda::embedding_view<T> view() {
-    return {buffer.data(), rows, cols};
-  }
+  [[nodiscard]] spectral::cuda::embedding_view<T> view() { return {buffer.data(), rows, cols}; }
   [[nodiscard]] spectral::cuda::embedding_view<const T> view() const {
     return {buffer.data(), rows, cols};
   }
@@ -52,8 +50,9 @@ struct device_matrix {
 
 template <class T>
 [[nodiscard]] device_matrix<T> upload(const row_matrix<T>& host, cudaStream_t stream = nullptr) {
-  device_matrix<T> out{spectral::cuda::device_buffer<T>(static_cast<std::size_t>(host.size()), stream),
-                       host.rows(), host.cols()};
+  device_matrix<T> out{
+      spectral::cuda::device_buffer<T>(static_cast<std::size_t>(host.size()), stream), host.rows(),
+      host.cols()};
   SPECTRAL_CUDA_TRY(cudaMemcpyAsync(out.buffer.data(), host.data(),
                                     static_cast<std::size_t>(host.size()) * sizeof(T),
                                     cudaMemcpyHostToDevice, stream));
@@ -61,17 +60,21 @@ template <class T>
 }
 
 template <class T>
-[[nodiscard]] device_matrix<T> allocate(Eigen::Index rows, Eigen::Index cols,
+[[nodiscard]] device_matrix<T> allocate(Eigen::Index rows,
+                                        Eigen::Index cols,
                                         cudaStream_t stream = nullptr) {
   return {spectral::cuda::device_buffer<T>(static_cast<std::size_t>(rows * cols), stream), rows,
           cols};
 }
 
 template <class T>
-[[nodiscard]] row_matrix<T> download(const T* data, Eigen::Index rows, Eigen::Index cols,
+[[nodiscard]] row_matrix<T> download(const T* data,
+                                     Eigen::Index rows,
+                                     Eigen::Index cols,
                                      cudaStream_t stream = nullptr) {
   row_matrix<T> host(rows, cols);
-  SPECTRAL_CUDA_TRY(cudaMemcpyAsync(host.data(), data, static_cast<std::size_t>(host.size()) * sizeof(T),
+  SPECTRAL_CUDA_TRY(cudaMemcpyAsync(host.data(), data,
+                                    static_cast<std::size_t>(host.size()) * sizeof(T),
                                     cudaMemcpyDeviceToHost, stream));
   SPECTRAL_CUDA_TRY(cudaStreamSynchronize(stream));
   return host;
@@ -84,7 +87,8 @@ template <class T>
 
 [[nodiscard]] inline spectral::options options_of(const reference::config& c) {
   spectral::options opts;
-  opts.axis = c.ax == reference::axis::features ? spectral::axis::features : spectral::axis::samples;
+  opts.axis =
+      c.ax == reference::axis::features ? spectral::axis::features : spectral::axis::samples;
   opts.groups = c.groups;
   opts.eps = c.eps;
   return opts;
@@ -94,8 +98,9 @@ template <class T>
   static constexpr const char* names[] = {"zca", "pca", "cholesky", "power", "iternorm"};
   std::ostringstream out;
   out << names[static_cast<int>(c.kind)] << " p=" << c.power << " T=" << c.iterations << ", "
-      << (c.ax == reference::axis::features ? "features" : "samples") << " axis, groups="
-      << c.groups << ", eps=" << c.eps << (c.eigen_route ? ", eigen route" : "");
+      << (c.ax == reference::axis::features ? "features" : "samples")
+      << " axis, groups=" << c.groups << ", eps=" << c.eps
+      << (c.eigen_route ? ", eigen route" : "");
   return out.str();
 }
 
@@ -131,7 +136,8 @@ struct forward_backward {
 };
 
 template <class T>
-[[nodiscard]] forward_backward<T> run_cpu(const reference::config& c, const row_matrix<T>& z,
+[[nodiscard]] forward_backward<T> run_cpu(const reference::config& c,
+                                          const row_matrix<T>& z,
                                           const row_matrix<T>& grad_out) {
   return with_transform<T, spectral::cpu::backend>(c, [&](auto transform) {
     auto result = transform.forward(z);
@@ -140,7 +146,8 @@ template <class T>
 }
 
 template <class T>
-[[nodiscard]] forward_backward<T> run_gpu(const reference::config& c, const row_matrix<T>& z,
+[[nodiscard]] forward_backward<T> run_gpu(const reference::config& c,
+                                          const row_matrix<T>& z,
                                           const row_matrix<T>& grad_out,
                                           cudaStream_t stream = nullptr) {
   return with_transform<T, spectral::cuda::backend>(c, [&](auto transform) {

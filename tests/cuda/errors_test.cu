@@ -38,14 +38,14 @@ TEST_CASE("cuda: shapes and options are rejected on the host, before any device 
                         ContainsSubstring("out: expected 8x6, got 8x5"));
   }
   SECTION("null input") {
-    REQUIRE_THROWS_WITH(zca.forward(embedding_view<const float>(nullptr, 8, 6),
-                                    embedding_view<float>(p, 8, 6)),
-                        ContainsSubstring("z: null pointer"));
+    REQUIRE_THROWS_WITH(
+        zca.forward(embedding_view<const float>(nullptr, 8, 6), embedding_view<float>(p, 8, 6)),
+        ContainsSubstring("z: null pointer"));
   }
   SECTION("row stride smaller than the row") {
-    REQUIRE_THROWS_WITH(zca.forward(embedding_view<const float>(p, 8, 6, 4),
-                                    embedding_view<float>(p, 8, 6)),
-                        ContainsSubstring("row_stride 4"));
+    REQUIRE_THROWS_WITH(
+        zca.forward(embedding_view<const float>(p, 8, 6, 4), embedding_view<float>(p, 8, 6)),
+        ContainsSubstring("row_stride 4"));
   }
   SECTION("D not divisible by groups") {
     spectral::options opts;
@@ -55,9 +55,9 @@ TEST_CASE("cuda: shapes and options are rejected on the host, before any device 
                         ContainsSubstring("D=6 is not divisible by groups=4"));
   }
   SECTION("fewer than 2 observations") {
-    REQUIRE_THROWS_AS(zca.forward(embedding_view<const float>(p, 1, 6),
-                                  embedding_view<float>(p, 1, 6)),
-                      spectral::invalid_input);
+    REQUIRE_THROWS_AS(
+        zca.forward(embedding_view<const float>(p, 1, 6), embedding_view<float>(p, 1, 6)),
+        spectral::invalid_input);
   }
   SECTION("invalid options and method parameters") {
     spectral::options opts;
@@ -87,16 +87,17 @@ TEST_CASE("cuda: a machine without a GPU gets cuda_error, not a crash", "[cuda][
   }
   float* p = fake_device_pointer();
   spectral::spectral_transform<float, spectral::iter_norm, spectral::cuda::backend> transform;
-  REQUIRE_THROWS_WITH(transform.forward(embedding_view<const float>(p, 8, 6),
-                                        embedding_view<float>(p, 8, 6)),
-                      ContainsSubstring("no CUDA device is available"));
+  REQUIRE_THROWS_WITH(
+      transform.forward(embedding_view<const float>(p, 8, 6), embedding_view<float>(p, 8, 6)),
+      ContainsSubstring("no CUDA device is available"));
   REQUIRE_THROWS_AS(spectral::cuda::require_device(), spectral::cuda_error);
 }
 
 TEST_CASE("cuda: non-finite data and singular covariances are reported", "[cuda][gpu][errors]") {
   SPECTRAL_REQUIRE_GPU();
   using namespace spectral_test;
-  const row_matrix<float> good = make_embedding(32, 8, reference::axis::features, 1, 10.0, 1).cast<float>();
+  const row_matrix<float> good =
+      make_embedding(32, 8, reference::axis::features, 1, 10.0, 1).cast<float>();
   auto d_out = gpu::allocate<float>(32, 8);
 
   SECTION("NaN in z names z, also with sync_check off once checked") {
@@ -104,7 +105,8 @@ TEST_CASE("cuda: non-finite data and singular covariances are reported", "[cuda]
     bad(3, 2) = std::numeric_limits<float>::quiet_NaN();
     const auto d_bad = gpu::upload(bad);
     transform_f<spectral::iter_norm> checked;
-    REQUIRE_THROWS_WITH(checked.forward(d_bad.view(), d_out.view()), ContainsSubstring("z: contains NaN"));
+    REQUIRE_THROWS_WITH(checked.forward(d_bad.view(), d_out.view()),
+                        ContainsSubstring("z: contains NaN"));
     spectral::cuda::settings lazy;
     lazy.sync_check = false;
     transform_f<spectral::iter_norm> unchecked(spectral::iter_norm{4}, spectral::options{}, lazy);
@@ -127,16 +129,19 @@ TEST_CASE("cuda: non-finite data and singular covariances are reported", "[cuda]
     transform_f<spectral::zca_whitening> unchecked({}, {}, lazy);
     const auto lazy_ctx = unchecked.forward(d_z.view(), d_out.view());
     REQUIRE_NOTHROW(unchecked.backward(lazy_ctx, d_grad.view(), d_grad_in.view()));
-    REQUIRE_THROWS_WITH(lazy_ctx.check(nullptr), ContainsSubstring("grad_out: contains NaN or Inf"));
+    REQUIRE_THROWS_WITH(lazy_ctx.check(nullptr),
+                        ContainsSubstring("grad_out: contains NaN or Inf"));
   }
   SECTION("singular covariance without eps (N < D) for every eigen and Cholesky method") {
     const row_matrix<float> wide = randn(4, 8, 2).cast<float>();
     const auto d_wide = gpu::upload(wide);
     auto d_wide_out = gpu::allocate<float>(4, 8);
-    REQUIRE_THROWS_AS(transform_f<spectral::zca_whitening>().forward(d_wide.view(), d_wide_out.view()),
-                      spectral::numerical_error);
-    REQUIRE_THROWS_AS(transform_f<spectral::pca_whitening>().forward(d_wide.view(), d_wide_out.view()),
-                      spectral::numerical_error);
+    REQUIRE_THROWS_AS(
+        transform_f<spectral::zca_whitening>().forward(d_wide.view(), d_wide_out.view()),
+        spectral::numerical_error);
+    REQUIRE_THROWS_AS(
+        transform_f<spectral::pca_whitening>().forward(d_wide.view(), d_wide_out.view()),
+        spectral::numerical_error);
     REQUIRE_THROWS_AS(
         transform_f<spectral::cholesky_whitening>().forward(d_wide.view(), d_wide_out.view()),
         spectral::numerical_error);

@@ -9,11 +9,11 @@
 #include <catch2/catch_template_test_macros.hpp>
 #include <catch2/catch_test_macros.hpp>
 
-#include <cuda_fp16.h>
-
 #include <cmath>
 #include <type_traits>
 #include <vector>
+
+#include <cuda_fp16.h>
 
 namespace {
 
@@ -33,7 +33,9 @@ T read_scalar(const spectral::cuda::device_buffer<T>& value) {
 }  // namespace
 
 TEMPLATE_TEST_CASE("cuda: trace loss and normalised MSE match the CPU, values and gradients",
-                   "[cuda][gpu][losses]", float, double) {
+                   "[cuda][gpu][losses]",
+                   float,
+                   double) {
   SPECTRAL_REQUIRE_GPU();
   using T = TestType;
   const row_matrix<T> a = (randn(48, 20, 1) * 1.3).cast<T>();
@@ -148,7 +150,8 @@ TEST_CASE("cuda: running statistics and spectrum diagnostics match the CPU",
 
 TEST_CASE("cuda: half inputs are computed in float32", "[cuda][gpu][precision]") {
   SPECTRAL_REQUIRE_GPU();
-  const row_matrix<float> z = make_embedding(128, 32, reference::axis::samples, 1, 10.0, 12).cast<float>();
+  const row_matrix<float> z =
+      make_embedding(128, 32, reference::axis::samples, 1, 10.0, 12).cast<float>();
   spectral::row_matrix<__half> z_half(z.rows(), z.cols());
   row_matrix<float> z_rounded(z.rows(), z.cols());
   for (Eigen::Index i = 0; i < z.size(); ++i) {
@@ -159,13 +162,15 @@ TEST_CASE("cuda: half inputs are computed in float32", "[cuda][gpu][precision]")
   opts.axis = spectral::axis::samples;
   spectral::cuda::iter_norm_transform<float> transform(spectral::iter_norm{4}, opts);
   spectral::cuda::device_buffer<__half> d_half(static_cast<std::size_t>(z.size()), nullptr);
-  SPECTRAL_CUDA_TRY(cudaMemcpy(d_half.data(), z_half.data(), static_cast<std::size_t>(z.size()) * sizeof(__half),
+  SPECTRAL_CUDA_TRY(cudaMemcpy(d_half.data(), z_half.data(),
+                               static_cast<std::size_t>(z.size()) * sizeof(__half),
                                cudaMemcpyHostToDevice));
   auto d_y_half = gpu::allocate<float>(z.rows(), z.cols());
   auto d_y_float = gpu::allocate<float>(z.rows(), z.cols());
   const auto d_rounded = gpu::upload(z_rounded);
-  (void)transform.forward(spectral::cuda::embedding_view<const __half>(d_half.data(), z.rows(), z.cols()),
-                          d_y_half.view());
+  (void)transform.forward(
+      spectral::cuda::embedding_view<const __half>(d_half.data(), z.rows(), z.cols()),
+      d_y_half.view());
   (void)transform.forward(d_rounded.view(), d_y_float.view());
   const row_matrix<float> from_half = gpu::download(d_y_half);
   REQUIRE(from_half.allFinite());
@@ -174,7 +179,8 @@ TEST_CASE("cuda: half inputs are computed in float32", "[cuda][gpu][precision]")
 
 TEST_CASE("cuda: TF32 IterNorm stays within 1e-2 of strict float32", "[cuda][gpu][precision]") {
   SPECTRAL_REQUIRE_GPU();
-  const row_matrix<float> z = make_embedding(256, 64, reference::axis::features, 1, 10.0, 13).cast<float>();
+  const row_matrix<float> z =
+      make_embedding(256, 64, reference::axis::features, 1, 10.0, 13).cast<float>();
   const auto d_z = gpu::upload(z);
   spectral::cuda::settings tf32;
   tf32.tf32 = true;

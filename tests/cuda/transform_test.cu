@@ -18,10 +18,10 @@
 namespace {
 
 using namespace spectral_test;
-using spectral_test::gpu::row_matrix;
 using reference::axis;
 using reference::config;
 using reference::method;
+using spectral_test::gpu::row_matrix;
 
 struct shape {
   Eigen::Index n;
@@ -68,7 +68,9 @@ constexpr double parity_tolerance() {
 }  // namespace
 
 TEMPLATE_TEST_CASE("cuda: every instance matches the CPU backend, forward and backward",
-                   "[cuda][gpu][parity]", float, double) {
+                   "[cuda][gpu][parity]",
+                   float,
+                   double) {
   SPECTRAL_REQUIRE_GPU();
   using T = TestType;
   std::uint64_t seed = 20261128;
@@ -88,20 +90,24 @@ TEMPLATE_TEST_CASE("cuda: every instance matches the CPU backend, forward and ba
       // conditioning makes float miss that on any backend (PCA's 1/(λi − λj): the CPU's float
       // gradient is 4.6e-5 off here, so two float backends can differ by ~1e-4), no worse
       // than 4× the CPU backend's float error.
-      const auto truth = gpu::run_cpu<double>(c, z.template cast<double>(),
-                                              grad_out.template cast<double>());
+      const auto truth =
+          gpu::run_cpu<double>(c, z.template cast<double>(), grad_out.template cast<double>());
       const double cpu_output = rel_error(cpu.output, truth.output);
       const double cpu_grad = rel_error(cpu.grad_in, truth.grad_in);
       CAPTURE(cpu_output, cpu_grad, rel_error(dev.grad_in, cpu.grad_in));
-      CHECK(rel_error(dev.output, truth.output) <= std::max(parity_tolerance<T>(), 4.0 * cpu_output));
-      CHECK(rel_error(dev.grad_in, truth.grad_in) <= std::max(parity_tolerance<T>(), 4.0 * cpu_grad));
+      CHECK(rel_error(dev.output, truth.output) <=
+            std::max(parity_tolerance<T>(), 4.0 * cpu_output));
+      CHECK(rel_error(dev.grad_in, truth.grad_in) <=
+            std::max(parity_tolerance<T>(), 4.0 * cpu_grad));
     }
     seed += 7;
   }
 }
 
 TEMPLATE_TEST_CASE("cuda: the smaller side (M < K) matches the CPU, forward and backward",
-                   "[cuda][gpu][parity][gram_side]", float, double) {
+                   "[cuda][gpu][parity][gram_side]",
+                   float,
+                   double) {
   SPECTRAL_REQUIRE_GPU();
   using T = TestType;
   // K = 24 from M = 10 observations per group: ZCA and power with eps, IterNorm without (both
@@ -172,8 +178,7 @@ TEST_CASE("cuda: whitening gives an identity covariance; p = 1/2 equals ZCA",
 TEST_CASE("cuda: IterNorm's output spectrum is f_T(λ/τ)", "[cuda][gpu][properties]") {
   SPECTRAL_REQUIRE_GPU();
   const Eigen::VectorXd spectrum = log_spaced(16, 4.0, 50.0);
-  const Eigen::MatrixXd z =
-      make_embedding_with_spectrum(128, 16, axis::features, 1, spectrum, 11);
+  const Eigen::MatrixXd z = make_embedding_with_spectrum(128, 16, axis::features, 1, spectrum, 11);
   const row_matrix<double> grad_out = randn(128, 16, 12);
   for (const int t : {1, 3, 5}) {
     config c;

@@ -4,8 +4,9 @@
 // docs/math.md#checks-theory (34: f_T properties, 37: first-order spectral change P5, 38:
 // conditioning P7).
 
-#include <common/reference.hpp>
 #include <spectral/spectral.hpp>
+
+#include <common/reference.hpp>
 
 #include <catch2/catch_template_test_macros.hpp>
 #include <catch2/catch_test_macros.hpp>
@@ -42,14 +43,14 @@ rmat<double> gaussian(Eigen::Index rows, Eigen::Index cols, std::uint64_t seed) 
 
 rmat<double> anisotropic(Eigen::Index rows, Eigen::Index cols, std::uint64_t seed) {
   const Eigen::VectorXd scale = Eigen::VectorXd::LinSpaced(rows, 1.0, 3.0);
-  const Eigen::MatrixXd left =
-      scale.asDiagonal() * (Eigen::MatrixXd::Identity(rows, rows) +
-                            0.3 / std::sqrt(static_cast<double>(rows)) * gaussian(rows, rows, seed + 1));
+  const Eigen::MatrixXd left = scale.asDiagonal() * (Eigen::MatrixXd::Identity(rows, rows) +
+                                                     0.3 / std::sqrt(static_cast<double>(rows)) *
+                                                         gaussian(rows, rows, seed + 1));
   const Eigen::VectorXd col_scale = Eigen::VectorXd::LinSpaced(cols, 0.5, 2.0);
-  const Eigen::MatrixXd right = (Eigen::MatrixXd::Identity(cols, cols) +
-                                 0.3 / std::sqrt(static_cast<double>(cols)) *
-                                     gaussian(cols, cols, seed + 2)) *
-                                col_scale.asDiagonal();
+  const Eigen::MatrixXd right =
+      (Eigen::MatrixXd::Identity(cols, cols) +
+       0.3 / std::sqrt(static_cast<double>(cols)) * gaussian(cols, cols, seed + 2)) *
+      col_scale.asDiagonal();
   return left * gaussian(rows, cols, seed) * right;
 }
 
@@ -67,7 +68,9 @@ Eigen::VectorXd reference_eigenvalues(const Eigen::MatrixXd& sigma) {
 }  // namespace
 
 TEMPLATE_TEST_CASE("spectrum: descending eigenvalues of the reference covariance",
-                   "[spectrum][diagnostics]", float, double) {
+                   "[spectrum][diagnostics]",
+                   float,
+                   double) {
   const axis a = GENERATE(axis::samples, axis::features);
   const int groups = GENERATE(1, 2);
   const Eigen::Index rows = a == axis::features ? 20 : 6;
@@ -95,12 +98,14 @@ TEMPLATE_TEST_CASE("spectrum: descending eigenvalues of the reference covariance
     CHECK_THAT(report.effective_rank, WithinRel(std::exp(entropy), 1e-12));
     CHECK(report.effective_rank > 1.0);
     CHECK(report.effective_rank < static_cast<double>(expected.size()));
-    CHECK_THAT(report.condition_number, WithinRel(expected(0) / expected(expected.size() - 1), 1e-10));
+    CHECK_THAT(report.condition_number,
+               WithinRel(expected(0) / expected(expected.size() - 1), 1e-10));
   }
   SECTION("eps shifts every eigenvalue") {
     const auto plain = spectral::spectrum<TestType>(z, {.axis = a, .groups = groups});
     const auto shifted = spectral::spectrum<TestType>(z, {.axis = a, .groups = groups, .eps = 0.5});
-    CHECK((shifted.eigenvalues - plain.eigenvalues - Eigen::VectorXd::Constant(plain.eigenvalues.size(), 0.5))
+    CHECK((shifted.eigenvalues - plain.eigenvalues -
+           Eigen::VectorXd::Constant(plain.eigenvalues.size(), 0.5))
               .norm() <= 1e-12 * plain.eigenvalues.norm());
   }
 }
@@ -187,7 +192,8 @@ TEST_CASE("iter_norm f_T: monotone, concave, f_T(x) >= x, f_T'(0) = (9/4)^T (che
   CHECK_THAT(spectral::iter_norm{1}.output_eigenvalue(0.5, 1.0), WithinAbs(0.78125, 1e-15));
   CHECK_THAT(spectral::iter_norm{2}.output_eigenvalue(0.5, 1.0), WithinAbs(0.961494445801, 1e-12));
   CHECK_THAT(spectral::iter_norm{4}.output_eigenvalue(0.1, 1.0), WithinAbs(0.918597981263, 1e-12));
-  CHECK_THAT(spectral::iter_norm{4}.output_eigenvalue(1.0 / 256, 1.0), WithinAbs(0.095152603948, 1e-12));
+  CHECK_THAT(spectral::iter_norm{4}.output_eigenvalue(1.0 / 256, 1.0),
+             WithinAbs(0.095152603948, 1e-12));
   CHECK_THAT(spectral::iter_norm{4}.output_eigenvalue(2.0, 8.0),  // depends on λ/τ only
              WithinAbs(spectral::iter_norm{4}.output_eigenvalue(0.25, 1.0), 1e-15));
 
@@ -203,7 +209,8 @@ TEST_CASE("iter_norm f_T: monotone, concave, f_T(x) >= x, f_T'(0) = (9/4)^T (che
     for (int i = 0; i < points; ++i) {
       const double x = static_cast<double>(i) / (points - 1);
       // A few ulps of slack where f_T has saturated at 1.
-      const bool monotone_x = i == 0 || f(x) >= f(static_cast<double>(i - 1) / (points - 1)) - 1e-15;
+      const bool monotone_x =
+          i == 0 || f(x) >= f(static_cast<double>(i - 1) / (points - 1)) - 1e-15;
       const bool above_identity = f(x) >= x - 1e-15;
       const bool monotone_t = next.output_eigenvalue(x, 1.0) >= f(x) - 1e-15;
       const bool concave = i == 0 || i == points - 1 ||
@@ -263,27 +270,29 @@ TEST_CASE("P5: first-order spectral change of a gradient step (check 37)",
   REQUIRE(gz.norm() > 1e-2);
 
   const rmat<double> zc = z.rowwise() - z.colwise().mean();
-  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(zc.transpose() * zc / static_cast<double>(m - 1));
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(zc.transpose() * zc /
+                                                           static_cast<double>(m - 1));
   const Eigen::VectorXd lambda = eig.eigenvalues();
   const Eigen::MatrixXd u = eig.eigenvectors();
   REQUIRE(lambda.minCoeff() > 1e-2);
-  const Eigen::MatrixXd a_mat = u.transpose() * (gy.transpose() * zc) * u;  // a_ii = u_iᵀ G_Y X_cᵀ u_i
+  const Eigen::MatrixXd a_mat =
+      u.transpose() * (gy.transpose() * zc) * u;  // a_ii = u_iᵀ G_Y X_cᵀ u_i
   const double eta = 1e-5;
   Eigen::VectorXd predicted(k);
   for (Eigen::Index i = 0; i < k; ++i) {
     const double g = std::pow(lambda(i), -p);
     const double g_prime = -p * std::pow(lambda(i), -p - 1);
-    predicted(i) = -(2 * eta / static_cast<double>(m - 1)) * a_mat(i, i) * (g + 2 * lambda(i) * g_prime);
+    predicted(i) =
+        -(2 * eta / static_cast<double>(m - 1)) * a_mat(i, i) * (g + 2 * lambda(i) * g_prime);
   }
   const auto eigenvalues = [](const rmat<double>& x) {
     const rmat<double> c = x.rowwise() - x.colwise().mean();
-    return Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(c.transpose() * c / static_cast<double>(c.rows() - 1),
-                                                          Eigen::EigenvaluesOnly)
+    return Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(
+               c.transpose() * c / static_cast<double>(c.rows() - 1), Eigen::EigenvaluesOnly)
         .eigenvalues()
         .eval();
   };
-  const Eigen::VectorXd central =
-      (eigenvalues(z - eta * gz) - eigenvalues(z + eta * gz)) / 2.0;
+  const Eigen::VectorXd central = (eigenvalues(z - eta * gz) - eigenvalues(z + eta * gz)) / 2.0;
   // Scale of the first-order change without the (g + 2λg') factor, for the p = 0.5 case.
   const double scale = 2 * eta / static_cast<double>(m - 1) * a_mat.diagonal().norm() *
                        lambda.array().pow(-p).matrix().norm();

@@ -3,10 +3,11 @@
 // The INTL objective for V views (docs/math.md#intl-loss; checks docs/math.md#check-24 and
 // docs/math.md#check-31).
 
+#include <spectral/spectral.hpp>
+
 #include <common/generators.hpp>
 #include <common/reference.hpp>
 #include <common/tolerances.hpp>
-#include <spectral/spectral.hpp>
 
 #include <catch2/catch_template_test_macros.hpp>
 #include <catch2/catch_test_macros.hpp>
@@ -35,7 +36,9 @@ using spectral_test::row_anisotropic;
 using spectral_test::row_gaussian;
 
 /// V correlated views of one batch: a shared anisotropic base plus independent noise.
-std::vector<rmat<double>> make_views(std::size_t count, Eigen::Index rows, Eigen::Index cols,
+std::vector<rmat<double>> make_views(std::size_t count,
+                                     Eigen::Index rows,
+                                     Eigen::Index cols,
                                      std::uint64_t seed) {
   const rmat<double> base = row_anisotropic(rows, cols, seed);
   std::vector<rmat<double>> views;
@@ -71,7 +74,9 @@ std::vector<rmat<T>> cast_all(const std::vector<rmat<double>>& views) {
 }
 
 template <class T, class Method>
-spectral::intl_objective<T, Method> objective(Method method, axis a, double beta,
+spectral::intl_objective<T, Method> objective(Method method,
+                                              axis a,
+                                              double beta,
                                               spectral::index_t groups = 1) {
   return {spectral::spectral_transform<T, Method>{method, {.axis = a, .groups = groups}}, beta};
 }
@@ -81,7 +86,9 @@ constexpr double beta = 0.3;  // large enough that the trace terms matter in eve
 }  // namespace
 
 TEMPLATE_TEST_CASE("intl_objective: value and gradients equal the reference (IterNorm)",
-                   "[intl_objective][losses]", float, double) {
+                   "[intl_objective][losses]",
+                   float,
+                   double) {
   const axis a = GENERATE(axis::samples, axis::features);
   const std::size_t count = GENERATE(2u, 6u);
   const auto [rows, cols] = shape_for(a);
@@ -94,8 +101,8 @@ TEMPLATE_TEST_CASE("intl_objective: value and gradients equal the reference (Ite
   const auto terms = loss.evaluate(cast_all<TestType>(views), &grads);
   std::vector<Eigen::MatrixXd> expected_grads;
   const std::vector<Eigen::MatrixXd> ref_views(views.begin(), views.end());
-  const double expected = ref::intl_objective(ref_views, ref_config(ref::method::iter_norm, a), beta,
-                                              &expected_grads);
+  const double expected =
+      ref::intl_objective(ref_views, ref_config(ref::method::iter_norm, a), beta, &expected_grads);
   REQUIRE(expected > 0.05);
   const double tol = std::is_same_v<TestType, float> ? 1e-4 : 1e-10;
   CHECK_THAT(static_cast<double>(terms.total), WithinRel(expected, tol));
@@ -111,7 +118,8 @@ TEMPLATE_TEST_CASE("intl_objective: value and gradients equal the reference (Ite
   CHECK(loss.evaluate(cast_all<TestType>(views)).total == terms.total);
 }
 
-TEST_CASE("intl_objective: other methods and groups equal the reference", "[intl_objective][losses]") {
+TEST_CASE("intl_objective: other methods and groups equal the reference",
+          "[intl_objective][losses]") {
   const axis a = GENERATE(axis::samples, axis::features);
   const int groups = GENERATE(1, 2);
   const auto [rows, base_cols] = shape_for(a);
@@ -134,10 +142,15 @@ TEST_CASE("intl_objective: other methods and groups equal the reference", "[intl
       CHECK(rel_error(grads[v], expected_grads[v]) <= 1e-9);
     }
   };
-  SECTION("zca") { check(objective<double>(spectral::zca_whitening{}, a, beta, groups), ref::method::zca); }
-  SECTION("pca") { check(objective<double>(spectral::pca_whitening{}, a, beta, groups), ref::method::pca); }
+  SECTION("zca") {
+    check(objective<double>(spectral::zca_whitening{}, a, beta, groups), ref::method::zca);
+  }
+  SECTION("pca") {
+    check(objective<double>(spectral::pca_whitening{}, a, beta, groups), ref::method::pca);
+  }
   SECTION("cholesky") {
-    check(objective<double>(spectral::cholesky_whitening{}, a, beta, groups), ref::method::cholesky);
+    check(objective<double>(spectral::cholesky_whitening{}, a, beta, groups),
+          ref::method::cholesky);
   }
   SECTION("power 0.25") {
     check(objective<double>(spectral::power_function{0.25}, a, beta, groups), ref::method::power);
@@ -147,7 +160,8 @@ TEST_CASE("intl_objective: other methods and groups equal the reference", "[intl
   }
 }
 
-TEST_CASE("intl_objective: gradients equal central finite differences", "[intl_objective][losses]") {
+TEST_CASE("intl_objective: gradients equal central finite differences",
+          "[intl_objective][losses]") {
   const axis a = GENERATE(axis::samples, axis::features);
   const std::size_t count = GENERATE(2u, 3u);
   const auto [rows, cols] = shape_for(a);
@@ -214,8 +228,8 @@ TEST_CASE("intl_objective: V = 6 weights and anchor pairing", "[intl_objective][
     const auto changed_terms = loss.evaluate(changed, &changed_grads);
     const double d_nmse = spectral::normalized_mse<double>(y2[2], y2[0]) -
                           spectral::normalized_mse<double>(y[2], y[0]);
-    const double d_trace = spectral::trace_loss_value<double>(y2[2], a) -
-                           spectral::trace_loss_value<double>(y[2], a);
+    const double d_trace =
+        spectral::trace_loss_value<double>(y2[2], a) - spectral::trace_loss_value<double>(y[2], a);
     REQUIRE(std::abs(d_nmse) > 1e-3);
     CHECK_THAT(changed_terms.alignment - terms.alignment, WithinAbs(d_nmse / 5.0, 1e-12));
     CHECK_THAT(changed_terms.trace - terms.trace, WithinAbs(d_trace / 5.0, 1e-12));

@@ -3,8 +3,9 @@
 // Normalised MSE (docs/math.md#normalized-mse; checks docs/math.md#check-23 and
 // docs/math.md#check-30): value, range, invariances and gradients.
 
-#include <common/reference.hpp>
 #include <spectral/spectral.hpp>
+
+#include <common/reference.hpp>
 
 #include <catch2/catch_template_test_macros.hpp>
 #include <catch2/catch_test_macros.hpp>
@@ -66,7 +67,9 @@ T nmse(const rmat<T>& a, const rmat<T>& b) {
 }  // namespace
 
 TEMPLATE_TEST_CASE("normalized_mse: identical rows give 0, negated rows give 4",
-                   "[normalized_mse][losses]", float, double) {
+                   "[normalized_mse][losses]",
+                   float,
+                   double) {
   const std::uint64_t seed = GENERATE(1u, 2u, 3u);
   CAPTURE(seed);
   const rmat<TestType> a = gaussian(7, 5, seed).cast<TestType>();
@@ -80,7 +83,9 @@ TEMPLATE_TEST_CASE("normalized_mse: identical rows give 0, negated rows give 4",
 }
 
 TEMPLATE_TEST_CASE("normalized_mse: invariant to positive per-row scaling, in [0, 4]",
-                   "[normalized_mse][losses]", float, double) {
+                   "[normalized_mse][losses]",
+                   float,
+                   double) {
   const double tol = std::is_same_v<TestType, float> ? 1e-5 : 1e-13;
   for (std::uint64_t seed = 10; seed < 30; ++seed) {
     CAPTURE(seed);
@@ -94,16 +99,17 @@ TEMPLATE_TEST_CASE("normalized_mse: invariant to positive per-row scaling, in [0
       sa(i) = std::exp(log_scale(gen));
       sb(i) = std::exp(log_scale(gen));
     }
-    const double value = static_cast<double>(nmse<TestType>(a.cast<TestType>(), b.cast<TestType>()));
+    const double value =
+        static_cast<double>(nmse<TestType>(a.cast<TestType>(), b.cast<TestType>()));
     REQUIRE(value > 0.05);  // random directions: clearly non-zero
     CHECK(value >= 0.0);
     CHECK(value <= 4.0);
     CHECK_THAT(value, WithinRel(ref::normalized_mse(a, b), tol));
     const rmat<double> a_scaled = sa.asDiagonal() * a;
     const rmat<double> b_scaled = sb.asDiagonal() * b;
-    CHECK_THAT(static_cast<double>(
-                   nmse<TestType>(a_scaled.cast<TestType>(), b_scaled.cast<TestType>())),
-               WithinRel(value, tol));
+    CHECK_THAT(
+        static_cast<double>(nmse<TestType>(a_scaled.cast<TestType>(), b_scaled.cast<TestType>())),
+        WithinRel(value, tol));
     // Definition: the mean over rows of ‖u_n − v_n‖².
     const rmat<double> u = a.rowwise().normalized();
     const rmat<double> v = b.rowwise().normalized();
@@ -111,8 +117,10 @@ TEMPLATE_TEST_CASE("normalized_mse: invariant to positive per-row scaling, in [0
   }
 }
 
-TEMPLATE_TEST_CASE("normalized_mse: gradients equal the reference", "[normalized_mse][losses]",
-                   float, double) {
+TEMPLATE_TEST_CASE("normalized_mse: gradients equal the reference",
+                   "[normalized_mse][losses]",
+                   float,
+                   double) {
   const auto [rows, cols] = GENERATE(std::pair<Eigen::Index, Eigen::Index>{7, 5},
                                      std::pair<Eigen::Index, Eigen::Index>{1, 3},
                                      std::pair<Eigen::Index, Eigen::Index>{12, 1});
@@ -124,8 +132,8 @@ TEMPLATE_TEST_CASE("normalized_mse: gradients equal the reference", "[normalized
   rmat<TestType> gb(rows, cols);
   spectral::embedding_ref<TestType> ga_ref(ga);
   spectral::embedding_ref<TestType> gb_ref(gb);
-  const double value = static_cast<double>(spectral::normalized_mse<TestType>(
-      a.cast<TestType>(), b.cast<TestType>(), &ga_ref, &gb_ref));
+  const double value = static_cast<double>(
+      spectral::normalized_mse<TestType>(a.cast<TestType>(), b.cast<TestType>(), &ga_ref, &gb_ref));
   const double tol = std::is_same_v<TestType, float> ? 1e-5 : 1e-12;
   CHECK_THAT(value, WithinRel(ref::normalized_mse(a, b), tol));
   const auto [ea, eb] = ref::normalized_mse_grad(a, b);
@@ -140,7 +148,8 @@ TEMPLATE_TEST_CASE("normalized_mse: gradients equal the reference", "[normalized
   }
 }
 
-TEST_CASE("normalized_mse: gradients equal central finite differences", "[normalized_mse][losses]") {
+TEST_CASE("normalized_mse: gradients equal central finite differences",
+          "[normalized_mse][losses]") {
   const std::uint64_t seed = GENERATE(5u, 6u);
   CAPTURE(seed);
   const rmat<double> a = gaussian(6, 5, seed);

@@ -3,10 +3,11 @@
 // Trace loss (docs/math.md#trace-loss; checks docs/math.md#check-26 to check-29): value and
 // gradient, the P3 floor, β.
 
+#include <spectral/spectral.hpp>
+
 #include <common/generators.hpp>
 #include <common/reference.hpp>
 #include <common/tolerances.hpp>
-#include <spectral/spectral.hpp>
 
 #include <catch2/catch_template_test_macros.hpp>
 #include <catch2/catch_test_macros.hpp>
@@ -82,13 +83,14 @@ double iter_norm_trace_loss(const rmat<double>& x, axis a) {
 
 }  // namespace
 
-TEMPLATE_TEST_CASE("trace_loss: value and gradient equal the reference", "[trace_loss][losses]",
-                   float, double) {
+TEMPLATE_TEST_CASE("trace_loss: value and gradient equal the reference",
+                   "[trace_loss][losses]",
+                   float,
+                   double) {
   const axis a = GENERATE(axis::samples, axis::features);
-  const auto [rows, cols] = GENERATE(std::pair<Eigen::Index, Eigen::Index>{9, 5},
-                                     std::pair<Eigen::Index, Eigen::Index>{5, 9},
-                                     std::pair<Eigen::Index, Eigen::Index>{2, 2},
-                                     std::pair<Eigen::Index, Eigen::Index>{16, 3});
+  const auto [rows, cols] = GENERATE(
+      std::pair<Eigen::Index, Eigen::Index>{9, 5}, std::pair<Eigen::Index, Eigen::Index>{5, 9},
+      std::pair<Eigen::Index, Eigen::Index>{2, 2}, std::pair<Eigen::Index, Eigen::Index>{16, 3});
   const std::uint64_t seed = 100 + static_cast<std::uint64_t>(rows * 31 + cols);
   CAPTURE(to_string(a), rows, cols, seed);
   const rmat<double> y = 1.7 * row_anisotropic(rows, cols, seed);
@@ -122,7 +124,9 @@ TEST_CASE("trace_loss: gradient equals central finite differences", "[trace_loss
 }
 
 TEMPLATE_TEST_CASE("trace_loss: zero for unit-variance rows, δ² for one perturbed row",
-                   "[trace_loss][losses]", float, double) {
+                   "[trace_loss][losses]",
+                   float,
+                   double) {
   const axis a = GENERATE(axis::samples, axis::features);
   const Eigen::Index k = 6;
   const Eigen::Index m = 10;
@@ -137,17 +141,17 @@ TEMPLATE_TEST_CASE("trace_loss: zero for unit-variance rows, δ² for one pertur
   x.colwise() += Eigen::VectorXd::LinSpaced(k, -2.0, 3.0);
   REQUIRE(x.norm() > 1.0);
   const double zero_tol = std::is_same_v<TestType, float> ? 1e-10 : 1e-12;
-  CHECK_THAT(static_cast<double>(
-                 spectral::trace_loss_value<TestType>(layout(x, a).cast<TestType>(), a)),
-             WithinAbs(0.0, zero_tol));
+  CHECK_THAT(
+      static_cast<double>(spectral::trace_loss_value<TestType>(layout(x, a).cast<TestType>(), a)),
+      WithinAbs(0.0, zero_tol));
 
   const double delta = 0.1;
   const Eigen::Index row = 2;
   const double mean = x.row(row).mean();
   x.row(row) = ((x.row(row).array() - mean) * std::sqrt(1.0 + delta) + mean).matrix();
-  CHECK_THAT(static_cast<double>(
-                 spectral::trace_loss_value<TestType>(layout(x, a).cast<TestType>(), a)),
-             WithinRel(delta * delta, std::is_same_v<TestType, float> ? 1e-4 : 1e-10));
+  CHECK_THAT(
+      static_cast<double>(spectral::trace_loss_value<TestType>(layout(x, a).cast<TestType>(), a)),
+      WithinRel(delta * delta, std::is_same_v<TestType, float> ? 1e-4 : 1e-10));
 }
 
 TEST_CASE("trace_loss: Cauchy-Schwarz bound TL >= (K - tr Σ_Y)²/K", "[trace_loss][losses]") {
@@ -178,7 +182,9 @@ TEST_CASE("trace_loss: Cauchy-Schwarz bound TL >= (K - tr Σ_Y)²/K", "[trace_lo
 }
 
 TEMPLATE_TEST_CASE("trace_loss: P3 floor K(1 - f_4(1/K))² on isotropic IterNorm output",
-                   "[trace_loss][losses][iter_norm]", float, double) {
+                   "[trace_loss][losses][iter_norm]",
+                   float,
+                   double) {
   const axis a = GENERATE(axis::samples, axis::features);
   const auto [k, expected] = GENERATE(std::pair<Eigen::Index, double>{64, 28.840839},
                                       std::pair<Eigen::Index, double>{128, 85.846210});
@@ -208,11 +214,10 @@ TEMPLATE_TEST_CASE("trace_loss: P3 floor K(1 - f_4(1/K))² on isotropic IterNorm
 }
 
 TEST_CASE("trade_off_beta: β = 0.01 (log2 K - 3)", "[trace_loss][losses]") {
-  const auto [k, beta] = GENERATE(std::pair<Eigen::Index, double>{128, 0.04},
-                                  std::pair<Eigen::Index, double>{256, 0.05},
-                                  std::pair<Eigen::Index, double>{512, 0.06},
-                                  std::pair<Eigen::Index, double>{1024, 0.07},
-                                  std::pair<Eigen::Index, double>{8192, 0.10});
+  const auto [k, beta] = GENERATE(
+      std::pair<Eigen::Index, double>{128, 0.04}, std::pair<Eigen::Index, double>{256, 0.05},
+      std::pair<Eigen::Index, double>{512, 0.06}, std::pair<Eigen::Index, double>{1024, 0.07},
+      std::pair<Eigen::Index, double>{8192, 0.10});
   CAPTURE(k);
   CHECK_THAT(spectral::trade_off_beta(k), WithinAbs(beta, 1e-15));
   CHECK_THAT(spectral::trade_off_beta(k), WithinAbs(ref::trade_off_beta(k), 1e-15));

@@ -14,9 +14,9 @@
 
 #include <cstring>
 #include <iterator>
-#include <vector>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 using namespace spectral_test;
 using Catch::Generators::range;
@@ -63,21 +63,27 @@ struct counting_method {
   [[nodiscard]] static constexpr std::string_view name() noexcept { return "counting"; }
   template <class Backend, class T>
   void compute(const spectral::primitives<Backend, T>& p,
-               typename Backend::template buffer<T>&& sigma, spectral::index_t size,
-               spectral::index_t count, spectral::batch<T> w, state<T, Backend>* st,
-               spectral::status_word* /*status*/, spectral::index_t /*covariance_size*/) const {
+               typename Backend::template buffer<T>&& sigma,
+               spectral::index_t size,
+               spectral::index_t count,
+               spectral::batch<T> w,
+               state<T, Backend>* st,
+               spectral::status_word* /*status*/,
+               spectral::index_t /*covariance_size*/) const {
     ++(st != nullptr ? counts->with_state : counts->forward_only);
-    p.for_each(spectral::extent::of(w),
-               spectral::detail::copy_entries<T>{
-                   spectral::dense_batch(static_cast<const T*>(sigma.data()), size, size, count),
-                   w});
+    p.for_each(
+        spectral::extent::of(w),
+        spectral::detail::copy_entries<T>{
+            spectral::dense_batch(static_cast<const T*>(sigma.data()), size, size, count), w});
     if (st != nullptr) {
       st->kept = std::move(sigma);
     }
   }
   template <class Backend, class T>
-  void gradient(const spectral::primitives<Backend, T>& p, const state<T, Backend>& /*st*/,
-                spectral::batch<const T> /*w*/, spectral::batch<const T> grad_w,
+  void gradient(const spectral::primitives<Backend, T>& p,
+                const state<T, Backend>& /*st*/,
+                spectral::batch<const T> /*w*/,
+                spectral::batch<const T> grad_w,
                 spectral::batch<T> grad_sigma) const {
     p.for_each(spectral::extent::of(grad_sigma),
                spectral::detail::copy_entries<T>{grad_w, grad_sigma});
@@ -87,7 +93,9 @@ struct counting_method {
 }  // namespace
 
 TEMPLATE_TEST_CASE("apply: forward's output bit for bit, for every instance",
-                   "[forward_only][cpu]", float, double) {
+                   "[forward_only][cpu]",
+                   float,
+                   double) {
   using T = TestType;
   const std::size_t which = GENERATE(range(std::size_t{0}, instances.size()));
   const axis ax = GENERATE(axis::features, axis::samples);
@@ -110,7 +118,9 @@ TEMPLATE_TEST_CASE("apply: forward's output bit for bit, for every instance",
 }
 
 TEMPLATE_TEST_CASE("apply: forward's output bit for bit on the smaller side (M < K)",
-                   "[forward_only][cpu][gram_side]", float, double) {
+                   "[forward_only][cpu][gram_side]",
+                   float,
+                   double) {
   using T = TestType;
   // K = 24 features from M = 10 samples: solved on the 10×10 Gram (see gram_cases).
   const std::size_t which = GENERATE(range(std::size_t{0}, std::size(gram_cases)));
@@ -124,9 +134,8 @@ TEMPLATE_TEST_CASE("apply: forward's output bit for bit on the smaller side (M <
 }
 
 TEST_CASE("apply in place: out may be z's own memory", "[forward_only][cpu]") {
-  const spectral::iter_norm_transform<float> transform{spectral::iter_norm{5},
-                                                       {.axis = spectral::axis::samples,
-                                                        .groups = 2}};
+  const spectral::iter_norm_transform<float> transform{
+      spectral::iter_norm{5}, {.axis = spectral::axis::samples, .groups = 2}};
   const row_matrix<float> z = randn(8, 72, 4300).cast<float>();
   const row_matrix<float> expected = transform.forward(z).output;
   row_matrix<float> in_place = z;

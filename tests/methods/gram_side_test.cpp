@@ -9,13 +9,13 @@
 
 #include "instances.hpp"
 
+#include <Eigen/Eigenvalues>
+
 #include <catch2/catch_template_test_macros.hpp>
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
 #include <catch2/matchers/catch_matchers_exception.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
-
-#include <Eigen/Eigenvalues>
 
 #include <limits>
 #include <string_view>
@@ -52,8 +52,7 @@ bool all_groups_on_gram_side(const config& c, const row_matrix<T>& z) {
   return with_transform<T>(c, [&](const auto& t) {
     const auto r = t.forward(z);
     return !r.context.empty() && r.context.gram_side &&
-           r.context.solved_size <
-               spectral::checked_group_shape(z.rows(), z.cols(), t.opts()).size;
+           r.context.solved_size < spectral::checked_group_shape(z.rows(), z.cols(), t.opts()).size;
   });
 }
 
@@ -69,15 +68,17 @@ struct shifted_identity {
 
 }  // namespace
 
-TEMPLATE_TEST_CASE("smaller side: M < K matches the double reference's K×K solve", "[gram_side]",
-                   float, double) {
+TEMPLATE_TEST_CASE("smaller side: M < K matches the double reference's K×K solve",
+                   "[gram_side]",
+                   float,
+                   double) {
   using T = TestType;
   const auto ax = GENERATE(axis::features, axis::samples);
   const int groups = GENERATE(1, 2);
   for (const config& c : gram_side_configs(ax, groups)) {
     const problem_size p = wide_problem(ax, groups);
-    const std::uint64_t seed = 7100 + 10 * static_cast<std::uint64_t>(groups) +
-                               (ax == axis::features ? 1 : 2);
+    const std::uint64_t seed =
+        7100 + 10 * static_cast<std::uint64_t>(groups) + (ax == axis::features ? 1 : 2);
     CAPTURE(describe(c), p.n, p.d);
     const Eigen::MatrixXd z = rounded_to<T>(make_embedding(p.n, p.d, c.ax, c.groups, 10.0, seed));
     const Eigen::MatrixXd g = rounded_to<T>(randn(p.n, p.d, seed + 3));
@@ -116,7 +117,9 @@ TEST_CASE("smaller side: finite differences of the Gram-side gradient", "[gram_s
     const Eigen::MatrixXd analytic = lib_backward<double>(c, z, g);
     REQUIRE(analytic.norm() > 0.0);
     const Eigen::MatrixXd numeric = finite_difference_vjp(
-        [&](const Eigen::MatrixXd& probe) -> Eigen::MatrixXd { return lib_forward<double>(c, probe); },
+        [&](const Eigen::MatrixXd& probe) -> Eigen::MatrixXd {
+          return lib_forward<double>(c, probe);
+        },
         z, g);
     CHECK(rel_error(analytic, numeric) <= finite_difference_tolerance);
   }
@@ -132,9 +135,9 @@ TEST_CASE("smaller side: the same output, gradient and running statistics as the
   const Eigen::MatrixXd z = make_embedding(p.n, p.d, ax, 2, 10.0, 7301);
   const spectral::row_matrix<double> zd = z;
   const spectral::row_matrix<double> gd = randn(p.n, p.d, 7302);
-  spectral::options gram{.axis = ax == axis::features ? spectral::axis::features
-                                                      : spectral::axis::samples,
-                         .groups = 2};
+  spectral::options gram{
+      .axis = ax == axis::features ? spectral::axis::features : spectral::axis::samples,
+      .groups = 2};
   spectral::options full = gram;
   full.smaller_side = false;
   const spectral::iter_norm_transform<double> small_side{spectral::iter_norm{4, solver}, gram};
@@ -167,10 +170,10 @@ TEST_CASE("smaller side: cases that keep the K×K covariance", "[gram_side]") {
 
   SECTION("ZCA without eps still reports the singular K×K covariance") {
     const spectral::zca_transform<double> t{spectral::zca_whitening{}, {}};
-    CHECK_THROWS_MATCHES(t.forward(z), spectral::numerical_error,
-                         Catch::Matchers::MessageMatches(
-                             Catch::Matchers::ContainsSubstring("singular") &&
-                             Catch::Matchers::ContainsSubstring("K=24")));
+    CHECK_THROWS_MATCHES(
+        t.forward(z), spectral::numerical_error,
+        Catch::Matchers::MessageMatches(Catch::Matchers::ContainsSubstring("singular") &&
+                                        Catch::Matchers::ContainsSubstring("K=24")));
   }
   SECTION("PCA and Cholesky are not functions of the spectrum alone") {
     const spectral::pca_transform<double> pca{spectral::pca_whitening{}, with_eps};
@@ -198,7 +201,8 @@ TEST_CASE("smaller side: positive definiteness is judged as for the K×K covaria
   const problem_size p = wide_problem(axis::features, 1);
   const Eigen::MatrixXd z = make_embedding(p.n, p.d, axis::features, 1, 10.0, 7501);
   const Eigen::MatrixXd sigma = reference::covariance(z, axis::features, 1, 0, 0.0);
-  const double largest = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(sigma).eigenvalues().maxCoeff();
+  const double largest =
+      Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(sigma).eigenvalues().maxCoeff();
   REQUIRE(largest > 0.0);
   spectral::options opts{.eps = 12.0 * std::numeric_limits<double>::epsilon() * largest};
   const bool smaller_side = GENERATE(true, false);
@@ -206,21 +210,22 @@ TEST_CASE("smaller side: positive definiteness is judged as for the K×K covaria
   CAPTURE(smaller_side, opts.eps);
   const spectral::zca_transform<double> t{spectral::zca_whitening{}, opts};
   const spectral::row_matrix<double> zd = z;
-  CHECK_THROWS_MATCHES(t.forward(zd), spectral::numerical_error,
-                       Catch::Matchers::MessageMatches(
-                           Catch::Matchers::ContainsSubstring("not positive definite")));
+  CHECK_THROWS_MATCHES(
+      t.forward(zd), spectral::numerical_error,
+      Catch::Matchers::MessageMatches(Catch::Matchers::ContainsSubstring("not positive definite")));
 }
 
-TEST_CASE("a spectral function with values of both signs: W = g(Σ) on both sides",
-          "[gram_side]") {
+TEST_CASE("a spectral function with values of both signs: W = g(Σ) on both sides", "[gram_side]") {
   const auto ax = GENERATE(axis::features, axis::samples);
   const bool wide = GENERATE(false, true);  // M < K: the Gram side; else K×K
-  const problem_size p = wide ? wide_problem(ax, 1)
-                              : (ax == axis::features ? problem_size{40, 12} : problem_size{12, 40});
+  const problem_size p = wide
+                             ? wide_problem(ax, 1)
+                             : (ax == axis::features ? problem_size{40, 12} : problem_size{12, 40});
   CAPTURE(ax == axis::features, wide, p.n, p.d);
   const Eigen::MatrixXd z = make_embedding(p.n, p.d, ax, 1, 10.0, 7601);
   const Eigen::MatrixXd sigma = reference::covariance(z, ax, 1, 0, 0.0);
-  const double shift = sigma.trace() / static_cast<double>(sigma.rows());  // between λ_min and λ_max
+  const double shift =
+      sigma.trace() / static_cast<double>(sigma.rows());  // between λ_min and λ_max
   const spectral::options opts{.axis = ax == axis::features ? spectral::axis::features
                                                             : spectral::axis::samples};
   const spectral::spectral_transform<double, shifted_identity> t{shifted_identity{shift}, opts};

@@ -168,7 +168,9 @@ template <class T>
 
 /// forward of z into an output of rows×cols (for the bad-input rules).
 template <class T>
-void lib_forward_into(const config& c, const row_matrix<T>& z, Eigen::Index rows,
+void lib_forward_into(const config& c,
+                      const row_matrix<T>& z,
+                      Eigen::Index rows,
                       Eigen::Index cols) {
   row_matrix<T> out(rows, cols);
   with_transform<T>(c, [&](const auto& t) { static_cast<void>(t.forward(z, out)); });
@@ -204,18 +206,21 @@ struct cpu_runner {
     return lib_apply<T>(c, z);
   }
   template <class T>
-  [[nodiscard]] static row_matrix<T> backward(const config& c, const row_matrix<T>& z,
+  [[nodiscard]] static row_matrix<T> backward(const config& c,
+                                              const row_matrix<T>& z,
                                               const row_matrix<T>& grad_out) {
     return lib_backward<T>(c, z, grad_out);
   }
   template <class T>
-  [[nodiscard]] static std::vector<spectral::matrix<T>> transform_matrices(
-      const config& c, const row_matrix<T>& z) {
+  [[nodiscard]] static std::vector<spectral::matrix<T>> transform_matrices(const config& c,
+                                                                           const row_matrix<T>& z) {
     return lib_transform_matrices<T>(c, z);
   }
   /// forward of z into an output of the given shape (for the bad-input rules).
   template <class T>
-  static void forward_into(const config& c, const row_matrix<T>& z, Eigen::Index rows,
+  static void forward_into(const config& c,
+                           const row_matrix<T>& z,
+                           Eigen::Index rows,
                            Eigen::Index cols) {
     lib_forward_into<T>(c, z, rows, cols);
   }
@@ -275,7 +280,8 @@ void check_reference_parity(const config& c, std::uint64_t seed, double conditio
 
   const row_matrix<T> zt = z.cast<T>();
   const row_matrix<T> gt = g.cast<T>();
-  CHECK(rel_error(Runner::template forward<T>(c, zt), reference::forward(z, c)) <= tolerance<T>::forward);
+  CHECK(rel_error(Runner::template forward<T>(c, zt), reference::forward(z, c)) <=
+        tolerance<T>::forward);
   const auto matrices = Runner::template transform_matrices<T>(c, zt);
   REQUIRE(matrices.size() == static_cast<std::size_t>(c.groups));
   for (int grp = 0; grp < c.groups; ++grp) {
@@ -319,8 +325,7 @@ struct near_equal_case {
  * @return the case, for checks of the caller's own
  */
 template <class Runner = cpu_runner>
-near_equal_case check_near_equal_eigenvalues(const config& c, double gap,
-                                                    std::uint64_t seed) {
+near_equal_case check_near_equal_eigenvalues(const config& c, double gap, std::uint64_t seed) {
   const problem_size p = tiny_problem(c.ax);
   const layout_shape s = shape_of(p.n, p.d, c.ax);
   CAPTURE(describe(c), gap, seed);
@@ -341,7 +346,8 @@ near_equal_case check_near_equal_eigenvalues(const config& c, double gap,
   CHECK(rel_error(analytic, numeric) <= 1e-5);
   CHECK(rel_error(analytic, reference::backward(z, g, c)) <= tolerance<double>::backward);
 
-  const row_matrix<float> grad_float = Runner::template backward<float>(c, z.cast<float>(), g.cast<float>());
+  const row_matrix<float> grad_float =
+      Runner::template backward<float>(c, z.cast<float>(), g.cast<float>());
   REQUIRE(grad_float.allFinite());
   CHECK(rel_error(grad_float, analytic) <= 1e-4);
   return {z, g, analytic};
@@ -478,8 +484,8 @@ void check_permutations(const config& c, std::uint64_t seed, row_permutation row
     return x * perm_m;
   };
   const row_matrix<T> z_m = map_layouts(z, c.ax, c.groups, by_observation).template cast<T>();
-  CHECK(rel_error(Runner::template forward<T>(c, z_m), map_layouts(y, c.ax, c.groups, by_observation)) <=
-        tolerance<T>::invariance);
+  CHECK(rel_error(Runner::template forward<T>(c, z_m),
+                  map_layouts(y, c.ax, c.groups, by_observation)) <= tolerance<T>::invariance);
 
   if (rows == row_permutation::unchecked) {
     return;

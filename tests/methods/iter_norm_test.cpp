@@ -30,7 +30,6 @@ config iter_norm(int t, axis ax = axis::features, int groups = 1, bool eigen_rou
                 .groups = groups};
 }
 
-
 std::uint64_t seed_of(int t, axis ax, int groups) {
   return 3000 + 100 * static_cast<std::uint64_t>(t) + 10 * static_cast<std::uint64_t>(groups) +
          (ax == axis::features ? 1 : 2);
@@ -127,8 +126,7 @@ TEMPLATE_TEST_CASE(
   const Eigen::MatrixXd y = r.output.template cast<double>();
   for (int g = 0; g < groups; ++g) {
     CAPTURE(g);
-    const Eigen::MatrixXd w =
-        r.context.solved_transform(g).template cast<double>();
+    const Eigen::MatrixXd w = r.context.solved_transform(g).template cast<double>();
     const Eigen::MatrixXd sigma = reference::covariance(z, ax, groups, g);
     const double tau = sigma.trace();
     const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> e(sigma / tau);
@@ -164,9 +162,8 @@ TEMPLATE_TEST_CASE("iter_norm is scale and shift invariant (check 8)",
   const double scale = GENERATE(1e-3, 3.7, 1e3);
   const bool eigen_route = GENERATE(false, true);
   // f64 1e-12, f32 1e-5 (docs/math.md#check-8)
-  check_scale_and_shift<TestType>(iter_norm(t, ax, groups, eigen_route),
-                                  seed_of(t, ax, groups) + 5, scale, 0.0,
-                                  std::is_same_v<TestType, double> ? 1e-12 : 1e-5);
+  check_scale_and_shift<TestType>(iter_norm(t, ax, groups, eigen_route), seed_of(t, ax, groups) + 5,
+                                  scale, 0.0, std::is_same_v<TestType, double> ? 1e-12 : 1e-5);
 }
 
 TEMPLATE_TEST_CASE("iter_norm is permutation equivariant (check 9)",
@@ -177,15 +174,14 @@ TEMPLATE_TEST_CASE("iter_norm is permutation equivariant (check 9)",
   const axis ax = GENERATE(axis::features, axis::samples);
   const int groups = GENERATE(1, 2);
   const bool eigen_route = GENERATE(false, true);
-  check_permutations<TestType>(iter_norm(t, ax, groups, eigen_route),
-                               seed_of(t, ax, groups) + 7, row_permutation::equivariant);
+  check_permutations<TestType>(iter_norm(t, ax, groups, eigen_route), seed_of(t, ax, groups) + 7,
+                               row_permutation::equivariant);
 }
 
-TEMPLATE_TEST_CASE(
-    "iter_norm: features axis on Z equals samples axis on Z transposed (check 1)",
-    "[iter_norm][cpu][properties]",
-    float,
-    double) {
+TEMPLATE_TEST_CASE("iter_norm: features axis on Z equals samples axis on Z transposed (check 1)",
+                   "[iter_norm][cpu][properties]",
+                   float,
+                   double) {
   const int t = GENERATE(1, 4);
   check_axis_mapping<TestType>(iter_norm(t), 3401);
 }
@@ -253,11 +249,10 @@ TEST_CASE("iter_norm converges to zca only on well-conditioned input (check 11)"
   CHECK(distance_to_zca(ill, 8) > 0.1);
 }
 
-TEMPLATE_TEST_CASE(
-    "iter_norm on rank-deficient input maps the null space to zero (check 12)",
-    "[iter_norm][cpu][properties]",
-    float,
-    double) {
+TEMPLATE_TEST_CASE("iter_norm on rank-deficient input maps the null space to zero (check 12)",
+                   "[iter_norm][cpu][properties]",
+                   float,
+                   double) {
   const int t = GENERATE(1, 4);
   const axis ax = GENERATE(axis::features, axis::samples);
   // K = 12 > M − 1 = 7: rank 7.
@@ -312,9 +307,8 @@ TEST_CASE("iter_norm float matches double at K=256 M=8192 T=4 (check 13)",
 // --- (c) gradients
 // ---------------------------------------------------------------------------------------
 
-TEST_CASE(
-    "iter_norm backward matches finite differences with the trace loss (checks 17-18)",
-    "[iter_norm][cpu][gradient]") {
+TEST_CASE("iter_norm backward matches finite differences with the trace loss (checks 17-18)",
+          "[iter_norm][cpu][gradient]") {
   const int t = GENERATE(1, 2, 4, 6);
   const axis ax = GENERATE(axis::features, axis::samples);
   const int groups = GENERATE(1, 2);
@@ -342,11 +336,10 @@ TEST_CASE(
   CHECK(rel_error(analytic, reference::backward(z, grad_y, c)) <= tolerance<double>::backward);
 }
 
-TEMPLATE_TEST_CASE(
-    "iter_norm gradients are orthogonal to X_c and have zero row sums (check 25)",
-    "[iter_norm][cpu][gradient]",
-    float,
-    double) {
+TEMPLATE_TEST_CASE("iter_norm gradients are orthogonal to X_c and have zero row sums (check 25)",
+                   "[iter_norm][cpu][gradient]",
+                   float,
+                   double) {
   const int t = GENERATE(1, 4, 6);
   const axis ax = GENERATE(axis::features, axis::samples);
   const int groups = GENERATE(1, 2);
@@ -405,8 +398,8 @@ TEST_CASE("iter_norm divided differences of p_T, unrolled through the recurrence
     for (Eigen::Index i = 0; i < a.size(); ++i) {
       CAPTURE(a(i));
       if (std::abs(a(i) - b) >= 0.05) {  // a plain difference quotient is accurate here
-        const double quotient = (reference::iter_norm_poly(a(i), t) -
-                                 reference::iter_norm_poly(b, t)) / (a(i) - b);
+        const double quotient =
+            (reference::iter_norm_poly(a(i), t) - reference::iter_norm_poly(b, t)) / (a(i) - b);
         CHECK_THAT(d(i), WithinRel(quotient, 1e-11));
       } else if (a(i) == b) {  // a tie gives the derivative, with no threshold
         CHECK_THAT(d(i), WithinRel(reference::iter_norm_poly_derivative(b, t), 1e-13));

@@ -28,9 +28,8 @@ namespace {
 /// The names of builtin_methods, taken from the types through for_each_method.
 std::vector<std::string_view> names_from_types() {
   std::vector<std::string_view> out;
-  spectral::for_each_method([&]<class Method>(std::type_identity<Method>) {
-    out.push_back(Method::name());
-  });
+  spectral::for_each_method(
+      [&]<class Method>(std::type_identity<Method>) { out.push_back(Method::name()); });
   return out;
 }
 
@@ -81,8 +80,7 @@ TEST_CASE("registry: the names list is the type list", "[registry]") {
   CHECK(spectral::find_method("whitening") == nullptr);
 }
 
-TEST_CASE("registry: the parameters and their ranges are the constructors' ranges",
-          "[registry]") {
+TEST_CASE("registry: the parameters and their ranges are the constructors' ranges", "[registry]") {
   const auto* power = spectral::find_method("power");
   REQUIRE(power != nullptr);
   REQUIRE(power->parameters.size() == 1);

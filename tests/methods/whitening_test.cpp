@@ -93,11 +93,10 @@ TEMPLATE_TEST_CASE("whitened covariance is the identity (check 14)",
                                       std::is_same_v<TestType, double> ? 1e4 : 1e2);
 }
 
-TEMPLATE_TEST_CASE(
-    "zca W is symmetric and equals the inverse square root of sigma (check 15)",
-    "[zca][cpu][properties]",
-    float,
-    double) {
+TEMPLATE_TEST_CASE("zca W is symmetric and equals the inverse square root of sigma (check 15)",
+                   "[zca][cpu][properties]",
+                   float,
+                   double) {
   const axis ax = GENERATE(axis::features, axis::samples);
   const int groups = GENERATE(1, 2);
   const config c = with(zca, ax, groups);
@@ -110,8 +109,7 @@ TEMPLATE_TEST_CASE(
   const auto r = t.forward(row_matrix<TestType>(z.cast<TestType>()));
   for (int g = 0; g < groups; ++g) {
     CAPTURE(g);
-    const Eigen::MatrixXd w =
-        r.context.solved_transform(g).template cast<double>();
+    const Eigen::MatrixXd w = r.context.solved_transform(g).template cast<double>();
     const Eigen::MatrixXd sigma = reference::covariance(z, ax, groups, g);
     const Eigen::MatrixXd inv_sqrt =
         Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(sigma).operatorInverseSqrt();
@@ -144,7 +142,8 @@ TEMPLATE_TEST_CASE("pca output is U transposed times the zca output (check 15)",
     const reference::eigen_decomposition e =
         reference::pca_eigen(reference::covariance(z, ax, groups, g));
     const auto& state = r_pca.context.state;
-    CHECK(rel_error(spectral::host_map(state.values(), g), e.values) <= tolerance<TestType>::forward);
+    CHECK(rel_error(spectral::host_map(state.values(), g), e.values) <=
+          tolerance<TestType>::forward);
     CHECK(rel_error(spectral::host_map(state.vectors(), g), e.vectors) <=
           tolerance<TestType>::forward);
     CHECK(rel_error(layout_of(y_pca, ax, groups, g),
@@ -153,11 +152,10 @@ TEMPLATE_TEST_CASE("pca output is U transposed times the zca output (check 15)",
   }
 }
 
-TEMPLATE_TEST_CASE(
-    "cholesky W is lower triangular and L^-1 sigma^1/2 is orthogonal (check 15)",
-    "[cholesky][cpu][properties]",
-    float,
-    double) {
+TEMPLATE_TEST_CASE("cholesky W is lower triangular and L^-1 sigma^1/2 is orthogonal (check 15)",
+                   "[cholesky][cpu][properties]",
+                   float,
+                   double) {
   const axis ax = GENERATE(axis::features, axis::samples);
   const int groups = GENERATE(1, 2);
   const config c = with(cholesky, ax, groups);
@@ -181,8 +179,7 @@ TEMPLATE_TEST_CASE(
     CHECK((q.transpose() * q - identity).norm() <= tolerance<TestType>::identity);
     // W = L⁻¹ for the recorded factor L.
     CHECK((w * spectral::host_map(r.context.state.lower(), g).template cast<double>() - identity)
-              .norm() <=
-          tolerance<TestType>::identity);
+              .norm() <= tolerance<TestType>::identity);
   }
 }
 
@@ -210,11 +207,10 @@ TEMPLATE_TEST_CASE("whitening is permutation equivariant (check 9)",
   check_permutations<TestType>(with(cholesky, ax, groups), seed, row_permutation::unchecked);
 }
 
-TEMPLATE_TEST_CASE(
-    "whitening: features axis on Z equals samples axis on Z transposed (check 1)",
-    "[zca][pca][cholesky][cpu][properties]",
-    float,
-    double) {
+TEMPLATE_TEST_CASE("whitening: features axis on Z equals samples axis on Z transposed (check 1)",
+                   "[zca][pca][cholesky][cpu][properties]",
+                   float,
+                   double) {
   const config kind = GENERATE(zca, pca, cholesky);
   check_axis_mapping<TestType>(kind, 1201);
 }
@@ -230,11 +226,10 @@ TEST_CASE("whitening backward matches finite differences (checks 19 21 22)",
   check_finite_differences(with(kind, ax, groups), seed_of(ax, groups) + 15);
 }
 
-TEMPLATE_TEST_CASE(
-    "whitening gradients are orthogonal to X_c and have zero row sums (check 25)",
-    "[zca][pca][cholesky][cpu][gradient]",
-    float,
-    double) {
+TEMPLATE_TEST_CASE("whitening gradients are orthogonal to X_c and have zero row sums (check 25)",
+                   "[zca][pca][cholesky][cpu][gradient]",
+                   float,
+                   double) {
   const config kind = GENERATE(zca, pca, cholesky);
   const axis ax = GENERATE(axis::features, axis::samples);
   const int groups = GENERATE(1, 2);

@@ -5,8 +5,9 @@
 // One python launch per case (each pays the interpreter's and torch's start-up). Skipped, never
 // passed, when python3 or torch is missing.
 
-#include <common/npy_write.hpp>
 #include <spectral/spectral.hpp>
+
+#include <common/npy_write.hpp>
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
@@ -46,14 +47,14 @@ rmat gaussian(Eigen::Index rows, Eigen::Index cols, std::uint64_t seed) {
 
 rmat anisotropic(Eigen::Index rows, Eigen::Index cols, std::uint64_t seed) {
   const Eigen::VectorXd scale = Eigen::VectorXd::LinSpaced(rows, 1.0, 3.0);
-  const Eigen::MatrixXd left =
-      scale.asDiagonal() * (Eigen::MatrixXd::Identity(rows, rows) +
-                            0.3 / std::sqrt(static_cast<double>(rows)) * gaussian(rows, rows, seed + 1));
+  const Eigen::MatrixXd left = scale.asDiagonal() * (Eigen::MatrixXd::Identity(rows, rows) +
+                                                     0.3 / std::sqrt(static_cast<double>(rows)) *
+                                                         gaussian(rows, rows, seed + 1));
   const Eigen::VectorXd col_scale = Eigen::VectorXd::LinSpaced(cols, 0.5, 2.0);
-  const Eigen::MatrixXd right = (Eigen::MatrixXd::Identity(cols, cols) +
-                                 0.3 / std::sqrt(static_cast<double>(cols)) *
-                                     gaussian(cols, cols, seed + 2)) *
-                                col_scale.asDiagonal();
+  const Eigen::MatrixXd right =
+      (Eigen::MatrixXd::Identity(cols, cols) +
+       0.3 / std::sqrt(static_cast<double>(cols)) * gaussian(cols, cols, seed + 2)) *
+      col_scale.asDiagonal();
   return left * gaussian(rows, cols, seed) * right;
 }
 
@@ -99,8 +100,8 @@ class case_dir {
     if (std::system(command.c_str()) == 0) {
       return;
     }
-    const std::string probe = std::string("'") + SPECTRAL_TEST_PYTHON +
-                              "' -c 'import torch, numpy' > /dev/null 2>&1";
+    const std::string probe =
+        std::string("'") + SPECTRAL_TEST_PYTHON + "' -c 'import torch, numpy' > /dev/null 2>&1";
     if (!fs::exists(SPECTRAL_TEST_PYTHON) || std::system(probe.c_str()) != 0) {
       SKIP("PyTorch oracle unavailable: " SPECTRAL_TEST_PYTHON
            " cannot import torch and numpy (install python3-torch and python3-numpy)");
@@ -180,9 +181,10 @@ TEST_CASE("oracle: power forward and backward equal torch autograd", "[oracle][p
   const spectral::index_t groups = GENERATE(1, 2);
   const double p = groups == 1 ? 0.75 : 0.25;  // both sides of 1/2 without doubling the launches
   CAPTURE(p);
-  check_transform(spectral::power_transform<double>{spectral::power_function{p}, {.axis = a, .groups = groups}},
-                  "\"method\": \"power\", \"power\": " + std::to_string(p),
-                  4000 + static_cast<std::uint64_t>(groups));
+  check_transform(
+      spectral::power_transform<double>{spectral::power_function{p}, {.axis = a, .groups = groups}},
+      "\"method\": \"power\", \"power\": " + std::to_string(p),
+      4000 + static_cast<std::uint64_t>(groups));
 }
 
 TEST_CASE("oracle: iter_norm forward and backward equal torch autograd", "[oracle][iter_norm]") {
@@ -249,14 +251,15 @@ TEST_CASE("oracle: INTL objective equals torch autograd", "[oracle][intl_objecti
   for (std::size_t v = 0; v < count; ++v) {
     views.push_back(base + 0.5 * gaussian(rows, cols, 7100 + v));
   }
-  const spectral::intl_objective<double> loss{spectral::iter_norm_transform<double>{spectral::iter_norm{4}, {.axis = a}},
-                                              beta};
+  const spectral::intl_objective<double> loss{
+      spectral::iter_norm_transform<double>{spectral::iter_norm{4}, {.axis = a}}, beta};
   std::vector<rmat> grads;
   const double value = loss.evaluate(views, &grads).total;
 
   const case_dir dir;
-  dir.write_json("{\"op\": \"intl\", \"method\": \"iternorm\", \"iters\": 4, \"axis\": " + json_axis(a) +
-                 ", \"groups\": 1, \"eps\": 0, \"beta\": 0.3, \"views\": " + std::to_string(count) + "}");
+  dir.write_json(
+      "{\"op\": \"intl\", \"method\": \"iternorm\", \"iters\": 4, \"axis\": " + json_axis(a) +
+      ", \"groups\": 1, \"eps\": 0, \"beta\": 0.3, \"views\": " + std::to_string(count) + "}");
   for (std::size_t v = 0; v < count; ++v) {
     dir.write(indexed_file('z', v), views[v]);
   }

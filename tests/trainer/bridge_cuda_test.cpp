@@ -6,13 +6,17 @@
 // and the reference engine (LibTorch ops + autograd, the throughput peer) against the library.
 // Tests tagged [cuda] skip where no GPU is visible or the trainer was built without CUDA.
 
+// LibTorch before Catch2: glog (via c10) defines its own CHECK, which must not replace Catch's.
+// clang-format off
+#include <torch/torch.h>
+// clang-format on
+
 #include "bridge/spectral_function.hpp"
 #include "train/device.hpp"
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
 #include <catch2/generators/catch_generators_range.hpp>
-
 #include <torch/autograd.h>
 #include <torch/cuda.h>
 #include <torch/types.h>
@@ -33,7 +37,10 @@ double relative(const torch::Tensor& a, const torch::Tensor& b) {
 }
 
 /// Seeded, anisotropic N×D data (column scales 1..3), never all zeros.
-torch::Tensor embedding(std::int64_t n, std::int64_t d, torch::ScalarType type, std::uint64_t seed) {
+torch::Tensor embedding(std::int64_t n,
+                        std::int64_t d,
+                        torch::ScalarType type,
+                        std::uint64_t seed) {
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
   const auto scales = torch::linspace(1.0, 3.0, d, torch::kFloat64);
   return (torch::randn({n, d}, generator, torch::kFloat64) * scales).to(type);
@@ -53,7 +60,8 @@ std::pair<torch::Tensor, torch::Tensor> output_and_gradient(const torch::Tensor&
   const auto input = z.detach().clone().set_requires_grad(true);
   const auto y = spectral::torch_bridge::spectral_transform_op(input, spec);
   (y.to(torch::kFloat64) * g).sum().backward();
-  return {y.detach().to(torch::kCPU, torch::kFloat64), input.grad().to(torch::kCPU, torch::kFloat64)};
+  return {y.detach().to(torch::kCPU, torch::kFloat64),
+          input.grad().to(torch::kCPU, torch::kFloat64)};
 }
 
 /// Every method of the library's registry.
@@ -89,7 +97,8 @@ TEST_CASE("the bridge on CUDA tensors equals the bridge on the CPU", "[bridge][c
   const auto spec = make_spec(kind, axis, groups);
   // Samples axis: N = 12 samples of D = 40 (Σ is 12×12); features axis: 2 groups of 6 features
   // over N = 40 samples.
-  const auto z = axis == spectral::axis::samples ? embedding(12, 40, type, 5) : embedding(40, 12, type, 5);
+  const auto z =
+      axis == spectral::axis::samples ? embedding(12, 40, type, 5) : embedding(40, 12, type, 5);
   CAPTURE(kind, static_cast<int>(axis), std::string(c10::toString(type)));
   const auto [y_cpu, g_cpu] = output_and_gradient(z, spec);
   const auto [y_gpu, g_gpu] = output_and_gradient(z.to(torch::kCUDA), spec);
@@ -111,7 +120,8 @@ TEST_CASE("fp16 input under autocast runs the CUDA transform in float32", "[brid
     y_half = spectral::torch_bridge::spectral_transform_op(z.to(torch::kHalf), spec);
   }
   CHECK(y_half.scalar_type() == torch::kFloat32);
-  const auto y_float = spectral::torch_bridge::spectral_transform_op(z.to(torch::kHalf).to(torch::kFloat32), spec);
+  const auto y_float =
+      spectral::torch_bridge::spectral_transform_op(z.to(torch::kHalf).to(torch::kFloat32), spec);
   CHECK(relative(y_half, y_float) < 1e-6);
   CHECK(torch::isfinite(y_half).all().item<bool>());
 }
@@ -143,8 +153,9 @@ TEST_CASE("the reference engine computes what the library computes", "[bridge]")
 TEST_CASE("reference engine: one group only, named in the error", "[bridge]") {
   auto spec = make_spec("zca", spectral::axis::features, 2);
   spec.engine = transform_engine::reference;
-  CHECK_THROWS_AS(spectral::torch_bridge::spectral_transform_op(embedding(20, 8, torch::kFloat64, 1), spec),
-                  spectral::invalid_input);
+  CHECK_THROWS_AS(
+      spectral::torch_bridge::spectral_transform_op(embedding(20, 8, torch::kFloat64, 1), spec),
+      spectral::invalid_input);
 }
 
 TEST_CASE("loss scaling: unscaled gradients equal plain ones; Inf skips and halves", "[bridge]") {

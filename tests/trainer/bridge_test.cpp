@@ -5,13 +5,17 @@
 // Cholesky and the Newton loop written with torch ops), in double, every instance and axis; and
 // the INTL loss module against the library's own intl_objective.
 
+// LibTorch before Catch2: glog (via c10) defines its own CHECK, which must not replace Catch's.
+// clang-format off
+#include <torch/torch.h>
+// clang-format on
+
 #include "bridge/intl_loss.hpp"
 #include "bridge/spectral_function.hpp"
 #include "torch_reference/reference.hpp"
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
-
 #include <torch/autograd.h>
 #include <torch/types.h>
 
@@ -113,7 +117,8 @@ TEST_CASE("bridge: float and autocast inputs, and bad tensors", "[trainer][bridg
       ContainsSubstring("z: must be floating point"));
   auto bad = anisotropic(16, 32, 4);
   bad.index_put_({3, 5}, std::numeric_limits<double>::quiet_NaN());
-  REQUIRE_THROWS_AS(spectral::torch_bridge::spectral_transform_op(bad, spec), spectral::invalid_input);
+  REQUIRE_THROWS_AS(spectral::torch_bridge::spectral_transform_op(bad, spec),
+                    spectral::invalid_input);
 }
 
 TEST_CASE("bridge: the INTL loss module equals the library's intl_objective", "[trainer][bridge]") {
@@ -138,10 +143,13 @@ TEST_CASE("bridge: the INTL loss module equals the library's intl_objective", "[
         spectral::iter_norm_transform<double>{spectral::iter_norm{4}, spec.opts}, beta);
     std::vector<spectral::row_matrix<double>> expected_grads;
     const auto expected = objective.evaluate(host, &expected_grads);
-    CHECK(std::abs(terms.total.item<double>() - expected.total) <= 1e-10 * std::abs(expected.total));
-    CHECK(std::abs(terms.trace.item<double>() - expected.trace) <= 1e-10 * std::abs(expected.trace));
+    CHECK(std::abs(terms.total.item<double>() - expected.total) <=
+          1e-10 * std::abs(expected.total));
+    CHECK(std::abs(terms.trace.item<double>() - expected.trace) <=
+          1e-10 * std::abs(expected.trace));
     for (std::size_t v = 0; v < views.size(); ++v) {
-      const auto expected_grad = torch::from_blob(expected_grads[v].data(), {n, d}, torch::kFloat64);
+      const auto expected_grad =
+          torch::from_blob(expected_grads[v].data(), {n, d}, torch::kFloat64);
       CHECK(relative(grads[v], expected_grad) <= 1e-9);
     }
   }

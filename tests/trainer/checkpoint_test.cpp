@@ -4,23 +4,25 @@
 // Checkpoints keep what a resumed run needs (model, optimizer, generator, step, the AMP loss
 // scale) and load onto the caller's device; the device a process trains on.
 
+// LibTorch before Catch2: glog (via c10) defines its own CHECK, which must not replace Catch's.
+// clang-format off
+#include <torch/torch.h>
+// clang-format on
+
+#include "train/checkpoint.hpp"
+
 #include "models/projector.hpp"
 #include "models/resnet.hpp"
-#include "train/checkpoint.hpp"
 #include "train/device.hpp"
 
 #include <spectral/core/error.hpp>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <catch2/catch_test_macros.hpp>
 #include <torch/cuda.h>
 #include <torch/nn.h>
 #include <torch/optim/sgd.h>
 #include <torch/types.h>
-
-#include <catch2/catch_test_macros.hpp>
-
-#include <stdlib.h>
-#include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -29,6 +31,9 @@
 #include <iterator>
 #include <limits>
 #include <string>
+
+#include <stdlib.h>
+#include <unistd.h>
 
 namespace {
 
@@ -55,7 +60,8 @@ void step(torch::nn::Sequential& model, torch::optim::SGD& optimizer) {
 
 }  // namespace
 
-TEST_CASE("a checkpoint restores model, optimizer, generator, step and loss scale", "[checkpoint]") {
+TEST_CASE("a checkpoint restores model, optimizer, generator, step and loss scale",
+          "[checkpoint]") {
   temporary_file file;
   auto model = small_model(1);
   torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
@@ -121,15 +127,17 @@ st::Encoder small_encoder(bool cifar_stem, std::int64_t width, std::int64_t proj
 }
 
 /// What load_checkpoint says when `saved`'s checkpoint is loaded into `target` (empty: it loaded).
-std::string load_error(st::Encoder& saved, st::Encoder& target, const std::filesystem::path& path,
+std::string load_error(st::Encoder& saved,
+                       st::Encoder& target,
+                       const std::filesystem::path& path,
                        bool teacher = false) {
   torch::optim::SGD saved_optimizer(saved->parameters(), torch::optim::SGDOptions(0.1));
   auto generator = at::make_generator<at::CPUGeneratorImpl>(1);
   st::save_checkpoint(path, *saved, nullptr, saved_optimizer, generator, {1, 5, {}});
   torch::optim::SGD optimizer(target->parameters(), torch::optim::SGDOptions(0.1));
   try {
-    (void)st::load_checkpoint(path, *target, teacher ? target.get() : nullptr, optimizer,
-                              generator, torch::kCPU, "--resume");
+    (void)st::load_checkpoint(path, *target, teacher ? target.get() : nullptr, optimizer, generator,
+                              torch::kCPU, "--resume");
   } catch (const spectral::invalid_input& e) {
     return e.what();
   }
@@ -138,8 +146,7 @@ std::string load_error(st::Encoder& saved, st::Encoder& target, const std::files
 
 }  // namespace
 
-TEST_CASE("a checkpoint of another architecture is refused before anything loads",
-          "[checkpoint]") {
+TEST_CASE("a checkpoint of another architecture is refused before anything loads", "[checkpoint]") {
   temporary_file file;
   auto cifar = small_encoder(true, 4, 16);
   {

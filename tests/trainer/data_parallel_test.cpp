@@ -10,17 +10,18 @@
 // augment's crop. The end-to-end runs are tests/trainer/trainer_distributed_test.py.
 
 // LibTorch before Catch2: glog (via c10) defines its own CHECK, which must not replace Catch's.
+// clang-format off
+#include <torch/torch.h>
+// clang-format on
+
 #include "distributed/data_parallel.hpp"
+
 #include "distributed/gather.hpp"
 #include "distributed/process_group.hpp"
 #include "models/sync_batch_norm.hpp"
 #include "train/trainer.hpp"
 
-#include <torch/torch.h>
-
 #include <catch2/catch_test_macros.hpp>
-
-#include <unistd.h>
 
 #include <array>
 #include <cstdint>
@@ -29,6 +30,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 namespace {
 
@@ -140,8 +143,8 @@ TEST_CASE("SyncBatchNorm over two ranks (threads, Gloo) equals BatchNorm on the 
     threads.emplace_back([&, r] {
       const auto i = static_cast<std::size_t>(r);
       try {
-        distributed dist{dist_config{.rank = r, .world_size = 2, .file_store = path.string(),
-                                     .timeout_seconds = 30}};
+        distributed dist{dist_config{
+            .rank = r, .world_size = 2, .file_store = path.string(), .timeout_seconds = 30}};
         SyncBatchNorm2d bn(3);
         bn->to(torch::kFloat64);
         {

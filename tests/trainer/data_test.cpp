@@ -2,11 +2,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // The trainer's data layer: the Fashion-MNIST and CIFAR readers and the batched augmentations.
 
-#include <ATen/CPUGeneratorImpl.h>
+// LibTorch before Catch2: glog (via c10) defines its own CHECK, which must not replace Catch's.
+// clang-format off
+#include <torch/torch.h>
+// clang-format on
 
+#include <common/invalid_input_message.hpp>
+#include <common/temp_folder.hpp>
+
+#include <ATen/CPUGeneratorImpl.h>
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
-#include <torch/torch.h>
 
 #include <cstdint>
 #include <cstring>
@@ -18,8 +24,6 @@
 #include <utility>
 #include <vector>
 
-#include <common/invalid_input_message.hpp>
-#include <common/temp_folder.hpp>
 #include <data/augment.hpp>
 #include <data/datasets.hpp>
 #include <zlib.h>

@@ -6,16 +6,18 @@
 // as two threads over a FileStore (collectives, gather's backward, the unequal-size error).
 // The two-process gradient equality is tests/trainer/distributed_test.py.
 
+// LibTorch before Catch2: glog (via c10) defines its own CHECK, which must not replace Catch's.
+// clang-format off
+#include <torch/torch.h>
+// clang-format on
+
 #include "distributed/gather.hpp"
 #include "distributed/process_group.hpp"
 
-#include <torch/autograd.h>
-#include <torch/types.h>
-
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
-
-#include <unistd.h>
+#include <torch/autograd.h>
+#include <torch/types.h>
 
 #include <array>
 #include <cstdint>
@@ -24,6 +26,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 namespace {
 
@@ -85,8 +89,8 @@ std::array<std::string, 2> two_ranks(const std::string& tag, Body body) {
   for (int r = 0; r < 2; ++r) {
     threads.emplace_back([&, r] {
       try {
-        distributed dist{dist_config{.rank = r, .world_size = 2, .file_store = path.string(),
-                                     .timeout_seconds = 30}};
+        distributed dist{dist_config{
+            .rank = r, .world_size = 2, .file_store = path.string(), .timeout_seconds = 30}};
         body(r, dist);
       } catch (const std::exception& e) {
         errors[static_cast<std::size_t>(r)] = e.what();
@@ -128,10 +132,10 @@ TEST_CASE("two ranks (threads, Gloo): collectives and gather", "[distributed]") 
   INFO("rank 0: " << errors[0] << "; rank 1: " << errors[1]);
   REQUIRE(errors[0].empty());
   REQUIRE(errors[1].empty());
-  const auto expected_mean = torch::cat({torch::full({3}, 1.5, torch::kFloat64),
-                                         torch::full({4}, 15.0, torch::kFloat64)});
-  const auto expected_gather = torch::cat({torch::full({2, 3}, 1.0, torch::kFloat64),
-                                           torch::full({2, 3}, 2.0, torch::kFloat64)});
+  const auto expected_mean =
+      torch::cat({torch::full({3}, 1.5, torch::kFloat64), torch::full({4}, 15.0, torch::kFloat64)});
+  const auto expected_gather = torch::cat(
+      {torch::full({2, 3}, 1.0, torch::kFloat64), torch::full({2, 3}, 2.0, torch::kFloat64)});
   // Σ_r (r+1)·row index = 3·row index, rows 0–1 for rank 0 and 2–3 for rank 1.
   const auto row = torch::arange(4, torch::kFloat64).reshape({4, 1}).expand({4, 3}) * 3.0;
   for (std::size_t i = 0; i < 2; ++i) {

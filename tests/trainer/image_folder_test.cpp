@@ -6,18 +6,15 @@
 // with TurboJPEG into a temporary folder.
 
 // LibTorch before Catch2: glog (via c10) defines its own CHECK, which must not replace Catch's.
+// clang-format off
 #include <torch/torch.h>
-#include <turbojpeg.h>
-
-#include <data/image_folder.hpp>
-#include <data/image_folder_loader.hpp>
-#include <data/jpeg_decode.hpp>
-
-#include <catch2/catch_test_macros.hpp>
-#include <catch2/matchers/catch_matchers_string.hpp>
+// clang-format on
 
 #include "common/temp_folder.hpp"
 #include "trainer/jpeg_files.hpp"
+
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
 
 #include <cmath>
 #include <cstdint>
@@ -28,6 +25,11 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include <data/image_folder.hpp>
+#include <data/image_folder_loader.hpp>
+#include <data/jpeg_decode.hpp>
+#include <turbojpeg.h>
 
 namespace {
 
@@ -46,20 +48,20 @@ using spectral_test::temp_folder;
 
 /// A smooth synthetic RGB image (packed HWC), different per `variant`.
 std::vector<std::uint8_t> synthetic_rgb(int width, int height, int variant) {
-  std::vector<std::uint8_t> rgb(static_cast<std::size_t>(width) *
-                                static_cast<std::size_t>(height) * 3);
+  std::vector<std::uint8_t> rgb(static_cast<std::size_t>(width) * static_cast<std::size_t>(height) *
+                                3);
   constexpr double pi = 3.14159265358979323846;
   for (int y = 0; y < height; ++y) {
     for (int x = 0; x < width; ++x) {
       const double u = (x + 0.5) / width;
       const double v = (y + 0.5) / height;
-      const double values[3] = {128.0 + 90.0 * std::sin(2.0 * pi * u + variant),
-                                40.0 + 170.0 * v,
+      const double values[3] = {128.0 + 90.0 * std::sin(2.0 * pi * u + variant), 40.0 + 170.0 * v,
                                 128.0 + 80.0 * std::cos(pi * (u + v) + 0.5 * variant)};
       for (int c = 0; c < 3; ++c) {
         rgb[(static_cast<std::size_t>(y) * static_cast<std::size_t>(width) +
-             static_cast<std::size_t>(x)) * 3 + static_cast<std::size_t>(c)] =
-            static_cast<std::uint8_t>(std::lround(values[c]));
+             static_cast<std::size_t>(x)) *
+                3 +
+            static_cast<std::size_t>(c)] = static_cast<std::uint8_t>(std::lround(values[c]));
       }
     }
   }
@@ -74,8 +76,7 @@ std::vector<unsigned char> read_bytes(const fs::path& path) {
 
 /// HWC uint8 → 1×3×H×W float tensor.
 torch::Tensor to_tensor(const std::vector<std::uint8_t>& rgb, int width, int height) {
-  return torch::from_blob(const_cast<std::uint8_t*>(rgb.data()), {height, width, 3},
-                          torch::kUInt8)
+  return torch::from_blob(const_cast<std::uint8_t*>(rgb.data()), {height, width, 3}, torch::kUInt8)
       .permute({2, 0, 1})
       .unsqueeze(0)
       .to(torch::kFloat32);
@@ -192,8 +193,8 @@ TEST_CASE("decode_random_resized_crop: a full-image crop reproduces the image", 
   const auto half = decode_random_resized_crop(jpeg, 32, 1.0, 1.0, 1.0, 1.0, rng);
   REQUIRE(half.has_value());
   CHECK(half->scale_denom == 2);
-  const torch::Tensor pooled = torch::nn::functional::avg_pool2d(
-      source, torch::nn::functional::AvgPool2dFuncOptions(2));
+  const torch::Tensor pooled =
+      torch::nn::functional::avg_pool2d(source, torch::nn::functional::AvgPool2dFuncOptions(2));
   CHECK(mean_abs_diff(crop_tensor(*half), pooled) < 3.0);
 
   // Shrinking by 64/40 without DCT scaling (64 < 2·40): antialiased bicubic and bilinear.
@@ -262,8 +263,8 @@ TEST_CASE("decode_random_resized_crop: bad bytes give nullopt, never a crash", "
   const std::vector<unsigned char> jpeg = encode_jpeg(synthetic_rgb(300, 200, 0), 300, 200);
   const std::vector<unsigned char> header(jpeg.begin(), jpeg.begin() + 20);
   CHECK_FALSE(decode_random_resized_crop(header, 16, 0.08, 1.0, 0.75, 4.0 / 3.0, rng).has_value());
-  const std::vector<unsigned char> half(jpeg.begin(),
-                                        jpeg.begin() + static_cast<std::ptrdiff_t>(jpeg.size() / 2));
+  const std::vector<unsigned char> half(
+      jpeg.begin(), jpeg.begin() + static_cast<std::ptrdiff_t>(jpeg.size() / 2));
   const auto partial = decode_random_resized_crop(half, 16, 0.08, 1.0, 0.75, 4.0 / 3.0, rng);
   if (partial) {
     CHECK(partial->pixels.size() == 3 * 16 * 16);
@@ -330,8 +331,8 @@ TEST_CASE("image_folder_loader: shapes, labels, skipped files, determinism", "[i
         options.scale_max, options.ratio_min, options.ratio_max, rng);
     REQUIRE(expected.has_value());
     const torch::Tensor got = a[1].images[2].contiguous();
-    CHECK(std::equal(expected->pixels.begin(), expected->pixels.end(),
-                     got.data_ptr<std::uint8_t>()));
+    CHECK(
+        std::equal(expected->pixels.begin(), expected->pixels.end(), got.data_ptr<std::uint8_t>()));
   }
   // Another epoch, another order.
   const auto e0 = run_epoch(one, 0);
@@ -412,14 +413,16 @@ TEST_CASE("image_folder_loader: two views per image from one decode", "[imagefol
     // View 0 is the first box drawn from the file's generator, as with one view (decoded at a
     // DCT scale fine enough for both boxes, so pixels may differ by the scaling's rounding);
     // view 1 is an independent crop of the same image.
-    CHECK(mean_abs_diff(two[k].views[0].to(torch::kFloat64), one[k].images.to(torch::kFloat64)) < 3.0);
+    CHECK(mean_abs_diff(two[k].views[0].to(torch::kFloat64), one[k].images.to(torch::kFloat64)) <
+          3.0);
     CHECK_FALSE(torch::equal(two[k].views[0], two[k].views[1]));
     CHECK(two[k].views[1].to(torch::kFloat64).std().item<double>() > 1.0);
   }
   CHECK(paired.skipped() == 2);
 }
 
-TEST_CASE("image_folder_loader: multi-crop views of their own sizes from one read", "[imagefolder]") {
+TEST_CASE("image_folder_loader: multi-crop views of their own sizes from one read",
+          "[imagefolder]") {
   const sample_tree tree;
   const image_folder folder = scan_image_folder(tree.root);
   image_folder_loader_options options;
@@ -461,7 +464,8 @@ TEST_CASE("image_folder_loader: multi-crop views of their own sizes from one rea
   CHECK_THROWS_AS(image_folder_loader(folder, bad), spectral::invalid_input);
 }
 
-TEST_CASE("image_folder_loader: ranks take disjoint blocks of every global batch", "[imagefolder]") {
+TEST_CASE("image_folder_loader: ranks take disjoint blocks of every global batch",
+          "[imagefolder]") {
   const sample_tree tree;
   const image_folder folder = scan_image_folder(tree.root);
   image_folder_loader_options options;
@@ -484,7 +488,8 @@ TEST_CASE("image_folder_loader: ranks take disjoint blocks of every global batch
     for (std::int64_t start = 0; start < n; start += 4) {
       for (std::int64_t i = start + 2 * rank; i < std::min(start + 2 * rank + 2, n); ++i) {
         const std::int64_t index = order[static_cast<std::size_t>(i)];
-        if (folder.files[static_cast<std::size_t>(index)].filename().string().rfind("zz_", 0) != 0) {
+        if (folder.files[static_cast<std::size_t>(index)].filename().string().rfind("zz_", 0) !=
+            0) {
           files.push_back(index);
         }
       }

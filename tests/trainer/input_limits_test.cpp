@@ -6,9 +6,19 @@
 // is refused (or skipped and counted) before the memory it asks for is allocated; the large
 // files are sparse, so the tests stay cheap.
 
+// clang-format off
+
 // LibTorch before Catch2: glog (via c10) defines its own CHECK, which must not replace Catch's.
 // clang-format off
 #include <torch/torch.h>
+// clang-format on
+
+#include "common/invalid_input_message.hpp"
+#include "common/temp_folder.hpp"
+#include "trainer/jpeg_files.hpp"
+
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
 
 #include <data/center_crop.hpp>
 #include <data/datasets.hpp>
@@ -16,13 +26,6 @@
 #include <data/image_folder_loader.hpp>
 #include <data/jpeg_decode.hpp>
 #include <data/split_file.hpp>
-
-#include <catch2/catch_test_macros.hpp>
-#include <catch2/matchers/catch_matchers_string.hpp>
-
-#include "common/invalid_input_message.hpp"
-#include "common/temp_folder.hpp"
-#include "trainer/jpeg_files.hpp"
 // clang-format on
 
 #include <cstdint>

@@ -5,8 +5,6 @@
 /// @file
 /// Test helpers for the ImageFolder tests: real JPEG files, encoded with TurboJPEG.
 
-#include <turbojpeg.h>
-
 #include <catch2/catch_test_macros.hpp>
 
 #include <cstddef>
@@ -15,11 +13,14 @@
 #include <fstream>
 #include <vector>
 
+#include <turbojpeg.h>
+
 namespace spectral_test {
 
 /// `rgb` (width × height × 3, packed) as a 4:4:4 JPEG of quality 95.
 [[nodiscard]] inline std::vector<unsigned char> encode_jpeg(const std::vector<std::uint8_t>& rgb,
-                                                            int width, int height,
+                                                            int width,
+                                                            int height,
                                                             int flags = TJFLAG_ACCURATEDCT) {
   tjhandle tj = tjInitCompress();
   REQUIRE(tj != nullptr);
@@ -40,7 +41,8 @@ namespace spectral_test {
 /// `jpeg` with the image size in its baseline frame header (SOF0) replaced: the header then
 /// announces width × height while the data stay those of the small image.
 [[nodiscard]] inline std::vector<unsigned char> with_announced_size(std::vector<unsigned char> jpeg,
-                                                                    int width, int height) {
+                                                                    int width,
+                                                                    int height) {
   // Marker segments after SOI: FF, type, big-endian length (counting itself), payload.
   for (std::size_t i = 2; i + 9 <= jpeg.size() && jpeg[i] == 0xFF;
        i += 2 + (std::size_t{jpeg[i + 2]} << 8U) + jpeg[i + 3]) {
@@ -57,7 +59,8 @@ namespace spectral_test {
 }
 
 /// Writes `bytes` to `path`, creating its folder.
-inline void write_bytes(const std::filesystem::path& path, const std::vector<unsigned char>& bytes) {
+inline void write_bytes(const std::filesystem::path& path,
+                        const std::vector<unsigned char>& bytes) {
   std::filesystem::create_directories(path.parent_path());
   std::ofstream out(path, std::ios::binary);
   out.write(reinterpret_cast<const char*>(bytes.data()),

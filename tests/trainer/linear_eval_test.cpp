@@ -6,23 +6,17 @@
 // --resume in both modes.
 
 // LibTorch before Catch2: glog (via c10) defines its own CHECK, which must not replace Catch's.
+// clang-format off
 #include <torch/torch.h>
-#include <turbojpeg.h>
-
-#include <data/center_crop.hpp>
-#include <data/split_file.hpp>
-#include <models/projector.hpp>
-#include <train/checkpoint.hpp>
-#include <train/linear_eval.hpp>
-
-#include <catch2/catch_test_macros.hpp>
-#include <catch2/generators/catch_generators.hpp>
-#include <catch2/matchers/catch_matchers_string.hpp>
+// clang-format on
 
 #include "common/temp_folder.hpp"
 #include "trainer/jpeg_files.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/generators/catch_generators.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -33,6 +27,13 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <data/center_crop.hpp>
+#include <data/split_file.hpp>
+#include <models/projector.hpp>
+#include <train/checkpoint.hpp>
+#include <train/linear_eval.hpp>
+#include <turbojpeg.h>
 
 namespace {
 
@@ -177,8 +178,11 @@ std::vector<nlohmann::json> read_jsonl(const fs::path& path) {
 
 /// Independent reference: the whole JPEG decoded by TurboJPEG, resized by LibTorch's antialiased
 /// bilinear interpolation (PIL's algorithm in floats), then centre-cropped; CHW uint8.
-torch::Tensor reference_center_crop(const std::vector<unsigned char>& jpeg, int width, int height,
-                                    std::int64_t resize, std::int64_t crop) {
+torch::Tensor reference_center_crop(const std::vector<unsigned char>& jpeg,
+                                    int width,
+                                    int height,
+                                    std::int64_t resize,
+                                    std::int64_t crop) {
   tjhandle tj = tjInitDecompress();
   REQUIRE(tj != nullptr);
   std::vector<std::uint8_t> rgb(static_cast<std::size_t>(width * height * 3));
@@ -193,12 +197,12 @@ torch::Tensor reference_center_crop(const std::vector<unsigned char>& jpeg, int 
   const std::int64_t short_side = std::min(width, height);
   const std::int64_t rw = width <= height ? resize : resize * width / short_side;
   const std::int64_t rh = width <= height ? resize * height / short_side : resize;
-  const auto resized = torch::nn::functional::interpolate(
-      image, torch::nn::functional::InterpolateFuncOptions()
-                 .size(std::vector<std::int64_t>{rh, rw})
-                 .mode(torch::kBilinear)
-                 .align_corners(false)
-                 .antialias(true));
+  const auto resized =
+      torch::nn::functional::interpolate(image, torch::nn::functional::InterpolateFuncOptions()
+                                                    .size(std::vector<std::int64_t>{rh, rw})
+                                                    .mode(torch::kBilinear)
+                                                    .align_corners(false)
+                                                    .antialias(true));
   const auto top = static_cast<std::int64_t>(std::nearbyint(static_cast<double>(rh - crop) / 2.0));
   const auto left = static_cast<std::int64_t>(std::nearbyint(static_cast<double>(rw - crop) / 2.0));
   return resized.squeeze(0).narrow(1, top, crop).narrow(2, left, crop).round().clamp(0, 255);
@@ -241,7 +245,8 @@ TEST_CASE("decode_center_crop: Resize + CenterCrop shape, reference pixels, dete
     const auto crop = st::decode_center_crop(large, options);
     REQUIRE(crop.has_value());
     CHECK(crop->scale_denom == 8);
-    const auto big_difference = (as_tensor(*crop) - reference_center_crop(large, 400, 320, 37, 32)).abs();
+    const auto big_difference =
+        (as_tensor(*crop) - reference_center_crop(large, 400, 320, 37, 32)).abs();
     CAPTURE(big_difference.max().item<double>(), big_difference.mean().item<double>());
     CHECK(big_difference.mean().item<double>() <= 3.0);
     CHECK(big_difference.max().item<double>() <= 16.0);
@@ -288,7 +293,8 @@ TEST_CASE("select_split: exactly the named files, class from the folder; missing
     std::ofstream out(split, std::ios::binary);
     out << "t2_4.JPEG\r\n\n  t0_1.JPEG  \nclass_0/t0_5.JPEG\nt2_4.JPEG\n";
   }
-  CHECK(st::read_split_file(split) == std::vector<std::string>{"t2_4.JPEG", "t0_1.JPEG", "t0_5.JPEG"});
+  CHECK(st::read_split_file(split) ==
+        std::vector<std::string>{"t2_4.JPEG", "t0_1.JPEG", "t0_5.JPEG"});
   const st::image_folder subset = st::select_split(train, split);
   REQUIRE(subset.files.size() == 3U);
   CHECK(subset.files[0].filename() == "t0_1.JPEG");
@@ -432,8 +438,8 @@ TEST_CASE("run_eval: bad input throws naming it", "[linear_eval]") {
   write_pretrained(pretrained);
   std::ostringstream log;
   st::eval_config c = tiny_config(tmp.path, tmp.path / "out", tmp.path / "missing.pt");
-  CHECK_THROWS_WITH(st::run_eval(c, log), ContainsSubstring("--pretrained") &&
-                                              ContainsSubstring("missing.pt"));
+  CHECK_THROWS_WITH(st::run_eval(c, log),
+                    ContainsSubstring("--pretrained") && ContainsSubstring("missing.pt"));
   c.pretrained.clear();
   CHECK_THROWS_WITH(st::run_eval(c, log), ContainsSubstring("--random-init"));
   c.pretrained = pretrained;

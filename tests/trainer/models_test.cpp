@@ -5,6 +5,11 @@
 // torchvision parameter counts, the reference's zero-init rule, the folded stem pad, gradient
 // flow and deep copies.
 
+// LibTorch before Catch2: glog (via c10) defines its own CHECK, which must not replace Catch's.
+// clang-format off
+#include <torch/torch.h>
+// clang-format on
+
 #include "models/ema.hpp"
 #include "models/projector.hpp"
 #include "models/resnet.hpp"
@@ -12,7 +17,6 @@
 #include <spectral/core/error.hpp>
 
 #include <catch2/catch_test_macros.hpp>
-#include <torch/torch.h>
 
 #include <cmath>
 #include <cstdint>

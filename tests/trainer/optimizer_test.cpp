@@ -4,14 +4,18 @@
 // multi_tensor_sgd does what torch::optim::SGD does, bit for bit on the CPU, with the same
 // state and checkpoint format.
 
+// LibTorch before Catch2: glog (via c10) defines its own CHECK, which must not replace Catch's.
+// clang-format off
+#include <torch/torch.h>
+// clang-format on
+
+#include "train/optimizer.hpp"
+
 #include "models/projector.hpp"
 #include "models/resnet.hpp"
-#include "train/optimizer.hpp"
 #include "train/schedule.hpp"
 
 #include <common/temp_folder.hpp>
-
-#include <torch/torch.h>
 
 #include <catch2/catch_test_macros.hpp>
 
@@ -59,9 +63,10 @@ TEST_CASE("multi_tensor_sgd equals torch::optim::SGD bit for bit", "[trainer][op
     double momentum, dampening, weight_decay;
     bool nesterov, decay_1d;
   };
-  for (const setting s : {setting{0.9, 0.0, 1e-4, false, true}, setting{0.9, 0.0, 1e-5, false, false},
-                          setting{0.8, 0.1, 0.0, false, true}, setting{0.9, 0.0, 1e-3, true, true},
-                          setting{0.0, 0.0, 1e-4, false, true}}) {
+  for (const setting s :
+       {setting{0.9, 0.0, 1e-4, false, true}, setting{0.9, 0.0, 1e-5, false, false},
+        setting{0.8, 0.1, 0.0, false, true}, setting{0.9, 0.0, 1e-3, true, true},
+        setting{0.0, 0.0, 1e-4, false, true}}) {
     st::Encoder reference = tiny_encoder(5);
     st::Encoder multi = tiny_encoder(5);
     require_equal_parameters(reference, multi);
@@ -69,8 +74,10 @@ TEST_CASE("multi_tensor_sgd equals torch::optim::SGD bit for bit", "[trainer][op
                              .momentum(s.momentum)
                              .dampening(s.dampening)
                              .nesterov(s.nesterov);
-    torch::optim::SGD sgd(st::sgd_parameter_groups(*reference, s.weight_decay, s.decay_1d), options);
-    st::multi_tensor_sgd fused(st::sgd_parameter_groups(*multi, s.weight_decay, s.decay_1d), options);
+    torch::optim::SGD sgd(st::sgd_parameter_groups(*reference, s.weight_decay, s.decay_1d),
+                          options);
+    st::multi_tensor_sgd fused(st::sgd_parameter_groups(*multi, s.weight_decay, s.decay_1d),
+                               options);
     for (std::uint64_t step = 0; step < 4; ++step) {
       // Step 1 leaves the projector's first layer without a gradient: its buffer starts late.
       const std::string skip = step == 1 ? "projector.0" : "";

@@ -4,15 +4,20 @@
 // A run's files: metrics.jsonl keeps a record whose evaluation was interrupted, one run per
 // folder, and plots whose folder name is hostile inject nothing.
 
-#include "common/temp_folder.hpp"
+// LibTorch before Catch2: glog (via c10) defines its own CHECK, which must not replace Catch's.
+// clang-format off
+#include <torch/torch.h>
+// clang-format on
+
 #include "train/report.hpp"
+
+#include "common/temp_folder.hpp"
 #include "train/run_lock.hpp"
 
 #include <spectral/core/error.hpp>
 
-#include <nlohmann/json.hpp>
-
 #include <catch2/catch_test_macros.hpp>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -108,7 +113,11 @@ TEST_CASE("plots in a folder with a hostile name draw and run nothing", "[report
   fs::create_directories(out);
   const std::vector<nlohmann::json> records = {
       {{"epoch", 1}, {"loss", 3.0}, {"knn_top1", 20.0}, {"effective_rank", 5.0}},
-      {{"epoch", 2}, {"loss", 2.0}, {"knn_top1", 30.0}, {"linear_top1", 35.0}, {"effective_rank", 7.0}}};
+      {{"epoch", 2},
+       {"loss", 2.0},
+       {"knn_top1", 30.0},
+       {"linear_top1", 35.0},
+       {"effective_rank", 7.0}}};
   const bool drawn = st::plot_metrics(out, records);
   for (const auto& entry : fs::recursive_directory_iterator(folder.path)) {
     const std::string name = entry.path().filename().string();

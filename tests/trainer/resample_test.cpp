@@ -5,6 +5,11 @@
 // (no separable passes, no shared code), plus the exact cases: identity, constant images, and
 // results that do not depend on what the thread's buffers held before.
 
+// LibTorch before Catch2: glog (via c10) defines its own CHECK, which must not replace Catch's.
+// clang-format off
+#include <torch/torch.h>
+// clang-format on
+
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
 

@@ -4,20 +4,25 @@
 // Recipes, per-view lists, the run configuration a run saves and --resume's comparison, and the
 // backbone weights that leave (intl_export) and enter (intl_eval) the trainer.
 
+// LibTorch before Catch2: glog (via c10) defines its own CHECK, which must not replace Catch's.
+// clang-format off
+#include <torch/torch.h>
+// clang-format on
+
+#include "train/run_config.hpp"
+
 #include "models/resnet.hpp"
 #include "train/recipes.hpp"
-#include "train/run_config.hpp"
 #include "train/views.hpp"
 #include "train/weights.hpp"
 
-#include <common/temp_folder.hpp>
 #include <spectral/core/error.hpp>
 
-#include <nlohmann/json.hpp>
-#include <torch/torch.h>
+#include <common/temp_folder.hpp>
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
+#include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <string>
@@ -57,13 +62,12 @@ TEST_CASE("recipes: every one validates, and the reference's values are where th
   CHECK(in100.projector == 8192);
   CHECK_THROWS_AS(st::recipe_config("imagenet-1ep", false), spectral::invalid_input);
   CHECK_THROWS_WITH(st::recipe_config("imagenet-1ep", false),
-                    ContainsSubstring("imagenet-1ep") &&
-                        ContainsSubstring("imagenet100"));
+                    ContainsSubstring("imagenet-1ep") && ContainsSubstring("imagenet100"));
 }
 
 TEST_CASE("views_from_lists: the reference's per-view flags over the recipe's views",
           "[trainer][recipes]") {
-  st::train_config c;  // fashion-mnist: two 28-pixel views
+  st::train_config c;                                          // fashion-mnist: two 28-pixel views
   CHECK(st::views_from_lists(c, {}, {}, {}, {}, {}).empty());  // the recipe's, resolved later
   const auto blurred = st::views_from_lists(c, {}, {}, {}, {0.5, 0.25}, {});
   REQUIRE(blurred.size() == 2);
@@ -77,12 +81,12 @@ TEST_CASE("views_from_lists: the reference's per-view flags over the recipe's vi
   CHECK(three[2] == st::view_spec{14, 0.05, 0.3, 0.0, 0.1});
   CHECK_THROWS_AS(st::views_from_lists(c, {28, 20, 14}, {}, {}, {}, {}), spectral::invalid_input);
   CHECK_THROWS_WITH(st::views_from_lists(c, {28, 20, 14}, {}, {}, {}, {}),
-                    ContainsSubstring("--min-scales") &&
-                        ContainsSubstring("one value per view"));
+                    ContainsSubstring("--min-scales") && ContainsSubstring("one value per view"));
   // Three views need every list, even after another list was given.
   CHECK_THROWS_WITH(st::views_from_lists(c, {28, 20, 14}, {0.2, 0.1, 0.05}, {}, {}, {}),
                     ContainsSubstring("--max-scales"));
-  CHECK_THROWS_AS(st::views_from_lists(c, {}, {}, {}, {0.5, 0.5, 0.5}, {}), spectral::invalid_input);
+  CHECK_THROWS_AS(st::views_from_lists(c, {}, {}, {}, {0.5, 0.5, 0.5}, {}),
+                  spectral::invalid_input);
   CHECK_THROWS_WITH(st::views_from_lists(c, {}, {}, {}, {0.5, 0.5, 0.5}, {}),
                     ContainsSubstring("--blur-probs: 3 values"));
   c.views = three;
@@ -100,14 +104,14 @@ TEST_CASE("run configuration: saved, compared key by key, operational settings f
   CHECK(record["command_line"].size() == 3);
   CHECK(record["config"]["lr"] == 0.3);
   CHECK(record["config"]["crop_sizes"] == nlohmann::json::array({28, 28}));
-  CHECK_THROWS_WITH(st::check_resume_matches(c), ContainsSubstring("run_config.json") &&
-                        ContainsSubstring("is missing"));
+  CHECK_THROWS_WITH(st::check_resume_matches(c),
+                    ContainsSubstring("run_config.json") && ContainsSubstring("is missing"));
   std::ofstream(st::run_config_path(tmp.path)) << record.dump();
 
   st::train_config same = c;
   same.resume = true;
-  same.threads = 7;     // operational
-  same.epochs = 60;     // a longer run
+  same.threads = 7;  // operational
+  same.epochs = 60;  // a longer run
   same.device = "cuda";
   CHECK_NOTHROW(st::check_resume_matches(same));
 
@@ -117,8 +121,7 @@ TEST_CASE("run configuration: saved, compared key by key, operational settings f
   other.multi_crop = true;
   CHECK_THROWS_AS(st::check_resume_matches(other), spectral::invalid_input);
   CHECK_THROWS_WITH(st::check_resume_matches(other),
-                    ContainsSubstring("lr: 0.3 -> 0.2") &&
-                        ContainsSubstring("iters: 4 -> 5") &&
+                    ContainsSubstring("lr: 0.3 -> 0.2") && ContainsSubstring("iters: 4 -> 5") &&
                         ContainsSubstring("multi_crop: false -> true") &&
                         ContainsSubstring("crop_sizes: [28,28] -> [28,28,24"));
   std::ofstream(st::run_config_path(tmp.path)) << "{ not json";
@@ -160,8 +163,9 @@ TEST_CASE("weights: a state dict round trip and every mismatch named", "[trainer
 
   st::named_tensor_map wrong = tensors;
   wrong["conv1.weight"] = torch::zeros({8, 3, 3, 3});
-  CHECK_THROWS_WITH(st::load_backbone(target, wrong, file),
-                    ContainsSubstring("backbone.conv1.weight") && ContainsSubstring("[8, 3, 7, 7]"));
+  CHECK_THROWS_WITH(
+      st::load_backbone(target, wrong, file),
+      ContainsSubstring("backbone.conv1.weight") && ContainsSubstring("[8, 3, 7, 7]"));
   wrong = tensors;
   wrong.erase("bn1.running_var");
   CHECK_THROWS_WITH(st::load_backbone(target, wrong, file),

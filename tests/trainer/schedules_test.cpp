@@ -5,6 +5,11 @@
 // (docs/math.md#intl-m, docs/trainer.md#imagenet-pretraining, docs/trainer.md#cifar; checks
 // docs/math.md#check-32 and docs/math.md#check-33).
 
+// LibTorch before Catch2: glog (via c10) defines its own CHECK, which must not replace Catch's.
+// clang-format off
+#include <torch/torch.h>
+// clang-format on
+
 #include "models/ema.hpp"
 #include "models/projector.hpp"
 #include "models/resnet.hpp"
@@ -14,7 +19,6 @@
 
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_floating_point.hpp>
-#include <torch/torch.h>
 
 #include <cmath>
 #include <cstdint>

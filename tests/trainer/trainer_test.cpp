@@ -5,6 +5,11 @@
 // a resumed run's next step has exactly the loss of an uninterrupted run, divergence stops with
 // a clear error, and a finished run writes its metrics.
 
+// LibTorch before Catch2: glog (via c10) defines its own CHECK, which must not replace Catch's.
+// clang-format off
+#include <torch/torch.h>
+// clang-format on
+
 #include "train/trainer.hpp"
 
 #include <catch2/catch_test_macros.hpp>
@@ -109,7 +114,8 @@ TEST_CASE("trainer: bad settings, a missing dataset and divergence are reported"
   auto c = tiny(fresh_dir("errors"));
   SECTION("missing dataset folder names the folder") {
     c.data = "/nonexistent/fashion";
-    REQUIRE_THROWS_WITH(spectral::trainer::train(c, log), ContainsSubstring("/nonexistent/fashion"));
+    REQUIRE_THROWS_WITH(spectral::trainer::train(c, log),
+                        ContainsSubstring("/nonexistent/fashion"));
   }
   SECTION("a CUDA request on this build") {
     c.device = "cuda";

@@ -23,7 +23,9 @@ namespace {
 void* allocate_with(void* state, std::size_t bytes, cudaStream_t stream) {
   return static_cast<const device_allocator*>(state)->allocate(bytes, stream);
 }
-void deallocate_with(void* state, void* pointer, std::size_t /*bytes*/,
+void deallocate_with(void* state,
+                     void* pointer,
+                     std::size_t /*bytes*/,
                      cudaStream_t /*stream*/) noexcept {
   static_cast<const device_allocator*>(state)->deallocate(pointer);
 }
@@ -144,17 +146,25 @@ struct cached_transform {
   bool sync_check = true;
 };
 
-using cache_key = std::tuple<std::string, double, int, int, int, std::int64_t, double, int, bool,
-                             bool, int>;
+using cache_key =
+    std::tuple<std::string, double, int, int, int, std::int64_t, double, int, bool, bool, int>;
 
-std::shared_ptr<cached_transform> cache_entry(const transform_spec& spec, precision type,
+std::shared_ptr<cached_transform> cache_entry(const transform_spec& spec,
+                                              precision type,
                                               device_allocator memory) {
   int device = 0;
   SPECTRAL_CUDA_TRY(cudaGetDevice(&device));
-  const cache_key key{spec.method.name, spec.method.power, spec.method.iterations,
-                      static_cast<int>(spec.method.solver), static_cast<int>(spec.opts.axis),
-                      spec.opts.groups, spec.opts.eps, static_cast<int>(type),
-                      spec.cuda_sync_check, spec.cuda_tf32, device};
+  const cache_key key{spec.method.name,
+                      spec.method.power,
+                      spec.method.iterations,
+                      static_cast<int>(spec.method.solver),
+                      static_cast<int>(spec.opts.axis),
+                      spec.opts.groups,
+                      spec.opts.eps,
+                      static_cast<int>(type),
+                      spec.cuda_sync_check,
+                      spec.cuda_tf32,
+                      device};
   static std::mutex mutex;
   // Never destroyed: handles must not be released after the CUDA runtime has shut down.
   static auto* cache = new std::map<cache_key, std::shared_ptr<cached_transform>>();
@@ -178,12 +188,12 @@ class saved final : public saved_forward {
     std::lock_guard<std::mutex> lock(entry_->mutex);
     auto& transform = *static_cast<cuda_transform<T, Method>*>(entry_->transform.get());
     const auto cuda_stream = static_cast<cudaStream_t>(stream);
-    transform.backward(context_,
-                       cuda::embedding_view<const T>(static_cast<const T*>(grad_out),
-                                                     context_.rows(), context_.cols()),
-                       cuda::embedding_view<T>(static_cast<T*>(grad_in), context_.rows(),
-                                               context_.cols()),
-                       cuda_stream);
+    transform.backward(
+        context_,
+        cuda::embedding_view<const T>(static_cast<const T*>(grad_out), context_.rows(),
+                                      context_.cols()),
+        cuda::embedding_view<T>(static_cast<T*>(grad_in), context_.rows(), context_.cols()),
+        cuda_stream);
     if (!entry_->sync_check) {
       pending_status::instance().add(context_.status.data(), Method::name(), cuda_stream);
     }
@@ -195,11 +205,15 @@ class saved final : public saved_forward {
 };
 
 template <class T>
-std::shared_ptr<const saved_forward> forward_as(const transform_spec& spec, const void* z,
-                                                void* out, std::int64_t rows, std::int64_t cols,
-                                                cudaStream_t stream, device_allocator memory) {
-  auto entry = cache_entry(spec, std::is_same_v<T, double> ? precision::f64 : precision::f32,
-                           memory);
+std::shared_ptr<const saved_forward> forward_as(const transform_spec& spec,
+                                                const void* z,
+                                                void* out,
+                                                std::int64_t rows,
+                                                std::int64_t cols,
+                                                cudaStream_t stream,
+                                                device_allocator memory) {
+  auto entry =
+      cache_entry(spec, std::is_same_v<T, double> ? precision::f64 : precision::f32, memory);
   return detail::with_method(spec, [&](auto method) -> std::shared_ptr<const saved_forward> {
     using method_type = decltype(method);
     std::lock_guard<std::mutex> lock(entry->mutex);
@@ -208,12 +222,13 @@ std::shared_ptr<const saved_forward> forward_as(const transform_spec& spec, cons
       config.sync_check = spec.cuda_sync_check;
       config.tf32 = spec.cuda_tf32;
       config.memory = {&entry->memory, &allocate_with, &deallocate_with};
-      entry->transform = std::make_shared<cuda_transform<T, method_type>>(method, spec.opts, config);
+      entry->transform =
+          std::make_shared<cuda_transform<T, method_type>>(method, spec.opts, config);
     }
     auto& transform = *static_cast<cuda_transform<T, method_type>*>(entry->transform.get());
-    auto context = transform.forward(
-        cuda::embedding_view<const T>(static_cast<const T*>(z), rows, cols),
-        cuda::embedding_view<T>(static_cast<T*>(out), rows, cols), stream);
+    auto context =
+        transform.forward(cuda::embedding_view<const T>(static_cast<const T*>(z), rows, cols),
+                          cuda::embedding_view<T>(static_cast<T*>(out), rows, cols), stream);
     if (!spec.cuda_sync_check) {
       // Recorded once: the context's word is cleared after the merge, so the backward (which
       // records into the same word) does not report the forward's problems again.
@@ -228,16 +243,19 @@ std::shared_ptr<const saved_forward> forward_as(const transform_spec& spec, cons
 
 void check_pending() { pending_status::instance().check(); }
 
-std::shared_ptr<const saved_forward> forward(const transform_spec& spec, precision type,
-                                             const void* z, void* out, std::int64_t rows,
-                                             std::int64_t cols, void* stream,
+std::shared_ptr<const saved_forward> forward(const transform_spec& spec,
+                                             precision type,
+                                             const void* z,
+                                             void* out,
+                                             std::int64_t rows,
+                                             std::int64_t cols,
+                                             void* stream,
                                              device_allocator memory) {
   SPECTRAL_EXPECTS(memory.allocate != nullptr && memory.deallocate != nullptr,
                    "memory: the device allocator is missing");
   const auto cuda_stream = static_cast<cudaStream_t>(stream);
-  return type == precision::f64
-             ? forward_as<double>(spec, z, out, rows, cols, cuda_stream, memory)
-             : forward_as<float>(spec, z, out, rows, cols, cuda_stream, memory);
+  return type == precision::f64 ? forward_as<double>(spec, z, out, rows, cols, cuda_stream, memory)
+                                : forward_as<float>(spec, z, out, rows, cols, cuda_stream, memory);
 }
 
 }  // namespace spectral::torch_bridge::cuda_bridge

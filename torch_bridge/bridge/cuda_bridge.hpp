@@ -43,9 +43,12 @@ class saved_forward {
  * @throws invalid_input / numerical_error / cuda_error as spectral_transform<…, cuda::backend>
  */
 [[nodiscard]] std::shared_ptr<const saved_forward> forward(const transform_spec& spec,
-                                                           precision type, const void* z,
-                                                           void* out, std::int64_t rows,
-                                                           std::int64_t cols, void* stream,
+                                                           precision type,
+                                                           const void* z,
+                                                           void* out,
+                                                           std::int64_t rows,
+                                                           std::int64_t cols,
+                                                           void* stream,
                                                            device_allocator memory);
 
 /**

@@ -78,8 +78,10 @@ class IntlLossImpl : public torch::nn::Module {
   [[nodiscard]] const transform_spec& spec() const noexcept { return spec_; }
 
  private:
-  intl_terms assemble(const torch::Tensor& anchor, const std::vector<torch::Tensor>& views,
-                      std::size_t first, const torch::Tensor& anchor_trace) {
+  intl_terms assemble(const torch::Tensor& anchor,
+                      const std::vector<torch::Tensor>& views,
+                      std::size_t first,
+                      const torch::Tensor& anchor_trace) {
     const double others = 1.0 / static_cast<double>(views.size() - first);
     torch::Tensor alignment = torch::zeros({}, anchor.options());
     torch::Tensor trace = anchor_trace;

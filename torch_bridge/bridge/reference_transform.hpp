@@ -25,8 +25,7 @@ namespace spectral::torch_bridge {
   // One formula per registered method: a method added to the registry fails to compile here
   // until it has one.
   const auto formula = [&]<class Method>([[maybe_unused]] const Method& method) -> torch::Tensor {
-    if constexpr (std::is_same_v<Method, zca_whitening> ||
-                  std::is_same_v<Method, power_function>) {
+    if constexpr (std::is_same_v<Method, zca_whitening> || std::is_same_v<Method, power_function>) {
       double p = 0.5;
       if constexpr (std::is_same_v<Method, power_function>) {
         p = method.power;
@@ -39,8 +38,8 @@ namespace spectral::torch_bridge {
     } else if constexpr (std::is_same_v<Method, cholesky_whitening>) {
       const auto lower = torch::linalg_cholesky(sigma_wide);
       return torch::linalg_solve_triangular(lower, torch::eye(k, sigma_wide.options()),
-                                             /*upper=*/false, /*left=*/true,
-                                             /*unitriangular=*/false);
+                                            /*upper=*/false, /*left=*/true,
+                                            /*unitriangular=*/false);
     } else {
       static_assert(std::is_same_v<Method, iter_norm>, "no reference formula for this method");
       // Whitening2dIterNorm.whiten_matrix: Newton iterations on Σ/tr Σ, batch of one.

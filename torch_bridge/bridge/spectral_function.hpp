@@ -9,9 +9,9 @@
 /// against a LibTorch with CUDA: SPECTRAL_TORCH_BRIDGE_WITH_CUDA). Used by the trainer and by
 /// the Python package's ops.
 
+#include "bridge/compat.hpp"
 #include "bridge/reference_transform.hpp"
 #include "bridge/transform_spec.hpp"
-#include "bridge/compat.hpp"
 
 #include <spectral/spectral.hpp>
 
@@ -57,7 +57,8 @@ struct saved_backward : torch::CustomClassHolder {
 };
 
 template <class T>
-torch::Tensor forward_on_cpu(const torch::Tensor& z, const transform_spec& spec,
+torch::Tensor forward_on_cpu(const torch::Tensor& z,
+                             const transform_spec& spec,
                              saved_backward& saved) {
   const torch::Tensor input = z.contiguous();
   const index_t n = input.size(0);
@@ -91,17 +92,18 @@ inline void torch_cuda_deallocate(void* pointer) noexcept {
 /// The CUDA backend on the tensor's device and current stream, workspaces from LibTorch's
 /// caching allocator.
 template <class T>
-torch::Tensor forward_on_cuda(const torch::Tensor& z, const transform_spec& spec,
+torch::Tensor forward_on_cuda(const torch::Tensor& z,
+                              const transform_spec& spec,
                               saved_backward& saved) {
   const c10::cuda::CUDAGuard device_guard(z.device());
   const torch::Tensor input = z.contiguous();
   torch::Tensor out = torch::empty_like(input);
-  constexpr auto type = std::is_same_v<T, double> ? cuda_bridge::precision::f64
-                                                  : cuda_bridge::precision::f32;
+  constexpr auto type =
+      std::is_same_v<T, double> ? cuda_bridge::precision::f64 : cuda_bridge::precision::f32;
   const cuda_bridge::device_allocator memory{&torch_cuda_allocate, &torch_cuda_deallocate};
-  auto context = cuda_bridge::forward(spec, type, input.data_ptr<T>(), out.data_ptr<T>(),
-                                      input.size(0), input.size(1),
-                                      c10::cuda::getCurrentCUDAStream().stream(), memory);
+  auto context =
+      cuda_bridge::forward(spec, type, input.data_ptr<T>(), out.data_ptr<T>(), input.size(0),
+                           input.size(1), c10::cuda::getCurrentCUDAStream().stream(), memory);
   saved.run = [context](const torch::Tensor& grad_out) {
     const c10::cuda::CUDAGuard guard(grad_out.device());
     const torch::Tensor g = grad_out.to(torch::CppTypeToScalarType<T>()).contiguous();
@@ -131,7 +133,8 @@ torch::Tensor apply_on_cpu(const torch::Tensor& z, const transform_spec& spec) {
 }
 
 template <class T>
-torch::Tensor forward_on_device(const torch::Tensor& z, const transform_spec& spec,
+torch::Tensor forward_on_device(const torch::Tensor& z,
+                                const transform_spec& spec,
                                 saved_backward& saved) {
 #if SPECTRAL_TORCH_BRIDGE_WITH_CUDA
   if (z.is_cuda()) {
@@ -158,12 +161,12 @@ struct spectral_function : torch::autograd::Function<spectral_function> {
   static void expect_input(const torch::Tensor& z) {
     SPECTRAL_EXPECTS(z.dim() == 2, "z: must be a 2-D N×D tensor, got ", z.dim(), " dimensions");
     SPECTRAL_EXPECTS(z.device().is_cpu() || (z.is_cuda() && SPECTRAL_TORCH_BRIDGE_WITH_CUDA),
-                     "z: is on ", z.device().str(),
-                     "; this build has the CPU bridge only");
+                     "z: is on ", z.device().str(), "; this build has the CPU bridge only");
     SPECTRAL_EXPECTS(z.is_floating_point(), "z: must be floating point, got ", z.scalar_type());
   }
 
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& z,
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx,
+                               const torch::Tensor& z,
                                const transform_spec& spec) {
     expect_input(z);
     auto saved = c10::make_intrusive<detail::saved_backward>();

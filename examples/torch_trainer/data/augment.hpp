@@ -34,7 +34,7 @@ namespace spectral::trainer {
 
 /// One view's augmentation. Probabilities are in [0, 1]; a probability of 0 disables a step.
 struct augment_config {
-  std::int64_t size = 28;                    ///< output height and width
+  std::int64_t size = 28;  ///< output height and width
   /// false: no RandomResizedCrop here (the images are already size×size crops, e.g. from
   /// image_folder_loader's decode-time crop); the flip and every later step still apply and
   /// the same random numbers are drawn, so toggling it changes nothing else.
@@ -142,7 +142,8 @@ inline void expect_mean_std(const std::vector<double>& mean,
 /// the call returns and stays in stream order (CUDA may still synchronise it; to be measured).
 /// A plain copy on the CPU.
 [[nodiscard]] inline torch::Tensor to_device(const torch::Tensor& host,
-                                             const torch::Device& device, torch::ScalarType type) {
+                                             const torch::Device& device,
+                                             torch::ScalarType type) {
   return host.to(device, type, /*non_blocking=*/true);
 }
 
@@ -409,8 +410,8 @@ inline torch::Tensor augment(const torch::Tensor& images_uint8,
   const std::int64_t width = images_uint8.size(3);
   validate(config, channels);
   SPECTRAL_EXPECTS(config.crop || (height == config.size && width == config.size),
-                   "augment: without the crop step the images must already be ", config.size,
-                   "x", config.size, ", got ", height, "x", width);
+                   "augment: without the crop step the images must already be ", config.size, "x",
+                   config.size, ", got ", height, "x", width);
 
   const detail::augment_params params = detail::draw_params(n, height, width, config, generator);
   const torch::Device device = images_uint8.device();
@@ -427,10 +428,9 @@ inline torch::Tensor augment(const torch::Tensor& images_uint8,
   torch::Tensor x;
   if (!config.crop) {
     // Only the flip of the crop step: mirror the samples whose drawn flip sign is negative.
-    x = detail::apply_where(x_in, params.crop.select(1, 0).lt(0.0),
-                            [](const torch::Tensor& sub, const torch::Tensor&) {
-                              return torch::flip(sub, {3});
-                            });
+    x = detail::apply_where(
+        x_in, params.crop.select(1, 0).lt(0.0),
+        [](const torch::Tensor& sub, const torch::Tensor&) { return torch::flip(sub, {3}); });
   } else {
     // RandomResizedCrop + flip: one sampling grid per sample, x_in = sx·x_out + tx.
     // Output pixel centres in align_corners=false coordinates: (2k + 1)/size − 1.

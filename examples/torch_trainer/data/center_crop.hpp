@@ -17,7 +17,6 @@
 #include <spectral/core/error.hpp>
 
 #include <torch/torch.h>
-#include <turbojpeg.h>
 
 #include <algorithm>
 #include <cmath>
@@ -28,6 +27,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <turbojpeg.h>
 
 namespace spectral::trainer {
 
@@ -47,8 +48,7 @@ struct center_crop_options {
  * @throws invalid_input for sizes outside 1-65535 or resize_size < crop_size
  */
 [[nodiscard]] std::optional<decoded_crop> decode_center_crop(
-    const std::vector<unsigned char>& jpeg_bytes,
-    const center_crop_options& options);
+    const std::vector<unsigned char>& jpeg_bytes, const center_crop_options& options);
 
 /// Evaluation crops of a range of an image_folder's files.
 struct center_crop_batch {
@@ -211,8 +211,8 @@ inline center_crop_batch decode_center_crops(const image_folder& folder,
     }
   }
   const auto rows = torch::tensor(kept, torch::kInt64);
-  batch.images = static_cast<std::int64_t>(kept.size()) == n ? images
-                                                             : images.index_select(0, rows);
+  batch.images =
+      static_cast<std::int64_t>(kept.size()) == n ? images : images.index_select(0, rows);
   batch.labels = torch::tensor(labels, torch::kInt64);
   batch.indices = rows + first;
   return batch;

@@ -120,11 +120,8 @@ struct crop_box {
   return {(height - h) / 2, (width - w) / 2, h, w};
 }
 
-inline void expect_crop_params(std::int64_t out_size,
-                               double scale_min,
-                               double scale_max,
-                               double ratio_min,
-                               double ratio_max) {
+inline void expect_crop_params(
+    std::int64_t out_size, double scale_min, double scale_max, double ratio_min, double ratio_max) {
   SPECTRAL_EXPECTS(out_size >= 1 && out_size <= 65535, "image size: expected 1-65535, got ",
                    out_size);
   SPECTRAL_EXPECTS(std::isfinite(scale_min) && std::isfinite(scale_max) && scale_min > 0.0 &&

@@ -35,12 +35,12 @@ struct image_folder_loader_options {
   double scale_min = 0.08, scale_max = 1.0;
   double ratio_min = 3.0 / 4.0, ratio_max = 4.0 / 3.0;
   crop_filter filter = crop_filter::bicubic;
-  int threads = 4;                ///< decoding threads
-  std::int64_t prefetch = 4;      ///< finished batches held in the queue
+  int threads = 4;            ///< decoding threads
+  std::int64_t prefetch = 4;  ///< finished batches held in the queue
   std::uint64_t seed = 0;
   bool shuffle = true;
-  bool drop_last = true;          ///< else the last, smaller batch is returned too
-  bool pin_memory = false;        ///< page-locked batches, when CUDA is available
+  bool drop_last = true;    ///< else the last, smaller batch is returned too
+  bool pin_memory = false;  ///< page-locked batches, when CUDA is available
   /// Crops drawn from each image (the views of self-supervised training): the file is read
   /// once and each view is an independent RandomResizedCrop of it.
   int views = 1;
@@ -56,10 +56,10 @@ struct image_folder_loader_options {
 
 /// One batch, on the CPU.
 struct image_folder_batch {
-  torch::Tensor images;   ///< uint8, N×3×S×S: views[0]
+  torch::Tensor images;              ///< uint8, N×3×S×S: views[0]
   std::vector<torch::Tensor> views;  ///< one uint8 N×3×S_v×S_v tensor per view
-  torch::Tensor labels;   ///< int64, N
-  torch::Tensor indices;  ///< int64, N: positions in image_folder::files
+  torch::Tensor labels;              ///< int64, N
+  torch::Tensor indices;             ///< int64, N: positions in image_folder::files
 };
 
 /**
@@ -112,20 +112,20 @@ class image_folder_loader {
 
   // One epoch's state, guarded by mutex_.
   std::mutex mutex_;
-  std::condition_variable work_cv_;      // workers: a position became claimable, or stop
-  std::condition_variable ready_cv_;     // assembler: a slot was filled, or stop
-  std::condition_variable queue_cv_;     // consumer and assembler: queue changed, or stop
+  std::condition_variable work_cv_;   // workers: a position became claimable, or stop
+  std::condition_variable ready_cv_;  // assembler: a slot was filled, or stop
+  std::condition_variable queue_cv_;  // consumer and assembler: queue changed, or stop
   std::vector<std::thread> threads_;
-  std::vector<std::int64_t> order_;      // file index at each position of the epoch
-  std::vector<slot> slots_;              // ring of decoded samples, position % size
+  std::vector<std::int64_t> order_;  // file index at each position of the epoch
+  std::vector<slot> slots_;          // ring of decoded samples, position % size
   std::deque<image_folder_batch> queue_;
   std::exception_ptr error_;
   std::int64_t epoch_ = -1;
-  std::int64_t next_position_ = 0;       // next position a worker claims
-  std::int64_t assembled_ = 0;           // positions the assembler has consumed
+  std::int64_t next_position_ = 0;  // next position a worker claims
+  std::int64_t assembled_ = 0;      // positions the assembler has consumed
   std::int64_t skipped_epoch_ = 0;
   bool stop_ = false;
-  bool finished_ = false;                // the assembler pushed its last batch
+  bool finished_ = false;  // the assembler pushed its last batch
 };
 
 }  // namespace spectral::trainer

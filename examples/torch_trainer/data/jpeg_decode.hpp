@@ -22,13 +22,13 @@
 #include "data/image_folder.hpp"
 #include "data/resample.hpp"
 
-#include <turbojpeg.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <random>
 #include <vector>
+
+#include <turbojpeg.h>
 
 namespace spectral::trainer {
 
@@ -105,7 +105,8 @@ class thread_decompressor {
 [[nodiscard]] bool has_adobe_marker(const std::vector<unsigned char>& bytes);
 
 /// Pillow's CMYK → RGB: R = (255 − C)(255 − K)/255 on non-inverted values.
-void cmyk_to_rgb(const std::vector<std::uint8_t>& cmyk, bool inverted,
+void cmyk_to_rgb(const std::vector<std::uint8_t>& cmyk,
+                 bool inverted,
                  std::vector<std::uint8_t>& rgb);
 
 /// A JPEG's size and colour space as TurboJPEG reads them from its header.
@@ -120,19 +121,25 @@ struct jpeg_header {
 
 /// false for an empty buffer, data whose header TurboJPEG cannot read, or an image whose header
 /// announces a size over the limits: checked here, before any decoding buffer exists.
-[[nodiscard]] bool read_jpeg_header(tjhandle tj, const std::vector<unsigned char>& bytes,
+[[nodiscard]] bool read_jpeg_header(tjhandle tj,
+                                    const std::vector<unsigned char>& bytes,
                                     jpeg_header& header);
 
 /// The largest DCT-domain downscale 1/d (d ∈ {1, 2, 4, 8}, as far as TurboJPEG offers it) that
 /// still leaves at least need_w × need_h pixels for a span_w × span_h region of the source.
-[[nodiscard]] int dct_scale_denominator(std::int64_t span_w, std::int64_t span_h,
-                                        std::int64_t need_w, std::int64_t need_h);
+[[nodiscard]] int dct_scale_denominator(std::int64_t span_w,
+                                        std::int64_t span_h,
+                                        std::int64_t need_w,
+                                        std::int64_t need_h);
 
 /// The whole image decoded at scale 1/denom into packed RGB (CMYK/YCCK converted); false for
 /// data that does not decode or a header too large to be a real image (no multi-GiB buffers).
-[[nodiscard]] bool decode_scaled_rgb(tjhandle tj, const std::vector<unsigned char>& bytes,
-                                     const jpeg_header& header, int denom,
-                                     std::vector<std::uint8_t>& rgb, int& scaled_w,
+[[nodiscard]] bool decode_scaled_rgb(tjhandle tj,
+                                     const std::vector<unsigned char>& bytes,
+                                     const jpeg_header& header,
+                                     int denom,
+                                     std::vector<std::uint8_t>& rgb,
+                                     int& scaled_w,
                                      int& scaled_h);
 
 /// A worker thread's decode buffer, reused across images so that a 500×375 decode does not map
@@ -164,15 +171,23 @@ class thread_decode_buffer {
  * DCT scale used.
  */
 [[nodiscard]] bool decode_crop_once(const std::vector<unsigned char>& bytes,
-                                    const std::vector<view_crop>& crops, double ratio_min,
-                                    double ratio_max, std::mt19937_64& rng, crop_filter f,
-                                    std::uint8_t* chw, decoded_crop& info) noexcept;
+                                    const std::vector<view_crop>& crops,
+                                    double ratio_min,
+                                    double ratio_max,
+                                    std::mt19937_64& rng,
+                                    crop_filter f,
+                                    std::uint8_t* chw,
+                                    decoded_crop& info) noexcept;
 
 /// decode_crop_once with a fresh decompressor for the next call after any failure.
 [[nodiscard]] bool decode_crop_into(const std::vector<unsigned char>& bytes,
-                                    const std::vector<view_crop>& crops, double ratio_min,
-                                    double ratio_max, std::mt19937_64& rng, crop_filter f,
-                                    std::uint8_t* chw, decoded_crop& info) noexcept;
+                                    const std::vector<view_crop>& crops,
+                                    double ratio_min,
+                                    double ratio_max,
+                                    std::mt19937_64& rng,
+                                    crop_filter f,
+                                    std::uint8_t* chw,
+                                    decoded_crop& info) noexcept;
 
 }  // namespace detail
 }  // namespace spectral::trainer

@@ -41,7 +41,8 @@ struct gather_state : torch::CustomClassHolder {
 /// Forward: concatenate every rank's N_local×E block along dim 0 (rank order). Backward: sum
 /// the gathered gradient over the ranks and return this rank's rows.
 struct full_gather_function : torch::autograd::Function<full_gather_function> {
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& local,
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx,
+                               const torch::Tensor& local,
                                distributed* dist) {
     SPECTRAL_EXPECTS(local.dim() == 2, "local: must be a 2-D N_local×E tensor, got ", local.dim(),
                      " dimensions");
@@ -68,8 +69,10 @@ struct full_gather_function : torch::autograd::Function<full_gather_function> {
       table << (r == 0 ? "" : ", ") << "rank " << r << ": " << v[0] << "×" << v[1] << " "
             << static_cast<torch::ScalarType>(v[2]);
     }
-    SPECTRAL_EXPECTS(same, "all_gather_with_backward: every rank must pass an N_local×E block of "
-                           "the same size and dtype, got ", table.str());
+    SPECTRAL_EXPECTS(same,
+                     "all_gather_with_backward: every rank must pass an N_local×E block of "
+                     "the same size and dtype, got ",
+                     table.str());
     return torch::cat(dist->all_gather(local), 0);
   }
 
@@ -92,7 +95,8 @@ struct full_gather_function : torch::autograd::Function<full_gather_function> {
 /// the adjoint of a sum that every rank's loss consumes under gather's normalisation above
 /// (SyncBN's batch statistics, models/sync_batch_norm.hpp).
 struct all_reduce_sum_function : torch::autograd::Function<all_reduce_sum_function> {
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& local,
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx,
+                               const torch::Tensor& local,
                                distributed* dist) {
     auto state = c10::make_intrusive<detail::gather_state>();
     state->dist = dist;

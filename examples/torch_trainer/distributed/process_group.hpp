@@ -180,8 +180,8 @@ class distributed {
   explicit distributed(const dist_config& c)
       : rank_(c.rank), world_size_(c.world_size), counters_on_cuda_(c.backend == "nccl") {
     SPECTRAL_EXPECTS(c.world_size >= 1, "--world-size: must be >= 1, got ", c.world_size);
-    SPECTRAL_EXPECTS(c.rank >= 0 && c.rank < c.world_size, "--rank: must be in [0, ",
-                     c.world_size, "), got ", c.rank);
+    SPECTRAL_EXPECTS(c.rank >= 0 && c.rank < c.world_size, "--rank: must be in [0, ", c.world_size,
+                     "), got ", c.rank);
     if (c.world_size == 1) {
       return;
     }
@@ -191,25 +191,25 @@ class distributed {
     SPECTRAL_EXPECTS(c.rendezvous_timeout_seconds > 0, "--rendezvous-timeout: must be > 0 s, got ",
                      c.rendezvous_timeout_seconds);
     SPECTRAL_EXPECTS(c.timeout_seconds > 0, "timeout: must be > 0 s, got ", c.timeout_seconds);
-    const std::chrono::milliseconds start_timeout{std::int64_t{c.rendezvous_timeout_seconds} * 1000};
+    const std::chrono::milliseconds start_timeout{std::int64_t{c.rendezvous_timeout_seconds} *
+                                                  1000};
     const std::chrono::milliseconds timeout{std::int64_t{c.timeout_seconds} * 1000};
     const std::string where = c.file_store.empty()
                                   ? c.master_addr + ":" + std::to_string(c.master_port)
                                   : "the file store " + c.file_store;
-    const std::string waiting =
-        c.rank == 0 ? "the other " + std::to_string(c.world_size - 1) + " rank(s) to join at " + where
-                    : "rank 0 to serve the rendezvous at " + where;
+    const std::string waiting = c.rank == 0 ? "the other " + std::to_string(c.world_size - 1) +
+                                                  " rank(s) to join at " + where
+                                            : "rank 0 to serve the rendezvous at " + where;
     if (c.log != nullptr) {  // the only word before a wait of up to the whole timeout
       *c.log << "rendezvous: rank " << c.rank << " of " << c.world_size << " waiting up to "
              << c.rendezvous_timeout_seconds << " s (--rendezvous-timeout) for " << waiting
              << std::endl;
     }
     const auto fail = [&](const std::string& why) {
-      return rendezvous_error("rendezvous: rank " + std::to_string(c.rank) + " of " +
-                              std::to_string(c.world_size) + " gave up after " +
-                              std::to_string(c.rendezvous_timeout_seconds) +
-                              " s (--rendezvous-timeout) waiting for " + waiting + " (c10d: " +
-                              first_line(why) + ")");
+      return rendezvous_error(
+          "rendezvous: rank " + std::to_string(c.rank) + " of " + std::to_string(c.world_size) +
+          " gave up after " + std::to_string(c.rendezvous_timeout_seconds) +
+          " s (--rendezvous-timeout) waiting for " + waiting + " (c10d: " + first_line(why) + ")");
     };
     const auto start = std::chrono::steady_clock::now();
     c10::intrusive_ptr<c10d::Store> store;
@@ -230,9 +230,10 @@ class distributed {
       }
       // Every rank checks in; the last one opens the gate every rank waits for, within what is
       // left of the rendezvous timeout.
-      const auto left = std::max(std::chrono::milliseconds{1000},
-                                 start_timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                     std::chrono::steady_clock::now() - start));
+      const auto left =
+          std::max(std::chrono::milliseconds{1000},
+                   start_timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::steady_clock::now() - start));
       store->setTimeout(left);
       if (store->add("spectral/rendezvous/joined", 1) == c.world_size) {
         store->set("spectral/rendezvous/complete", std::vector<std::uint8_t>{1});
@@ -374,9 +375,10 @@ class distributed {
         continue;
       }
       if (!parts.empty()) {
-        SPECTRAL_EXPECTS(t.scalar_type() == parts[0].scalar_type() && t.device() == parts[0].device(),
-                         what, ": all tensors must share one dtype and device, got ",
-                         parts[0].scalar_type(), " and ", t.scalar_type());
+        SPECTRAL_EXPECTS(
+            t.scalar_type() == parts[0].scalar_type() && t.device() == parts[0].device(), what,
+            ": all tensors must share one dtype and device, got ", parts[0].scalar_type(), " and ",
+            t.scalar_type());
       }
       parts.push_back(t.reshape({-1}));
     }

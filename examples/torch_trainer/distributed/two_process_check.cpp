@@ -11,9 +11,9 @@
 // --world-size 1 is the reference on the whole batch; --reduce sum (no ÷W) exists to show that
 // the averaging is needed (its gradients are W× the reference).
 
-#include "torch_bridge.hpp"
 #include "distributed/gather.hpp"
 #include "distributed/process_group.hpp"
+#include "torch_bridge.hpp"
 
 #include <spectral/spectral.hpp>
 
@@ -61,7 +61,8 @@ arguments parse(int argc, char** argv) {
     } else if (flag == "--out") {
       a.out = value;
     } else if (flag == "--reduce") {
-      SPECTRAL_EXPECTS(value == "mean" || value == "sum", "--reduce: mean or sum, got '", value, "'");
+      SPECTRAL_EXPECTS(value == "mean" || value == "sum", "--reduce: mean or sum, got '", value,
+                       "'");
       a.average = value == "mean";
     } else {
       SPECTRAL_EXPECTS(false, "unknown flag '", flag, "'");

@@ -38,8 +38,7 @@ namespace detail {
 template <class Derived, int Dims>
 class sync_batch_norm_base : public torch::nn::Cloneable<Derived> {
  public:
-  explicit sync_batch_norm_base(std::int64_t num_features, double eps = 1e-5,
-                                double momentum = 0.1)
+  explicit sync_batch_norm_base(std::int64_t num_features, double eps = 1e-5, double momentum = 0.1)
       : num_features_(num_features), eps_(eps), momentum_(momentum) {
     SPECTRAL_EXPECTS(num_features >= 1, "SyncBatchNorm: num_features must be >= 1, got ",
                      num_features);
@@ -66,16 +65,15 @@ class sync_batch_norm_base : public torch::nn::Cloneable<Derived> {
         num_batches_tracked += 1;
       }
       return torch::nn::functional::detail::batch_norm(input, running_mean, running_var, weight,
-                                                       bias, this->is_training(), momentum_,
-                                                       eps_);
+                                                       bias, this->is_training(), momentum_, eps_);
     }
     return synced_forward(input);
   }
 
   void pretty_print(std::ostream& stream) const override {
     stream << "SyncBatchNorm" << Dims << "d(" << num_features_ << ", eps=" << eps_
-           << ", momentum=" << momentum_ << ", ranks="
-           << (dist_ == nullptr ? 1 : dist_->world_size()) << ")";
+           << ", momentum=" << momentum_
+           << ", ranks=" << (dist_ == nullptr ? 1 : dist_->world_size()) << ")";
   }
 
   /// Statistics over every rank of `dist` in training mode; nullptr: this rank's batch only.
@@ -107,8 +105,10 @@ class sync_batch_norm_base : public torch::nn::Cloneable<Derived> {
     }
     shape[1] = num_features_;
     const std::int64_t local = x.numel() / num_features_;
-    SPECTRAL_EXPECTS(local >= 1, "SyncBatchNorm: expected at least 1 value per channel on each "
-                     "rank, got ", local);
+    SPECTRAL_EXPECTS(local >= 1,
+                     "SyncBatchNorm: expected at least 1 value per channel on each "
+                     "rank, got ",
+                     local);
     const torch::Tensor sums = all_reduce_with_backward(
         torch::cat({x.sum(reduce_dims), torch::full({1}, static_cast<double>(local), x.options())}),
         dist);

@@ -16,7 +16,6 @@
 #include <spectral/io/staged_file.hpp>
 
 #include <CLI/CLI.hpp>
-#include <turbojpeg.h>
 
 #include <algorithm>
 #include <atomic>
@@ -36,6 +35,8 @@
 #include <system_error>
 #include <thread>
 #include <vector>
+
+#include <turbojpeg.h>
 
 namespace {
 
@@ -63,7 +64,8 @@ std::vector<unsigned char> synthesize(const settings& s, std::int64_t index, int
   std::vector<wave> waves[3];
   for (auto& channel : waves) {
     for (int k = 0; k < 4; ++k) {
-      channel.push_back({unit(rng) * 0.05, unit(rng) * 0.05, unit(rng) * 6.283, 20.0 + 40.0 * unit(rng)});
+      channel.push_back(
+          {unit(rng) * 0.05, unit(rng) * 0.05, unit(rng) * 6.283, 20.0 + 40.0 * unit(rng)});
     }
   }
   // sin(a + b) = sin a cos b + cos a sin b: per-column and per-row tables, no sin per pixel.
@@ -98,7 +100,9 @@ std::vector<unsigned char> synthesize(const settings& s, std::int64_t index, int
           v += t.sin_x[xi] * t.cos_y[yi] + t.cos_x[xi] * t.sin_y[yi];
         }
         v += noise(rng);
-        rgb[(static_cast<std::size_t>(y) * static_cast<std::size_t>(w) + static_cast<std::size_t>(x)) * 3 +
+        rgb[(static_cast<std::size_t>(y) * static_cast<std::size_t>(w) +
+             static_cast<std::size_t>(x)) *
+                3 +
             static_cast<std::size_t>(c)] = static_cast<unsigned char>(std::clamp(v, 0.0, 255.0));
       }
     }
@@ -113,14 +117,16 @@ constexpr int max_threads = 1024;
 
 /// Writes image `i` into its class folder; false when it could not be encoded.
 /// @throws spectral::invalid_input naming the file when it could not be written
-bool write_image(const settings& s, tjhandle handle, std::int64_t i, std::atomic<std::int64_t>& bytes) {
+bool write_image(const settings& s,
+                 tjhandle handle,
+                 std::int64_t i,
+                 std::atomic<std::int64_t>& bytes) {
   int w = 0, h = 0;
   const auto rgb = synthesize(s, i, w, h);
   unsigned char* jpeg = nullptr;
   unsigned long size = 0;
-  if (handle == nullptr ||
-      tjCompress2(handle, rgb.data(), w, 0, h, TJPF_RGB, &jpeg, &size, TJSAMP_420, s.quality,
-                  TJFLAG_FASTDCT) != 0) {
+  if (handle == nullptr || tjCompress2(handle, rgb.data(), w, 0, h, TJPF_RGB, &jpeg, &size,
+                                       TJSAMP_420, s.quality, TJFLAG_FASTDCT) != 0) {
     tjFree(jpeg);  // TurboJPEG may have allocated the buffer before failing (null: no-op)
     return false;
   }
@@ -148,13 +154,27 @@ int run(int argc, char** argv) {
   settings s;
   CLI::App app{"Write an ImageFolder tree of synthetic ImageNet-sized JPEG files"};
   app.add_option("--out", s.out, "root folder (train/<class>/*.JPEG is written)")->required();
-  app.add_option("--classes", s.classes, "class folders")->check(CLI::Range(1, 100000))->capture_default_str();
-  app.add_option("--per-class", s.per_class, "images per class")->check(CLI::Range(1, 10000000))->capture_default_str();
-  app.add_option("--width", s.width, "mean width")->check(CLI::Range(16, 8192))->capture_default_str();
-  app.add_option("--height", s.height, "mean height")->check(CLI::Range(16, 8192))->capture_default_str();
-  app.add_option("--quality", s.quality, "JPEG quality")->check(CLI::Range(1, 100))->capture_default_str();
-  app.add_option("--noise", s.noise, "pixel noise sigma (entropy)")->check(CLI::Range(0.0, 128.0))->capture_default_str();
-  app.add_option("--threads", s.threads, "writer threads (0: every core)")->check(CLI::Range(0, max_threads))->capture_default_str();
+  app.add_option("--classes", s.classes, "class folders")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app.add_option("--per-class", s.per_class, "images per class")
+      ->check(CLI::Range(1, 10000000))
+      ->capture_default_str();
+  app.add_option("--width", s.width, "mean width")
+      ->check(CLI::Range(16, 8192))
+      ->capture_default_str();
+  app.add_option("--height", s.height, "mean height")
+      ->check(CLI::Range(16, 8192))
+      ->capture_default_str();
+  app.add_option("--quality", s.quality, "JPEG quality")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  app.add_option("--noise", s.noise, "pixel noise sigma (entropy)")
+      ->check(CLI::Range(0.0, 128.0))
+      ->capture_default_str();
+  app.add_option("--threads", s.threads, "writer threads (0: every core)")
+      ->check(CLI::Range(0, max_threads))
+      ->capture_default_str();
   // CLI11 turns "-1" into 2^64 - 1 and saturates 2^64 for an unsigned option: check it here.
   const CLI::Validator digits(
       [](std::string& text) {
@@ -175,17 +195,23 @@ int run(int argc, char** argv) {
   }
   // CLI::Range lets NaN through (every comparison with it is false).
   if (!std::isfinite(s.noise)) {
-    std::fprintf(stderr, "make_image_folder: error: --noise: expected a number in [0, 128], got %g\n", s.noise);
+    std::fprintf(stderr,
+                 "make_image_folder: error: --noise: expected a number in [0, 128], got %g\n",
+                 s.noise);
     return 2;
   }
   const std::int64_t total = static_cast<std::int64_t>(s.classes) * s.per_class;
   if (total > max_total_images) {
     std::fprintf(stderr,
-                 "make_image_folder: error: --classes %d x --per-class %d = %lld images, more than the limit of %lld\n",
-                 s.classes, s.per_class, static_cast<long long>(total), static_cast<long long>(max_total_images));
+                 "make_image_folder: error: --classes %d x --per-class %d = %lld images, more than "
+                 "the limit of %lld\n",
+                 s.classes, s.per_class, static_cast<long long>(total),
+                 static_cast<long long>(max_total_images));
     return 2;
   }
-  const int threads = s.threads > 0 ? s.threads : static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1U, 64U));
+  const int threads =
+      s.threads > 0 ? s.threads
+                    : static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1U, 64U));
 
   // The writers are started first and wait for the folders: when the system refuses a thread,
   // the run ends before anything is created.
@@ -247,7 +273,8 @@ int run(int argc, char** argv) {
     }
   } catch (const std::exception& e) {  // std::system_error: no more threads; std::bad_alloc
     release(gate::cancelled);
-    std::fprintf(stderr, "make_image_folder: error: --threads %d: could start only %zu threads (%s)\n",
+    std::fprintf(stderr,
+                 "make_image_folder: error: --threads %d: could start only %zu threads (%s)\n",
                  threads, pool.size(), e.what());
     return 1;
   }
@@ -268,7 +295,8 @@ int run(int argc, char** argv) {
     }
   } catch (const std::exception& e) {
     release(gate::cancelled);
-    std::fprintf(stderr, "make_image_folder: error: --out %s: %s\n", s.out.string().c_str(), e.what());
+    std::fprintf(stderr, "make_image_folder: error: --out %s: %s\n", s.out.string().c_str(),
+                 e.what());
     return 2;
   }
   release(gate::open);

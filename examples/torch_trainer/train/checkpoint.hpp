@@ -12,15 +12,15 @@
 /// LibTorch's Module::load replaces each tensor whatever its shape, so a checkpoint of another
 /// architecture would load silently; every tensor is compared with the model first.
 
+#include <spectral/core/error.hpp>
+#include <spectral/io/staged_file.hpp>
+
 #include <ATen/core/Generator.h>
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 #include <torch/types.h>
-
-#include <spectral/core/error.hpp>
-#include <spectral/io/staged_file.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -34,14 +34,17 @@
 namespace spectral::trainer {
 
 struct checkpoint_state {
-  std::int64_t epoch = 0;  ///< epochs completed
-  std::int64_t step = 0;   ///< optimisation steps completed
+  std::int64_t epoch = 0;    ///< epochs completed
+  std::int64_t step = 0;     ///< optimisation steps completed
   torch::Tensor loss_scale;  ///< loss_scaler::state(); undefined without mixed precision
 };
 
-inline void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
-                            torch::nn::Module* teacher, torch::optim::Optimizer& optimizer,
-                            at::Generator& generator, const checkpoint_state& state) {
+inline void save_checkpoint(const std::filesystem::path& path,
+                            torch::nn::Module& model,
+                            torch::nn::Module* teacher,
+                            torch::optim::Optimizer& optimizer,
+                            at::Generator& generator,
+                            const checkpoint_state& state) {
   torch::serialize::OutputArchive archive;
   torch::serialize::OutputArchive model_archive;
   model.save(model_archive);
@@ -78,7 +81,8 @@ namespace detail {
 
 /// Throws unless `archive` holds exactly `module`'s parameters, buffers and submodules, each
 /// tensor of the model's shape and dtype; names the first mismatch as `where`.name.
-inline void check_archive_fits(torch::nn::Module& module, torch::serialize::InputArchive& archive,
+inline void check_archive_fits(torch::nn::Module& module,
+                               torch::serialize::InputArchive& archive,
                                const std::string& where) {
   std::vector<std::string> known = {"training"};  // an attribute every archive module has
   const auto check = [&](const std::string& name, const torch::Tensor& expected, bool buffer) {
@@ -86,10 +90,10 @@ inline void check_archive_fits(torch::nn::Module& module, torch::serialize::Inpu
     torch::Tensor stored;
     SPECTRAL_EXPECTS(archive.try_read(name, stored, buffer), where, name,
                      " is missing from the checkpoint");
-    SPECTRAL_EXPECTS(stored.sizes() == expected.sizes() &&
-                         stored.scalar_type() == expected.scalar_type(),
-                     where, name, " is ", sizes_string(stored), " in the checkpoint but ",
-                     sizes_string(expected), " in this model");
+    SPECTRAL_EXPECTS(
+        stored.sizes() == expected.sizes() && stored.scalar_type() == expected.scalar_type(), where,
+        name, " is ", sizes_string(stored), " in the checkpoint but ", sizes_string(expected),
+        " in this model");
   };
   for (const auto& p : module.named_parameters(/*recurse=*/false)) {
     check(p.key(), p.value(), false);
@@ -113,14 +117,17 @@ inline void check_archive_fits(torch::nn::Module& module, torch::serialize::Inpu
 /// check_archive_fits with the message a user reads. @throws invalid_input naming `flag`, the
 /// file and the first mismatch
 inline void check_checkpoint_fits(
-    torch::nn::Module& module, torch::serialize::InputArchive& archive, const std::string& prefix,
-    std::string_view flag, const std::filesystem::path& path,
+    torch::nn::Module& module,
+    torch::serialize::InputArchive& archive,
+    const std::string& prefix,
+    std::string_view flag,
+    const std::filesystem::path& path,
     std::string_view settings = "--arch, --width, --imagenet-stem, --projector and --float64") {
   try {
     check_archive_fits(module, archive, prefix);
   } catch (const invalid_input& e) {
-    SPECTRAL_EXPECTS(false, flag, ": ", path.string(), " does not fit this model: ", e.what(),
-                     " (", settings, " must match the run that saved it)");
+    SPECTRAL_EXPECTS(false, flag, ": ", path.string(), " does not fit this model: ", e.what(), " (",
+                     settings, " must match the run that saved it)");
   }
 }
 
@@ -129,8 +136,10 @@ inline void check_checkpoint_fits(
 /// @param flag the option that asked for the checkpoint, for messages (--resume, --eval-only)
 /// @throws invalid_input naming the flag, the file and the first tensor that does not fit the
 ///         model (nothing is loaded then); std::runtime_error when it is missing or unreadable.
-inline checkpoint_state load_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
-                                        torch::nn::Module* teacher, torch::optim::Optimizer& optimizer,
+inline checkpoint_state load_checkpoint(const std::filesystem::path& path,
+                                        torch::nn::Module& model,
+                                        torch::nn::Module* teacher,
+                                        torch::optim::Optimizer& optimizer,
                                         at::Generator& generator,
                                         const torch::Device& device = torch::kCPU,
                                         std::string_view flag = "--resume") {

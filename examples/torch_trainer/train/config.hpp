@@ -7,8 +7,8 @@
 /// reference CIFAR recipe, docs/trainer.md#cifar, scaled to a few CPU minutes on Fashion-MNIST);
 /// the other recipes are in train/recipes.hpp.
 
-#include "torch_bridge.hpp"
 #include "models/resnet.hpp"
+#include "torch_bridge.hpp"
 
 #include <spectral/losses/trace_loss.hpp>
 
@@ -64,48 +64,48 @@ struct view_spec {
 };
 
 struct train_config {
-  std::string recipe = "fashion-mnist";   ///< the recipe the other defaults came from
+  std::string recipe = "fashion-mnist";  ///< the recipe the other defaults came from
   // data
   std::string dataset = "fashion-mnist";  ///< fashion-mnist | cifar10 | cifar100 | imagefolder
   std::filesystem::path data = "/usr/share/datasets/fashion-mnist";
-  std::int64_t train_subset = 0;          ///< 0: the whole training split
-  std::int64_t eval_train_subset = 0;     ///< kNN / linear-probe bank size; 0: whole split
-  std::int64_t eval_test_subset = 0;      ///< 0: the whole test split
+  std::int64_t train_subset = 0;       ///< 0: the whole training split
+  std::int64_t eval_train_subset = 0;  ///< kNN / linear-probe bank size; 0: whole split
+  std::int64_t eval_test_subset = 0;   ///< 0: the whole test split
   // model
   int depth = 18;
-  std::int64_t width = 64;                ///< channels of the first stage (64 = torchvision)
+  std::int64_t width = 64;  ///< channels of the first stage (64 = torchvision)
   bool cifar_stem = true;
-  std::int64_t projector = 2048;          ///< output size of the 3-layer projector
-  std::int64_t projector_hidden = 0;      ///< its two hidden layers' size; 0: `projector`
+  std::int64_t projector = 2048;      ///< output size of the 3-layer projector
+  std::int64_t projector_hidden = 0;  ///< its two hidden layers' size; 0: `projector`
   // method
   ssl_method method = ssl_method::intl;
-  transform_spec transform{};             ///< IterNorm T=4 over samples (docs/trainer.md#cifar)
-  std::optional<double> beta;             ///< unset: 0.01·(log2 K − 3) from the batch
-                                          ///< (docs/math.md#trade-off-beta)
-  double momentum0 = 0.996;               ///< INTL-M EMA start (docs/math.md#intl-m)
-  bool multi_crop = false;                ///< 6 crops at 1, 1, 6/7, 5/7, 4/7, 3/7 of the size
-                                          ///< (docs/math.md#multi-crop)
+  transform_spec transform{};  ///< IterNorm T=4 over samples (docs/trainer.md#cifar)
+  std::optional<double> beta;  ///< unset: 0.01·(log2 K − 3) from the batch
+                               ///< (docs/math.md#trade-off-beta)
+  double momentum0 = 0.996;    ///< INTL-M EMA start (docs/math.md#intl-m)
+  bool multi_crop = false;     ///< 6 crops at 1, 1, 6/7, 5/7, 4/7, 3/7 of the size
+                               ///< (docs/math.md#multi-crop)
   /// Every view's crop and probabilities; empty: the recipe's (default_views(): two views, or
   /// the six of multi_crop, at the data set's image size).
   std::vector<view_spec> views;
   // optimisation
   std::int64_t epochs = 30;
   std::int64_t batch = 256;
-  double lr = 0.3;                        ///< base_lr = lr · batch / 256
+  double lr = 0.3;  ///< base_lr = lr · batch / 256
   double weight_decay = 1e-4;
-  bool decay_1d = true;                   ///< CIFAR recipe: weight decay on every parameter
+  bool decay_1d = true;  ///< CIFAR recipe: weight decay on every parameter
   std::int64_t warmup_epochs = 2;
   // evaluation
-  std::int64_t knn_every = 1;             ///< epochs between kNN evaluations (0: only at the end)
-  std::int64_t linear_epochs = 100;       ///< linear-probe epochs on frozen features
-  bool evaluate_random_init = true;       ///< also evaluate the untrained encoder, for contrast
+  std::int64_t knn_every = 1;        ///< epochs between kNN evaluations (0: only at the end)
+  std::int64_t linear_epochs = 100;  ///< linear-probe epochs on frozen features
+  bool evaluate_random_init = true;  ///< also evaluate the untrained encoder, for contrast
   // run
   std::filesystem::path out = "runs/intl";
   std::uint64_t seed = 0;
   bool resume = false;
-  bool eval_only = false;                 ///< evaluate <out>/checkpoint.pt, no training
+  bool eval_only = false;  ///< evaluate <out>/checkpoint.pt, no training
   std::string device = "cpu";
-  std::int64_t max_steps = 0;             ///< stop after this many steps (tests); 0: no limit
+  std::int64_t max_steps = 0;  ///< stop after this many steps (tests); 0: no limit
   /// Throughput mode: random views of synthetic_size² pixels made on the device, no data, no
   /// augmentation, no evaluation; reports images/s of the training step alone.
   bool synthetic = false;
@@ -113,25 +113,25 @@ struct train_config {
   std::int64_t synthetic_size = 224;
   std::int64_t synthetic_channels = 3;
   // device and throughput
-  bool amp = false;                       ///< autocast (CUDA): fp16 + loss scaling, as the reference
-  bool amp_bf16 = false;                  ///< --amp-dtype bf16: bfloat16 autocast, no loss scaling
-  bool channels_last = false;             ///< NHWC convolutions (CUDA)
-  bool compare_reference = false;         ///< throughput modes: also time the reference engine
-  bool phases = false;                    ///< --synthetic: also time each phase of the step
-  bool loader_only = false;               ///< throughput of the ImageFolder loader alone
-  bool pipeline = false;                  ///< throughput of loader + augmentation + step
-  std::int64_t image_size = 224;          ///< ImageFolder crop size
-  int loader_threads = 0;                 ///< ImageFolder decoding threads; 0: every core
+  bool amp = false;                ///< autocast (CUDA): fp16 + loss scaling, as the reference
+  bool amp_bf16 = false;           ///< --amp-dtype bf16: bfloat16 autocast, no loss scaling
+  bool channels_last = false;      ///< NHWC convolutions (CUDA)
+  bool compare_reference = false;  ///< throughput modes: also time the reference engine
+  bool phases = false;             ///< --synthetic: also time each phase of the step
+  bool loader_only = false;        ///< throughput of the ImageFolder loader alone
+  bool pipeline = false;           ///< throughput of loader + augmentation + step
+  std::int64_t image_size = 224;   ///< ImageFolder crop size
+  int loader_threads = 0;          ///< ImageFolder decoding threads; 0: every core
   // distributed training: one process per device over c10d (Gloo on CPU, NCCL on
   // CUDA); `batch` stays the global batch, each rank takes batch / world_size of it
   int world_size = 1;                     ///< processes; 1: no process group
   int rank = 0;                           ///< this process, in [0, world_size)
   std::string master_addr = "127.0.0.1";  ///< rank 0's host, which serves the rendezvous store
   int master_port = 29500;
-  int rendezvous_timeout = 300;           ///< seconds to wait for every rank to join at start-up
-  bool float64 = false;                   ///< model and transform in float64 (verification runs)
+  int rendezvous_timeout = 300;  ///< seconds to wait for every rank to join at start-up
+  bool float64 = false;          ///< model and transform in float64 (verification runs)
   bool progress = true;
-  int threads = 0;                        ///< intra-op threads; 0: every core
+  int threads = 0;  ///< intra-op threads; 0: every core
   /// The command line that made this configuration, saved with the run (not a setting).
   std::vector<std::string> command_line;
 };
@@ -184,8 +184,8 @@ inline void validate_settings(const train_config& c) {
   using detail::expect_range;
   expect_range<std::int64_t>("--epochs", c.epochs, 1, limits::epochs);
   expect_range<std::int64_t>("--batch", c.batch, 4, limits::batch);
-  SPECTRAL_EXPECTS(c.lr > 0.0 && c.lr <= limits::lr, "--lr: must be in (0, ", limits::lr,
-                   "], got ", c.lr);
+  SPECTRAL_EXPECTS(c.lr > 0.0 && c.lr <= limits::lr, "--lr: must be in (0, ", limits::lr, "], got ",
+                   c.lr);
   expect_range("--wd", c.weight_decay, 0.0, limits::weight_decay);
   expect_range<std::int64_t>("--warmup-epochs", c.warmup_epochs, 0, limits::epochs);
   SPECTRAL_EXPECTS(c.depth == 18 || c.depth == 50, "--arch: resnet18 or resnet50, got depth ",
@@ -221,11 +221,12 @@ inline void validate_settings(const train_config& c) {
     expect_range("--beta", *c.beta, 0.0, limits::beta);
   } else {
     const std::int64_t k = covariance_size(c);
-    SPECTRAL_EXPECTS(k >= limits::automatic_beta_min_size,
-                     c.transform.opts.axis == axis::samples ? "--batch " : "--projector ", k,
-                     ": the automatic --beta 0.01*(log2 K - 3) is negative for a covariance of K = ",
-                     k, " < ", limits::automatic_beta_min_size, " (", to_string(c.transform.opts.axis),
-                     " axis); use at least ", limits::automatic_beta_min_size, " or give --beta");
+    SPECTRAL_EXPECTS(
+        k >= limits::automatic_beta_min_size,
+        c.transform.opts.axis == axis::samples ? "--batch " : "--projector ", k,
+        ": the automatic --beta 0.01*(log2 K - 3) is negative for a covariance of K = ", k, " < ",
+        limits::automatic_beta_min_size, " (", to_string(c.transform.opts.axis),
+        " axis); use at least ", limits::automatic_beta_min_size, " or give --beta");
   }
   expect_range<std::int64_t>("--train-subset", c.train_subset, 0, limits::images);
   expect_range<std::int64_t>("--eval-train-subset", c.eval_train_subset, 0, limits::images);

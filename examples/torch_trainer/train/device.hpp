@@ -57,7 +57,8 @@ namespace spectral::trainer {
  *        or else cuda:(rank mod the visible GPUs).
  * @throws invalid_input as parse_device, or for a GPU index that is not visible
  */
-[[nodiscard]] inline torch::Device process_device(const std::string& name, int rank,
+[[nodiscard]] inline torch::Device process_device(const std::string& name,
+                                                  int rank,
                                                   int world_size) {
   torch::Device device = parse_device(name);
   if (!device.is_cuda()) {
@@ -172,7 +173,8 @@ class loss_scaler {
     } else {
       for (auto& g : grads) {
         g.mul_(inverse);
-        found_inf = torch::maximum(found_inf, torch::logical_not(g.isfinite().all()).to(torch::kFloat32).reshape({1}));
+        found_inf = torch::maximum(
+            found_inf, torch::logical_not(g.isfinite().all()).to(torch::kFloat32).reshape({1}));
       }
     }
     const bool finite = found_inf.item<float>() == 0.0F;

@@ -30,7 +30,8 @@ struct accuracy {
 /// Backbone features of every image (eval mode, no gradient), in batches.
 [[nodiscard]] inline torch::Tensor extract_features(
     const std::function<torch::Tensor(const torch::Tensor&)>& features_of,
-    const torch::Tensor& images, std::int64_t batch = 512) {
+    const torch::Tensor& images,
+    std::int64_t batch = 512) {
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> parts;
   for (std::int64_t first = 0; first < images.size(0); first += batch) {
@@ -52,9 +53,12 @@ struct accuracy {
 
 /// k-NN with Euclidean distance and a majority vote; ties go to the smallest class id (the
 /// reference's unique() + argmax). Top-5 ranks classes by vote count.
-[[nodiscard]] inline accuracy knn_euclidean(const torch::Tensor& bank, const torch::Tensor& bank_labels,
-                                            const torch::Tensor& queries, const torch::Tensor& labels,
-                                            std::int64_t classes, std::int64_t k = 5) {
+[[nodiscard]] inline accuracy knn_euclidean(const torch::Tensor& bank,
+                                            const torch::Tensor& bank_labels,
+                                            const torch::Tensor& queries,
+                                            const torch::Tensor& labels,
+                                            std::int64_t classes,
+                                            std::int64_t k = 5) {
   std::vector<torch::Tensor> votes;
   for (std::int64_t first = 0; first < queries.size(0); first += 256) {
     const auto q = queries.slice(0, first, std::min(first + 256, queries.size(0)));
@@ -70,9 +74,12 @@ struct accuracy {
 }
 
 /// Weighted cosine k-NN (votes exp(cos/0.07), as in InstDisc/DINO evaluations).
-[[nodiscard]] inline accuracy knn_cosine(const torch::Tensor& bank, const torch::Tensor& bank_labels,
-                                         const torch::Tensor& queries, const torch::Tensor& labels,
-                                         std::int64_t classes, std::int64_t k) {
+[[nodiscard]] inline accuracy knn_cosine(const torch::Tensor& bank,
+                                         const torch::Tensor& bank_labels,
+                                         const torch::Tensor& queries,
+                                         const torch::Tensor& labels,
+                                         std::int64_t classes,
+                                         std::int64_t k) {
   namespace F = torch::nn::functional;
   const auto bank_n = F::normalize(bank, F::NormalizeFuncOptions().dim(1));
   std::vector<torch::Tensor> votes;
@@ -80,7 +87,8 @@ struct accuracy {
     const auto q = F::normalize(queries.slice(0, first, std::min(first + 256, queries.size(0))),
                                 F::NormalizeFuncOptions().dim(1));
     const auto [similarity, nearest] = q.mm(bank_n.t()).topk(std::min(k, bank.size(0)), 1);
-    const auto neighbour_labels = bank_labels.index_select(0, nearest.flatten()).view(nearest.sizes());
+    const auto neighbour_labels =
+        bank_labels.index_select(0, nearest.flatten()).view(nearest.sizes());
     auto count = torch::zeros({q.size(0), classes}, torch::kFloat32);
     count.scatter_add_(1, neighbour_labels, (similarity / 0.07).exp());
     votes.push_back(count);
@@ -92,9 +100,12 @@ struct accuracy {
 /// lr decayed exponentially to 1e-6 at the last epoch (docs/trainer.md#cifar). Features are
 /// standardised with the training bank's statistics first (a fixed affine map; it only conditions
 /// Adam).
-[[nodiscard]] inline accuracy linear_probe(const torch::Tensor& bank, const torch::Tensor& bank_labels,
-                                           const torch::Tensor& queries, const torch::Tensor& labels,
-                                           std::int64_t classes, std::int64_t epochs,
+[[nodiscard]] inline accuracy linear_probe(const torch::Tensor& bank,
+                                           const torch::Tensor& bank_labels,
+                                           const torch::Tensor& queries,
+                                           const torch::Tensor& labels,
+                                           std::int64_t classes,
+                                           std::int64_t epochs,
                                            std::uint64_t seed) {
   torch::manual_seed(seed);
   const auto mean = bank.mean(0, true);
@@ -104,7 +115,8 @@ struct accuracy {
   torch::nn::Linear classifier(bank.size(1), classes);
   torch::optim::Adam optimizer(classifier->parameters(),
                                torch::optim::AdamOptions(1e-2).weight_decay(5e-6));
-  const double gamma = std::pow(1e-6 / 1e-2, 1.0 / static_cast<double>(std::max<std::int64_t>(epochs, 1)));
+  const double gamma =
+      std::pow(1e-6 / 1e-2, 1.0 / static_cast<double>(std::max<std::int64_t>(epochs, 1)));
   double lr = 1e-2;
   const std::int64_t n = train_x.size(0);
   for (std::int64_t epoch = 0; epoch < epochs; ++epoch) {

@@ -105,25 +105,38 @@ nlohmann::json run_eval(const eval_config& c, std::ostream& log) {
       << (c.random_init ? std::string("a randomly initialised") : c.pretrained.string())
       << " resnet" << c.depth << " (width " << c.width << "): " << train_images
       << " training images" << (c.train_split.empty() ? "" : " from ")
-      << (c.train_split.empty() ? std::string() : c.train_split.string())
-      << ", " << val_set.files.size() << " validation images, " << classes << " classes, "
-      << epochs << " epochs\n";
+      << (c.train_split.empty() ? std::string() : c.train_split.string()) << ", "
+      << val_set.files.size() << " validation images, " << classes << " classes, " << epochs
+      << " epochs\n";
 
   nlohmann::json summary;
   summary["config"] = {
-      {"mode", linear ? "linear" : "finetune"}, {"data", c.data.string()},
-      {"pretrained", c.random_init ? nlohmann::json(nullptr) : nlohmann::json(c.pretrained.string())},
-      {"train_split", c.train_split.empty() ? nlohmann::json(nullptr)
-                                            : nlohmann::json(c.train_split.string())},
-      {"depth", c.depth}, {"width", c.width}, {"cifar_stem", c.cifar_stem},
-      {"classes", classes}, {"train_images", train_images},
-      {"val_images", val_set.files.size()}, {"epochs", epochs}, {"batch", c.batch},
-      {"lr_classifier", base_lrs[0]}, {"lr_backbone", linear ? 0.0 : base_lrs[1]},
+      {"mode", linear ? "linear" : "finetune"},
+      {"data", c.data.string()},
+      {"pretrained",
+       c.random_init ? nlohmann::json(nullptr) : nlohmann::json(c.pretrained.string())},
+      {"train_split",
+       c.train_split.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.train_split.string())},
+      {"depth", c.depth},
+      {"width", c.width},
+      {"cifar_stem", c.cifar_stem},
+      {"classes", classes},
+      {"train_images", train_images},
+      {"val_images", val_set.files.size()},
+      {"epochs", epochs},
+      {"batch", c.batch},
+      {"lr_classifier", base_lrs[0]},
+      {"lr_backbone", linear ? 0.0 : base_lrs[1]},
       {"weight_decay", c.weight_decay},
       {"schedule", c.schedule == eval_schedule::step ? "step" : "cosine"},
-      {"milestones", c.milestones}, {"gamma", c.gamma}, {"image_size", c.image_size},
-      {"val_resize", val_crop.resize_size}, {"seed", c.seed},
-      {"threads", torch::get_num_threads()}, {"device", device.str()}, {"amp", c.amp},
+      {"milestones", c.milestones},
+      {"gamma", c.gamma},
+      {"image_size", c.image_size},
+      {"val_resize", val_crop.resize_size},
+      {"seed", c.seed},
+      {"threads", torch::get_num_threads()},
+      {"device", device.str()},
+      {"amp", c.amp},
       {"channels_last", c.channels_last}};
 
   progress_bar bar(epochs * loader.batches_per_epoch(), c.progress);
@@ -183,10 +196,9 @@ nlohmann::json run_eval(const eval_config& c, std::ostream& log) {
       }
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      bar.update(++bar_step, epoch + 1,
-                 train_counts.loss_sum / static_cast<double>(train_counts.images),
-                 base_lrs[0] * factor,
-                 static_cast<double>(train_counts.images) / std::max(seconds, 1e-9));
+      bar.update(
+          ++bar_step, epoch + 1, train_counts.loss_sum / static_cast<double>(train_counts.images),
+          base_lrs[0] * factor, static_cast<double>(train_counts.images) / std::max(seconds, 1e-9));
     }
     bar.finish_line();
     // Never an epoch, let alone a "completed" run, without a single optimisation step.
@@ -199,18 +211,18 @@ nlohmann::json run_eval(const eval_config& c, std::ostream& log) {
     if (skipped_train > 0) {
       log << "warning: " << skipped_train << " training files did not decode and were skipped\n";
     }
-    const detail::eval_counts val =
-        detail::validate_classifier(model, val_set, val_crop, c.batch, c.loader_threads, skipped_val,
-                                    device, c.amp);
+    const detail::eval_counts val = detail::validate_classifier(
+        model, val_set, val_crop, c.batch, c.loader_threads, skipped_val, device, c.amp);
     if (!skipped_val.empty() && !reported_val_skips) {
-      log << "warning: " << skipped_val.size() << " validation files did not decode (first: "
-          << skipped_val.front().string() << "); top-1/top-5 are over the other " << val.images
-          << '\n';
+      log << "warning: " << skipped_val.size()
+          << " validation files did not decode (first: " << skipped_val.front().string()
+          << "); top-1/top-5 are over the other " << val.images << '\n';
       reported_val_skips = true;
     }
     nlohmann::json record = {
         {"epoch", epoch + 1},
-        {"loss", train_counts.loss_sum / static_cast<double>(std::max<std::int64_t>(train_counts.images, 1))},
+        {"loss", train_counts.loss_sum /
+                     static_cast<double>(std::max<std::int64_t>(train_counts.images, 1))},
         {"train_top1", train_counts.percent(train_counts.top1)},
         {"val_top1", val.percent(val.top1)},
         {"val_top5", val.percent(val.top5)},
@@ -236,9 +248,10 @@ nlohmann::json run_eval(const eval_config& c, std::ostream& log) {
   const std::vector<nlohmann::json>& history = metrics.records();
   if (!history.empty()) {
     summary["final"] = history.back();
-    const auto best = std::max_element(history.begin(), history.end(), [](const auto& a, const auto& b) {
-      return a["val_top1"].template get<double>() < b["val_top1"].template get<double>();
-    });
+    const auto best =
+        std::max_element(history.begin(), history.end(), [](const auto& a, const auto& b) {
+          return a["val_top1"].template get<double>() < b["val_top1"].template get<double>();
+        });
     summary["best"] = *best;
   }
   summary["epochs_completed"] = state.epoch;

@@ -22,9 +22,9 @@
 #include "train/checkpoint.hpp"
 #include "train/config.hpp"
 #include "train/device.hpp"
+#include "train/optimizer.hpp"
 #include "train/report.hpp"
 #include "train/run_lock.hpp"
-#include "train/optimizer.hpp"
 #include "train/schedule.hpp"
 #include "train/weights.hpp"
 
@@ -81,35 +81,35 @@ inline constexpr int threads = limits::threads;
 /// and docs/trainer.md#semi-supervised (finetune).
 struct eval_config {
   eval_mode mode = eval_mode::linear;
-  std::filesystem::path data;             ///< `<data>/train/<class>/*`, `<data>/val/<class>/*`
+  std::filesystem::path data;  ///< `<data>/train/<class>/*`, `<data>/val/<class>/*`
   std::filesystem::path out = "runs/intl_eval";
-  std::filesystem::path pretrained;       ///< intl_train's checkpoint.pt (or an eval checkpoint)
-  bool random_init = false;               ///< no pretrained weights: the baseline
-  std::filesystem::path train_split;      ///< split file (1percent.txt); empty: every image
+  std::filesystem::path pretrained;   ///< intl_train's checkpoint.pt (or an eval checkpoint)
+  bool random_init = false;           ///< no pretrained weights: the baseline
+  std::filesystem::path train_split;  ///< split file (1percent.txt); empty: every image
   // backbone, as intl_train builds it; the defaults are evaluate.py's (ResNet-50, ImageNet stem)
   int depth = 50;
   std::int64_t width = 64;
   bool cifar_stem = false;
   // optimisation: SGD, momentum 0.9
-  std::int64_t epochs = 0;                ///< 0: 100 (linear) or 20 (finetune)
+  std::int64_t epochs = 0;  ///< 0: 100 (linear) or 20 (finetune)
   std::int64_t batch = 256;
-  double lr_classifier = 0.2;             ///< × batch / 256; the reference uses 0.4 for its
-                                          ///< multi-crop + EMA checkpoints
-                                          ///< (docs/trainer.md#linear-evaluation)
-  double lr_backbone = 0.004;             ///< finetune only, × batch / 256
-  double weight_decay = 0.0;              ///< 0 since the reference's commit e1d75d7
+  double lr_classifier = 0.2;  ///< × batch / 256; the reference uses 0.4 for its
+                               ///< multi-crop + EMA checkpoints
+                               ///< (docs/trainer.md#linear-evaluation)
+  double lr_backbone = 0.004;  ///< finetune only, × batch / 256
+  double weight_decay = 0.0;   ///< 0 since the reference's commit e1d75d7
   eval_schedule schedule = eval_schedule::step;
   std::vector<std::int64_t> milestones{60, 80};  ///< step schedule: lr × gamma at each
   double gamma = 0.1;
   // data and run
-  std::int64_t image_size = 224;          ///< training crop; validation Resize(256·s/224) + s
-  int loader_threads = 4;                 ///< JPEG decoding threads
-  int threads = 0;                        ///< intra-op threads; 0: every core
-  std::string device = "cpu";             ///< cpu | cuda | cuda:N
-  bool amp = false;                       ///< fp16 autocast + loss scaling (CUDA)
-  bool channels_last = false;             ///< NHWC convolutions (CUDA)
+  std::int64_t image_size = 224;  ///< training crop; validation Resize(256·s/224) + s
+  int loader_threads = 4;         ///< JPEG decoding threads
+  int threads = 0;                ///< intra-op threads; 0: every core
+  std::string device = "cpu";     ///< cpu | cuda | cuda:N
+  bool amp = false;               ///< fp16 autocast + loss scaling (CUDA)
+  bool channels_last = false;     ///< NHWC convolutions (CUDA)
   std::uint64_t seed = 0;
-  bool resume = false;                    ///< continue from <out>/eval_checkpoint.pt
+  bool resume = false;  ///< continue from <out>/eval_checkpoint.pt
   bool progress = true;
 };
 
@@ -245,12 +245,11 @@ inline void validate_train_images(const eval_config& c, std::int64_t train_image
   if (c.mode != eval_mode::finetune) {
     return;
   }
-  SPECTRAL_EXPECTS(train_images >= c.batch, "--batch ", c.batch, " is larger than the ",
-                   train_images, " training images",
-                   c.train_split.empty() ? std::string()
-                                         : " of --train-split " + c.train_split.string(),
-                   ": fine-tuning needs at least one full batch; use --batch ", train_images,
-                   " or smaller");
+  SPECTRAL_EXPECTS(
+      train_images >= c.batch, "--batch ", c.batch, " is larger than the ", train_images,
+      " training images",
+      c.train_split.empty() ? std::string() : " of --train-split " + c.train_split.string(),
+      ": fine-tuning needs at least one full batch; use --batch ", train_images, " or smaller");
 }
 
 /// Hits of the top-1 and top-k (k = min(5, classes)) predictions, and the summed loss.
@@ -265,10 +264,10 @@ struct eval_counts {
     const auto hits = std::get<1>(logits.topk(k, 1)).eq(labels.unsqueeze(1));
     top1 += hits.select(1, 0).sum().item<std::int64_t>();
     top5 += hits.any(1).sum().item<std::int64_t>();
-    loss_sum += torch::nn::functional::cross_entropy(
-                    logits, labels,
-                    torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                    .item<double>();
+    loss_sum +=
+        torch::nn::functional::cross_entropy(
+            logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+            .item<double>();
     images += labels.size(0);
   }
   [[nodiscard]] double percent(std::int64_t hits) const {
@@ -292,7 +291,8 @@ inline eval_counts validate_classifier(Classifier& model,
   skipped.clear();
   const auto n = static_cast<std::int64_t>(val.files.size());
   for (std::int64_t first = 0; first < n; first += batch) {
-    center_crop_batch b = decode_center_crops(val, first, std::min(first + batch, n), crop, threads);
+    center_crop_batch b =
+        decode_center_crops(val, first, std::min(first + batch, n), crop, threads);
     skipped.insert(skipped.end(), b.skipped.begin(), b.skipped.end());
     if (b.labels.size(0) == 0) {
       continue;
@@ -306,13 +306,14 @@ inline eval_counts validate_classifier(Classifier& model,
     counts.add(logits.to(torch::kFloat32), b.labels.to(device));
   }
   model->train(was_training);
-  SPECTRAL_EXPECTS(counts.images > 0, "validation folder ", val.root.string(), ": none of its ",
-                   n, " files decodes as JPEG");
+  SPECTRAL_EXPECTS(counts.images > 0, "validation folder ", val.root.string(), ": none of its ", n,
+                   " files decodes as JPEG");
   return counts;
 }
 
 /// Random horizontal flip (p = 0.5) of uint8 N×C×H×W images, from `generator`.
-[[nodiscard]] inline torch::Tensor random_flip(const torch::Tensor& images, at::Generator& generator) {
+[[nodiscard]] inline torch::Tensor random_flip(const torch::Tensor& images,
+                                               at::Generator& generator) {
   const std::int64_t n = images.size(0);
   const auto flip = torch::rand({n}, generator, torch::kFloat64).lt(0.5).view({n, 1, 1, 1});
   return torch::where(flip, images.flip({3}), images);

@@ -53,9 +53,9 @@ class multi_tensor_sgd : public torch::optim::SGD {
                                          ? at::_foreach_add(grads, params, options.weight_decay())
                                          : grads;
       if (options.momentum() != 0.0) {
-        std::vector<torch::Tensor> buffers;  // every parameter's, in order
-        std::vector<torch::Tensor> continued;     // buffers that already existed ...
-        std::vector<torch::Tensor> continued_d;   // ... and their parameters' d
+        std::vector<torch::Tensor> buffers;      // every parameter's, in order
+        std::vector<torch::Tensor> continued;    // buffers that already existed ...
+        std::vector<torch::Tensor> continued_d;  // ... and their parameters' d
         auto& states = state();
         for (std::size_t i = 0; i < params.size(); ++i) {
           const auto key = compat::optimizer_state_key(states, params[i]);

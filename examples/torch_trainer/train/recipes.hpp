@@ -28,15 +28,17 @@ inline constexpr std::array<recipe_info, 10> recipes{{
     {"fashion-mnist", "the CPU main job: ResNet-18 (CIFAR stem), projector 2048, 30 epochs"},
     {"cifar10", "ResNet-18 (CIFAR stem), projector 2048, lr 0.3, wd 1e-4 on all, 1000 epochs"},
     {"cifar100", "as cifar10 on CIFAR-100"},
-    {"imagenet", "cfg.py: ResNet-50, projector 8192, lr 0.5, wd 1e-5 (not on 1-D), 100 epochs, "
-                 "AMP on CUDA"},
+    {"imagenet",
+     "cfg.py: ResNet-50, projector 8192, lr 0.5, wd 1e-5 (not on 1-D), 100 epochs, "
+     "AMP on CUDA"},
     {"imagenet-100ep-multicrop", "imagenet with intl_m and 6 crops (ep100_multi-crop_ema.sh)"},
     {"imagenet-200ep-multicrop", "the same, 200 epochs, lr 0.4"},
     {"imagenet-400ep-multicrop", "the same, 400 epochs, lr 0.4"},
     {"imagenet-800ep-multicrop", "the same, 800 epochs, lr 0.3"},
     {"imagenet-800ep", "imagenet with intl and 2 crops, 800 epochs, lr 0.3 (ep800.sh)"},
-    {"imagenet100", "in100.sh: ResNet-18, batch 128, projector 4096 -> 8192, 400 epochs, lr 0.5, "
-                    "wd 2.5e-5"},
+    {"imagenet100",
+     "in100.sh: ResNet-18, batch 128, projector 4096 -> 8192, 400 epochs, lr 0.5, "
+     "wd 2.5e-5"},
 }};
 
 /// The recipe a data set gets when --recipe is not given.
@@ -116,8 +118,8 @@ inline constexpr std::array<recipe_info, 10> recipes{{
   for (const recipe_info& r : recipes) {
     known += (known.empty() ? "" : ", ") + std::string(r.name);
   }
-  throw invalid_input(spectral::detail::concat("--recipe: unknown recipe '", name, "' (known: ",
-                                               known, ")"));
+  throw invalid_input(
+      spectral::detail::concat("--recipe: unknown recipe '", name, "' (known: ", known, ")"));
 }
 
 }  // namespace spectral::trainer

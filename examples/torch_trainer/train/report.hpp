@@ -25,6 +25,7 @@
 #include <system_error>
 #include <utility>
 #include <vector>
+
 #include <unistd.h>
 
 namespace spectral::trainer {
@@ -123,23 +124,26 @@ class metrics_log {
 class progress_bar {
  public:
   progress_bar(std::int64_t total_steps, bool enabled)
-      : total_(total_steps), enabled_(enabled && isatty(STDERR_FILENO) != 0),
+      : total_(total_steps),
+        enabled_(enabled && isatty(STDERR_FILENO) != 0),
         start_(std::chrono::steady_clock::now()) {}
 
   void update(std::int64_t step, std::int64_t epoch, double loss, double lr, double images_per_s) {
     if (!enabled_) {
       return;
     }
-    const double done = static_cast<double>(step) / static_cast<double>(std::max<std::int64_t>(total_, 1));
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const double done =
+        static_cast<double>(step) / static_cast<double>(std::max<std::int64_t>(total_, 1));
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     const double eta = done > 0.0 ? elapsed * (1.0 - done) / done : 0.0;
     constexpr int width = 30;
     std::string bar(static_cast<std::size_t>(done * width), '#');
     bar.resize(width, '.');
     std::fprintf(stderr, "\repoch %lld [%s] %lld/%lld loss %.4f lr %.4f %.0f img/s ETA %02d:%02d ",
                  static_cast<long long>(epoch), bar.c_str(), static_cast<long long>(step),
-                 static_cast<long long>(total_), loss, lr, images_per_s,
-                 static_cast<int>(eta) / 60, static_cast<int>(eta) % 60);
+                 static_cast<long long>(total_), loss, lr, images_per_s, static_cast<int>(eta) / 60,
+                 static_cast<int>(eta) % 60);
     std::fflush(stderr);
   }
   void finish_line() const {
@@ -156,15 +160,17 @@ class progress_bar {
 
 /// Draws loss, accuracy and effective rank per epoch with gnuplot (metrics.dat, plots.gp and
 /// three PNGs in `out`); returns false (and the caller warns) when gnuplot is missing or fails.
-inline bool plot_metrics(const std::filesystem::path& out, const std::vector<nlohmann::json>& records) {
+inline bool plot_metrics(const std::filesystem::path& out,
+                         const std::vector<nlohmann::json>& records) {
   if (records.empty()) {
     return false;
   }
   std::string data = "# epoch loss knn_top1 linear_top1 effective_rank\n";
   for (const auto& record : records) {
     const auto value = [&](const char* key) {
-      return record.contains(key) && record[key].is_number() ? std::to_string(record[key].get<double>())
-                                                             : std::string("NaN");
+      return record.contains(key) && record[key].is_number()
+                 ? std::to_string(record[key].get<double>())
+                 : std::string("NaN");
     };
     data += std::to_string(record["epoch"].get<std::int64_t>()) + ' ' + value("loss") + ' ' +
             value("knn_top1") + ' ' + value("linear_top1") + ' ' + value("effective_rank") + '\n';
@@ -172,8 +178,9 @@ inline bool plot_metrics(const std::filesystem::path& out, const std::vector<nlo
   io::write_file_atomically(out / "metrics.dat", data);
   // Plain names only: gnuplot runs in `out`, so --out itself never appears in the script.
   std::string script(tools::gnuplot_preamble);
-  script += "set terminal pngcairo size 720,420 noenhanced\nset grid\nset key bottom right\n"
-            "set xlabel 'epoch'\n";
+  script +=
+      "set terminal pngcairo size 720,420 noenhanced\nset grid\nset key bottom right\n"
+      "set xlabel 'epoch'\n";
   script += tools::gnuplot_output("loss.png") + "set ylabel 'INTL loss'\n" +
             "plot 'metrics.dat' using 1:2 with linespoints title 'loss'\n";
   script += tools::gnuplot_output("accuracy.png") + "set ylabel 'top-1 (%)'\n" +
@@ -181,7 +188,8 @@ inline bool plot_metrics(const std::filesystem::path& out, const std::vector<nlo
             "pt 7 title 'linear'\n";
   script += tools::gnuplot_output("spectrum.png") + "set ylabel 'effective rank'\n" +
             "plot 'metrics.dat' using 1:5 with linespoints title 'backbone features'\n";
-  return tools::render_gnuplot(out, "plots.gp", script, {"loss.png", "accuracy.png", "spectrum.png"})
+  return tools::render_gnuplot(out, "plots.gp", script,
+                               {"loss.png", "accuracy.png", "spectrum.png"})
       .drawn;
 }
 

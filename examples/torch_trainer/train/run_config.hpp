@@ -11,11 +11,11 @@
 #include "train/config.hpp"
 #include "train/views.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <spectral/core/error.hpp>
 #include <spectral/losses/trace_loss.hpp>
 #include <spectral/version.hpp>
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <array>
@@ -111,12 +111,31 @@ namespace spectral::trainer {
 /// Settings that say how a run is carried out, not what it computes, and --epochs (a resumed
 /// run may be extended; its learning-rate and momentum schedules follow the new total): --resume
 /// may change these. Every other key of config_json() must equal the saved run's.
-inline constexpr std::array<std::string_view, 25> operational_settings{
-    "recipe",          "data",           "out",          "resume",          "eval_only",
-    "device",          "threads",        "max_steps",    "progress",        "engine",
-    "channels_last",   "loader_threads", "world_size",   "rank",            "master_addr",
-    "master_port",     "rendezvous_timeout", "knn_every", "linear_epochs", "random_baseline",
-    "eval_train_subset", "eval_test_subset", "compare_reference", "phases", "epochs"};
+inline constexpr std::array<std::string_view, 25> operational_settings{"recipe",
+                                                                       "data",
+                                                                       "out",
+                                                                       "resume",
+                                                                       "eval_only",
+                                                                       "device",
+                                                                       "threads",
+                                                                       "max_steps",
+                                                                       "progress",
+                                                                       "engine",
+                                                                       "channels_last",
+                                                                       "loader_threads",
+                                                                       "world_size",
+                                                                       "rank",
+                                                                       "master_addr",
+                                                                       "master_port",
+                                                                       "rendezvous_timeout",
+                                                                       "knn_every",
+                                                                       "linear_epochs",
+                                                                       "random_baseline",
+                                                                       "eval_train_subset",
+                                                                       "eval_test_subset",
+                                                                       "compare_reference",
+                                                                       "phases",
+                                                                       "epochs"};
 
 /// The file beside the checkpoint that holds the run's configuration.
 [[nodiscard]] inline std::filesystem::path run_config_path(const std::filesystem::path& out) {
@@ -171,8 +190,9 @@ inline void check_resume_matches(const train_config& c) {
     for (std::size_t i = 0; i < differences.size(); ++i) {
       message << (i == 0 ? "" : "; ") << differences[i];
     }
-    SPECTRAL_EXPECTS(false, "--resume: the run in ", c.out.string(), " was started with other settings (",
-                  message.str(), "); give the saved values or start a new run");
+    SPECTRAL_EXPECTS(false, "--resume: the run in ", c.out.string(),
+                     " was started with other settings (", message.str(),
+                     "); give the saved values or start a new run");
   }
 }
 

@@ -8,12 +8,12 @@
 /// through the momentum encoder it owns), the loss, backward, gradient averaging over the
 /// ranks, and the SGD step after loss unscaling.
 
-#include "torch_bridge.hpp"
 #include "distributed/data_parallel.hpp"
 #include "distributed/gather.hpp"
 #include "distributed/process_group.hpp"
 #include "models/ema.hpp"
 #include "models/projector.hpp"
+#include "torch_bridge.hpp"
 #include "train/device.hpp"
 
 #include <torch/torch.h>
@@ -47,8 +47,13 @@ class ssl_method_state {
   /// intl_m: a frozen copy of `online` (weights and buffers), built as `online` was and
   /// moved by `place` (device, dtype, layout), in the online encoder's process group.
   template <class Place>
-  ssl_method_state(Encoder& online, const resnet_options& backbone, std::int64_t hidden,
-                   std::int64_t out, double momentum0, distributed* group, Place&& place)
+  ssl_method_state(Encoder& online,
+                   const resnet_options& backbone,
+                   std::int64_t hidden,
+                   std::int64_t out,
+                   double momentum0,
+                   distributed* group,
+                   Place&& place)
       : momentum0_(momentum0) {
     teacher_.emplace(backbone, hidden, out);
     place(*teacher_);
@@ -75,8 +80,11 @@ class ssl_method_state {
   /// `views` augmented, normalised, in the model's dtype and layout; `global` gathers a rank's
   /// projections into the global batch's.
   template <class Gather>
-  projected project(Encoder& online, const std::vector<torch::Tensor>& views, std::int64_t step,
-                    std::int64_t total_steps, Gather&& global) {
+  projected project(Encoder& online,
+                    const std::vector<torch::Tensor>& views,
+                    std::int64_t step,
+                    std::int64_t total_steps,
+                    Gather&& global) {
     projected p;
     std::size_t first = 0;
     if (teacher_) {
@@ -103,9 +111,9 @@ class ssl_method_state {
 
 /// How a step runs.
 struct step_options {
-  bool amp = false;                ///< autocast on CUDA (the loss scaler must agree)
-  bool bf16 = false;               ///< bfloat16 instead of fp16 (no loss scaling needed)
-  distributed* group = nullptr;    ///< several ranks: gather projections, average gradients
+  bool amp = false;              ///< autocast on CUDA (the loss scaler must agree)
+  bool bf16 = false;             ///< bfloat16 instead of fp16 (no loss scaling needed)
+  distributed* group = nullptr;  ///< several ranks: gather projections, average gradients
 };
 
 /**
@@ -117,8 +125,12 @@ struct step_options {
  */
 class training_step {
  public:
-  training_step(Encoder& encoder, ssl_method_state& method, IntlLoss& loss,
-                torch::optim::Optimizer& optimizer, loss_scaler& scaler, step_options options = {})
+  training_step(Encoder& encoder,
+                ssl_method_state& method,
+                IntlLoss& loss,
+                torch::optim::Optimizer& optimizer,
+                loss_scaler& scaler,
+                step_options options = {})
       : encoder_(encoder),
         method_(method),
         loss_(loss),
@@ -134,8 +146,10 @@ class training_step {
    * @return the loss terms of the step, computed before the update
    * @throws what the transform throws for its input (non-finite or singular embeddings)
    */
-  intl_terms run(const std::vector<torch::Tensor>& views, std::int64_t step,
-                 std::int64_t total_steps, phase_times* phases = nullptr) {
+  intl_terms run(const std::vector<torch::Tensor>& views,
+                 std::int64_t step,
+                 std::int64_t total_steps,
+                 phase_times* phases = nullptr) {
     auto last = std::chrono::steady_clock::now();
     const torch::Device device = views.front().device();
     const auto lap = [&](double phase_times::*phase) {

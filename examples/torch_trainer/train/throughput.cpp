@@ -12,9 +12,12 @@ nlohmann::json synthetic_throughput(const train_config& c, std::ostream& log) {
   const std::vector<torch::Tensor> views = {
       torch::randn({c.batch, c.synthetic_channels, c.synthetic_size, c.synthetic_size}, options),
       torch::randn({c.batch, c.synthetic_channels, c.synthetic_size, c.synthetic_size}, options)};
-  nlohmann::json result = {{"steps", c.synthetic_steps}, {"batch", c.batch},
-                           {"image_size", c.synthetic_size}, {"device", c.device},
-                           {"amp", c.amp}, {"channels_last", c.channels_last},
+  nlohmann::json result = {{"steps", c.synthetic_steps},
+                           {"batch", c.batch},
+                           {"image_size", c.synthetic_size},
+                           {"device", c.device},
+                           {"amp", c.amp},
+                           {"channels_last", c.channels_last},
                            {"threads", torch::get_num_threads()}};
   const auto run = [&](transform_engine engine, const char* name) {
     torch::manual_seed(c.seed);  // both engines start from the same weights
@@ -29,8 +32,10 @@ nlohmann::json synthetic_throughput(const train_config& c, std::ostream& log) {
         (void)step.run(views, &t);
       }
       const double n = static_cast<double>(c.synthetic_steps);
-      r["phases_ms"] = {{"forward", t.forward / n}, {"loss", t.loss / n},
-                        {"backward", t.backward / n}, {"optimizer", t.optimizer / n}};
+      r["phases_ms"] = {{"forward", t.forward / n},
+                        {"loss", t.loss / n},
+                        {"backward", t.backward / n},
+                        {"optimizer", t.optimizer / n}};
       log << "synthetic, " << name << ", ms per phase (synchronised): forward " << t.forward / n
           << ", transform + loss " << t.loss / n << ", backward " << t.backward / n
           << ", optimizer " << t.optimizer / n << '\n';
@@ -82,13 +87,17 @@ nlohmann::json loader_throughput(const train_config& c, std::ostream& log) {
   }
   log << "loader: " << batches << " batches of " << c.batch << " images (" << crops.size()
       << (same_size ? " crops of " : " crops, the largest ") << largest << "x" << largest
-      << (same_size ? " each" : "") << ") in " << seconds << " s, "
-      << images_per_s << " images/s with " << loader.options().threads << " threads, "
-      << loader.skipped() << " files skipped\n";
+      << (same_size ? " each" : "") << ") in " << seconds << " s, " << images_per_s
+      << " images/s with " << loader.options().threads << " threads, " << loader.skipped()
+      << " files skipped\n";
   return {{"loader",
-           {{"images_per_s", images_per_s}, {"batches", batches}, {"batch", c.batch},
-            {"threads", loader.options().threads}, {"skipped", loader.skipped()},
-            {"image_size", largest}, {"crops", crops.size()}}}};
+           {{"images_per_s", images_per_s},
+            {"batches", batches},
+            {"batch", c.batch},
+            {"threads", loader.options().threads},
+            {"skipped", loader.skipped()},
+            {"image_size", largest},
+            {"crops", crops.size()}}}};
 }
 
 nlohmann::json pipeline_throughput(const train_config& c, std::ostream& log) {
@@ -97,9 +106,9 @@ nlohmann::json pipeline_throughput(const train_config& c, std::ostream& log) {
   const auto folder = scan_image_folder(c.data / "train");
   // The training run's views: the loader's decode-time crops, the rest batched on the device.
   const std::vector<augment_config> configs = make_image_folder_view_configs(c);
-  nlohmann::json result = {{"steps", c.synthetic_steps}, {"batch", c.batch},
-                           {"image_size", c.image_size}, {"device", c.device}, {"amp", c.amp},
-                           {"channels_last", c.channels_last}};
+  nlohmann::json result = {
+      {"steps", c.synthetic_steps}, {"batch", c.batch}, {"image_size", c.image_size},
+      {"device", c.device},         {"amp", c.amp},     {"channels_last", c.channels_last}};
   const auto run = [&](transform_engine engine, const char* name) {
     image_folder_loader loader(folder, detail::loader_options(c));
     torch::manual_seed(c.seed);  // both engines: the same weights, images and augmentations
@@ -117,8 +126,8 @@ nlohmann::json pipeline_throughput(const train_config& c, std::ostream& log) {
       }
       std::vector<torch::Tensor> views;
       for (std::size_t v = 0; v < batch->views.size(); ++v) {
-        views.push_back(augment(batch->views[v].to(device, /*non_blocking=*/true), configs[v],
-                                generator));
+        views.push_back(
+            augment(batch->views[v].to(device, /*non_blocking=*/true), configs[v], generator));
       }
       return views;
     };

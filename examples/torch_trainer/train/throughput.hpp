@@ -12,18 +12,18 @@
 /// process, and print the ratio. The step timed is the training loop's own (train/step.hpp),
 /// with the run's transform settings and a read of the loss after each step, as training does.
 
-#include "torch_bridge.hpp"
 #include "data/augment.hpp"
 #include "data/image_folder_loader.hpp"
 #include "data/multi_crop.hpp"
-#include "train/optimizer.hpp"
-#include "train/step.hpp"
-#include "train/views.hpp"
 #include "models/projector.hpp"
 #include "models/resnet.hpp"
+#include "torch_bridge.hpp"
 #include "train/config.hpp"
 #include "train/device.hpp"
+#include "train/optimizer.hpp"
 #include "train/schedule.hpp"
+#include "train/step.hpp"
+#include "train/views.hpp"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -44,7 +44,9 @@ namespace spectral::trainer {
 /// training_step (train/step.hpp) with the run's settings: what every throughput mode times.
 class step_bench {
  public:
-  step_bench(const train_config& c, std::int64_t channels, transform_engine engine,
+  step_bench(const train_config& c,
+             std::int64_t channels,
+             transform_engine engine,
              const torch::Device& device)
       : channels_last_(c.channels_last),
         encoder_(run_backbone(c, channels), projector_hidden_width(c), c.projector),
@@ -66,7 +68,8 @@ class step_bench {
     }
     set_learning_rate(optimizer_, c.lr * static_cast<double>(c.batch) / 256.0);
     encoder_->train();
-    step_.emplace(encoder_, method_, loss_, optimizer_, scaler_, step_options{c.amp, c.amp_bf16, nullptr});
+    step_.emplace(encoder_, method_, loss_, optimizer_, scaler_,
+                  step_options{c.amp, c.amp_bf16, nullptr});
   }
 
   /// One optimisation step on already augmented, normalised views; returns the loss (read
@@ -76,9 +79,11 @@ class step_bench {
     std::vector<torch::Tensor> laid_out;
     laid_out.reserve(views.size());
     for (const auto& view : views) {
-      laid_out.push_back(channels_last_ ? view.contiguous(torch::MemoryFormat::ChannelsLast) : view);
+      laid_out.push_back(channels_last_ ? view.contiguous(torch::MemoryFormat::ChannelsLast)
+                                        : view);
     }
-    const intl_terms terms = step_->run(laid_out, std::min(steps_++, total_steps_), total_steps_, phases);
+    const intl_terms terms =
+        step_->run(laid_out, std::min(steps_++, total_steps_), total_steps_, phases);
     return terms.total.item<double>();
   }
 
@@ -115,7 +120,9 @@ struct timed_run {
   memory_peak memory;
 };
 
-inline timed_run time_steps(const torch::Device& device, std::int64_t warmup, std::int64_t steps,
+inline timed_run time_steps(const torch::Device& device,
+                            std::int64_t warmup,
+                            std::int64_t steps,
                             const std::function<double()>& step) {
   timed_run r;
   reset_peak_memory(device);

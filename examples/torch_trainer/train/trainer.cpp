@@ -44,7 +44,7 @@ struct run_schedule {
   std::int64_t local_batch = 0;      ///< this rank's rows of the global batch
   std::int64_t total_steps = 0;
   std::int64_t warmup_steps = 0;
-  double base_lr = 0.0;              ///< lr · batch / 256
+  double base_lr = 0.0;  ///< lr · batch / 256
 };
 
 run_schedule make_schedule(const train_config& c, std::int64_t train_images) {
@@ -64,7 +64,7 @@ run_schedule make_schedule(const train_config& c, std::int64_t train_images) {
 struct epoch_result {
   double loss_sum = 0.0;
   std::int64_t steps = 0;
-  double lr = 0.0;             ///< at the epoch's last step
+  double lr = 0.0;  ///< at the epoch's last step
   double seconds = 0.0;
   std::int64_t skipped_files = 0;  ///< over every rank's shard
   bool stopped_early = false;      ///< --max-steps reached
@@ -114,8 +114,8 @@ class training_run {
   nlohmann::json evaluate_checkpoint() {
     state_ = load_checkpoint(checkpoint_path_, *encoder_, method_.teacher_module(), optimizer_,
                              generator_, device_, "--eval-only");
-    nlohmann::json result = evaluate_encoder(encoder_, *data_.sets, data_.bank, data_.queries,
-                                             true, c_.linear_epochs, c_.seed);
+    nlohmann::json result = evaluate_encoder(encoder_, *data_.sets, data_.bank, data_.queries, true,
+                                             c_.linear_epochs, c_.seed);
     result["epoch"] = state_.epoch;
     log_ << "evaluated " << checkpoint_path_.string() << " (epoch " << state_.epoch
          << "): " << result.dump() << '\n';
@@ -193,11 +193,10 @@ class training_run {
     metrics_.reset();
     if (c_.evaluate_random_init && data_.sets) {
       log_ << "evaluating the randomly initialised encoder ...\n";
-      summary_["random_init"] = evaluate_encoder(encoder_, *data_.sets, data_.bank,
-                                                 data_.queries, true, c_.linear_epochs, c_.seed);
+      summary_["random_init"] = evaluate_encoder(encoder_, *data_.sets, data_.bank, data_.queries,
+                                                 true, c_.linear_epochs, c_.seed);
       log_ << "random init: 5-NN top-1 " << summary_["random_init"]["knn_top1"].get<double>()
-           << "%, linear top-1 " << summary_["random_init"]["linear_top1"].get<double>()
-           << "%\n";
+           << "%, linear top-1 " << summary_["random_init"]["linear_top1"].get<double>() << "%\n";
     }
   }
 
@@ -238,22 +237,34 @@ class training_run {
   }
 
   void record_config() {
-    summary_["config"] = {
-        {"dataset", c_.dataset}, {"train_images", data_.train_images},
-        {"eval_bank", data_.sets ? data_.bank.images.size(0) : 0},
-        {"eval_queries", data_.sets ? data_.queries.images.size(0) : 0},
-        {"depth", c_.depth}, {"width", c_.width}, {"projector", c_.projector},
-        {"projector_hidden", projector_hidden_width(c_)}, {"recipe", c_.recipe},
-        {"method", c_.method == ssl_method::intl ? "intl" : "intl_m"},
-        {"views", view_configs_.size()}, {"transform", c_.transform.method.name},
-        {"axis", std::string(to_string(c_.transform.opts.axis))},
-        {"iterations", c_.transform.method.iterations}, {"beta", beta_},
-        {"epochs", c_.epochs}, {"batch", c_.batch}, {"base_lr", schedule_.base_lr},
-        {"weight_decay", c_.weight_decay}, {"seed", c_.seed},
-        {"threads", torch::get_num_threads()}, {"world_size", c_.world_size},
-        {"batch_per_rank", schedule_.local_batch}, {"float64", c_.float64},
-        {"device", device_.str()}, {"amp", c_.amp},
-        {"amp_dtype", c_.amp ? (c_.amp_bf16 ? "bf16" : "fp16") : "none"}, {"channels_last", c_.channels_last}};
+    summary_["config"] = {{"dataset", c_.dataset},
+                          {"train_images", data_.train_images},
+                          {"eval_bank", data_.sets ? data_.bank.images.size(0) : 0},
+                          {"eval_queries", data_.sets ? data_.queries.images.size(0) : 0},
+                          {"depth", c_.depth},
+                          {"width", c_.width},
+                          {"projector", c_.projector},
+                          {"projector_hidden", projector_hidden_width(c_)},
+                          {"recipe", c_.recipe},
+                          {"method", c_.method == ssl_method::intl ? "intl" : "intl_m"},
+                          {"views", view_configs_.size()},
+                          {"transform", c_.transform.method.name},
+                          {"axis", std::string(to_string(c_.transform.opts.axis))},
+                          {"iterations", c_.transform.method.iterations},
+                          {"beta", beta_},
+                          {"epochs", c_.epochs},
+                          {"batch", c_.batch},
+                          {"base_lr", schedule_.base_lr},
+                          {"weight_decay", c_.weight_decay},
+                          {"seed", c_.seed},
+                          {"threads", torch::get_num_threads()},
+                          {"world_size", c_.world_size},
+                          {"batch_per_rank", schedule_.local_batch},
+                          {"float64", c_.float64},
+                          {"device", device_.str()},
+                          {"amp", c_.amp},
+                          {"amp_dtype", c_.amp ? (c_.amp_bf16 ? "bf16" : "fp16") : "none"},
+                          {"channels_last", c_.channels_last}};
     if (data_.loader) {
       summary_["config"]["image_size"] = c_.image_size;
       summary_["config"]["loader_threads"] = data_.loader->options().threads;
@@ -278,18 +289,17 @@ class training_run {
       sources = {data_.train_set.images.index_select(
           0, order.slice(0, begin, begin + schedule_.local_batch))};
     }
-    auto step_generator = at::make_generator<at::CPUGeneratorImpl>(
-        detail::augment_step_seed(c_.seed, state_.step));
+    auto step_generator =
+        at::make_generator<at::CPUGeneratorImpl>(detail::augment_step_seed(c_.seed, state_.step));
     std::vector<torch::Tensor> views;
     for (std::size_t v = 0; v < view_configs_.size(); ++v) {
       const torch::Tensor& source = sources[v % sources.size()];
       // Pinned loader memory: the copy is asynchronous and the augmentation runs on the GPU.
-      torch::Tensor view = detail::augment_rows(source.to(device_, /*non_blocking=*/true),
-                                                view_configs_[v], step_generator, c_.rank,
-                                                c_.world_size)
-                               .to(dtype_);
-      views.push_back(c_.channels_last ? view.contiguous(torch::MemoryFormat::ChannelsLast)
-                                       : view);
+      torch::Tensor view =
+          detail::augment_rows(source.to(device_, /*non_blocking=*/true), view_configs_[v],
+                               step_generator, c_.rank, c_.world_size)
+              .to(dtype_);
+      views.push_back(c_.channels_last ? view.contiguous(torch::MemoryFormat::ChannelsLast) : view);
     }
     return views;
   }
@@ -322,8 +332,8 @@ class training_run {
       set_learning_rate(optimizer_, r.lr);
       const auto diverged = [&](const std::string& what) {
         bar.finish_line();
-        SPECTRAL_FAIL("training diverged at step ", state_.step, " (epoch ", epoch + 1, "): ",
-                      what, "; stopped, the last good checkpoint is ",
+        SPECTRAL_FAIL("training diverged at step ", state_.step, " (epoch ", epoch + 1, "): ", what,
+                      "; stopped, the last good checkpoint is ",
                       std::filesystem::exists(checkpoint_path_) ? checkpoint_path_.string()
                                                                 : std::string("(none yet)"));
       };
@@ -361,14 +371,16 @@ class training_run {
              << " files did not decode and were skipped\n";
       }
     }
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+    r.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
     return r;
   }
 
   /// Rank 0 after an epoch: its record, the checkpoint, then its evaluation when due.
   void end_epoch(const epoch_result& r) {
     nlohmann::json record = {
-        {"epoch", state_.epoch}, {"step", state_.step},
+        {"epoch", state_.epoch},
+        {"step", state_.step},
         {"loss", r.loss_sum / static_cast<double>(std::max<std::int64_t>(r.steps, 1))},
         {"lr", r.lr},
         {"images_per_s", static_cast<double>(r.steps * c_.batch) / r.seconds}};
@@ -387,8 +399,8 @@ class training_run {
     metrics_.write(record);
     // Without fp16 loss scaling no scale is kept (a resumed AMP checkpoint's is not carried on).
     state_.loss_scale = scaler_.enabled() ? scaler_.state() : torch::Tensor();
-    save_checkpoint(checkpoint_path_, *encoder_, method_.teacher_module(), optimizer_,
-                    generator_, state_);
+    save_checkpoint(checkpoint_path_, *encoder_, method_.teacher_module(), optimizer_, generator_,
+                    state_);
     // A new run's configuration goes beside its first checkpoint, not before: a run that dies
     // earlier leaves the folder's previous checkpoint and configuration paired.
     if (!config_recorded_) {
@@ -441,8 +453,8 @@ class training_run {
 
   const train_config& c_;
   std::ostream& log_;
-  bool lead_;                        // the only rank that evaluates and writes files
-  std::ostream quiet_{nullptr};      // the other ranks' log: discarded
+  bool lead_;                    // the only rank that evaluates and writes files
+  std::ostream quiet_{nullptr};  // the other ranks' log: discarded
   std::ostream& out_;
   run_data data_;
   run_schedule schedule_;
@@ -464,7 +476,7 @@ class training_run {
   checkpoint_state state_;
   nlohmann::json summary_;
   double last_loss_ = std::nan("");
-  std::int64_t skipped_files_ = 0;  // over every rank and epoch (a resumed run continues it)
+  std::int64_t skipped_files_ = 0;    // over every rank and epoch (a resumed run continues it)
   bool config_recorded_ = c_.resume;  // run_config.json matches the checkpoint
 };
 

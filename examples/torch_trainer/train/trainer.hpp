@@ -17,10 +17,9 @@
 ///
 /// On a GPU (--device cuda, a LibTorch with CUDA): model, optimizer state, augmentation and the
 /// transform (spectral::cuda through the bridge) run on the device; --amp adds fp16 autocast with
-/// dynamic loss scaling (or bf16 without, --amp-dtype bf16) and --channels-last the NHWC layout; evaluation
-/// extracts features on the device and runs k-NN and the linear probe on the CPU.
+/// dynamic loss scaling (or bf16 without, --amp-dtype bf16) and --channels-last the NHWC layout;
+/// evaluation extracts features on the device and runs k-NN and the linear probe on the CPU.
 
-#include "torch_bridge.hpp"
 #include "data/augment.hpp"
 #include "data/datasets.hpp"
 #include "data/image_folder_loader.hpp"
@@ -31,19 +30,20 @@
 #include "models/ema.hpp"
 #include "models/projector.hpp"
 #include "models/resnet.hpp"
+#include "torch_bridge.hpp"
 #include "train/checkpoint.hpp"
 #include "train/config.hpp"
 #include "train/device.hpp"
 #include "train/evaluate.hpp"
+#include "train/optimizer.hpp"
 #include "train/recipes.hpp"
-#include "train/views.hpp"
 #include "train/report.hpp"
 #include "train/run_config.hpp"
 #include "train/run_lock.hpp"
 #include "train/schedule.hpp"
-#include "train/optimizer.hpp"
 #include "train/step.hpp"
 #include "train/throughput.hpp"
+#include "train/views.hpp"
 
 #include <spectral/spectral.hpp>
 
@@ -86,7 +86,8 @@ inline image_dataset subset(const image_dataset& full, std::int64_t count, std::
     return full;
   }
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
-  const auto order = torch::randperm(full.images.size(0), generator, torch::kInt64).slice(0, 0, count);
+  const auto order =
+      torch::randperm(full.images.size(0), generator, torch::kInt64).slice(0, 0, count);
   return {full.images.index_select(0, order), full.labels.index_select(0, order), full.classes,
           full.name};
 }
@@ -108,8 +109,9 @@ inline void validate(const train_config& c) {
   SPECTRAL_EXPECTS(!c.data.empty(), "--data: the ", c.recipe,
                    " recipe has no default data folder; give --data");
   if (c.dataset == "imagefolder") {
-    SPECTRAL_EXPECTS(!c.eval_only, "--eval-only: not available with --dataset imagefolder "
-                                   "(ImageNet is evaluated by its own program)");
+    SPECTRAL_EXPECTS(!c.eval_only,
+                     "--eval-only: not available with --dataset imagefolder "
+                     "(ImageNet is evaluated by its own program)");
   }
 }
 
@@ -140,9 +142,13 @@ inline dataset_pair load_dataset(const train_config& c) {
 
 /// Evaluation of an encoder's backbone features: 5-NN always; with `full`, also 20/200-NN
 /// (cosine) and the linear probe.
-inline nlohmann::json evaluate_encoder(Encoder& encoder, const dataset_pair& data,
-                                       const image_dataset& bank, const image_dataset& queries,
-                                       bool full, std::int64_t linear_epochs, std::uint64_t seed) {
+inline nlohmann::json evaluate_encoder(Encoder& encoder,
+                                       const dataset_pair& data,
+                                       const image_dataset& bank,
+                                       const image_dataset& queries,
+                                       bool full,
+                                       std::int64_t linear_epochs,
+                                       std::uint64_t seed) {
   encoder->eval();
   const torch::Tensor first = encoder->parameters().front();  // float64 and GPU runs too
   const auto dtype = first.scalar_type();
@@ -155,16 +161,20 @@ inline nlohmann::json evaluate_encoder(Encoder& encoder, const dataset_pair& dat
   encoder->train();
   const auto classes = bank.classes;
   nlohmann::json r;
-  const auto knn5 = knn_euclidean(bank_features, bank.labels, query_features, queries.labels, classes, 5);
+  const auto knn5 =
+      knn_euclidean(bank_features, bank.labels, query_features, queries.labels, classes, 5);
   r["knn_top1"] = knn5.top1;
   r["knn_top5"] = knn5.top5;
   const auto report = feature_spectrum(query_features);
   r["effective_rank"] = report.effective_rank;
-  r["condition_number"] = std::isfinite(report.condition_number) ? nlohmann::json(report.condition_number)
-                                                                 : nlohmann::json(nullptr);
+  r["condition_number"] = std::isfinite(report.condition_number)
+                              ? nlohmann::json(report.condition_number)
+                              : nlohmann::json(nullptr);
   if (full) {
-    const auto knn20 = knn_cosine(bank_features, bank.labels, query_features, queries.labels, classes, 20);
-    const auto knn200 = knn_cosine(bank_features, bank.labels, query_features, queries.labels, classes, 200);
+    const auto knn20 =
+        knn_cosine(bank_features, bank.labels, query_features, queries.labels, classes, 20);
+    const auto knn200 =
+        knn_cosine(bank_features, bank.labels, query_features, queries.labels, classes, 200);
     const auto linear = linear_probe(bank_features, bank.labels, query_features, queries.labels,
                                      classes, linear_epochs, seed);
     r["knn20_cosine_top1"] = knn20.top1;
@@ -196,8 +206,8 @@ namespace detail {
 /// Seed of the augmentation of global step `step` (splitmix64 of the pair): every rank draws
 /// the whole global batch's random numbers from it and keeps its own rows.
 [[nodiscard]] inline std::uint64_t augment_step_seed(std::uint64_t seed, std::int64_t step) {
-  std::uint64_t x = seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(step) +
-                    0x632BE59BD9B4E019ULL;
+  std::uint64_t x =
+      seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(step) + 0x632BE59BD9B4E019ULL;
   x = (x ^ (x >> 30U)) * 0xBF58476D1CE4E5B9ULL;
   x = (x ^ (x >> 27U)) * 0x94D049BB133111EBULL;
   return x ^ (x >> 31U);
@@ -208,7 +218,9 @@ namespace detail {
 /// equals the same rows of one process augmenting the whole batch.
 [[nodiscard]] inline torch::Tensor augment_rows(const torch::Tensor& local,
                                                 const augment_config& config,
-                                                at::Generator& generator, int rank, int world) {
+                                                at::Generator& generator,
+                                                int rank,
+                                                int world) {
   const std::int64_t n = local.size(0);
   const auto skip = [&](std::int64_t rows) {
     if (rows > 0) {

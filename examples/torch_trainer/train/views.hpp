@@ -60,9 +60,12 @@ namespace spectral::trainer {
  * @throws invalid_input naming the flag whose list does not fit
  */
 [[nodiscard]] inline std::vector<view_spec> views_from_lists(
-    const train_config& c, const std::vector<std::int64_t>& sizes,
-    const std::vector<double>& min_scales, const std::vector<double>& max_scales,
-    const std::vector<double>& blur_probs, const std::vector<double>& solarize_probs) {
+    const train_config& c,
+    const std::vector<std::int64_t>& sizes,
+    const std::vector<double>& min_scales,
+    const std::vector<double>& max_scales,
+    const std::vector<double>& blur_probs,
+    const std::vector<double>& solarize_probs) {
   std::vector<view_spec> views = default_views(c);
   if (sizes.empty() && min_scales.empty() && max_scales.empty() && blur_probs.empty() &&
       solarize_probs.empty()) {
@@ -73,8 +76,7 @@ namespace spectral::trainer {
   const auto fill = [&](const char* flag, const auto& list, auto member) {
     if (list.empty()) {
       SPECTRAL_EXPECTS(count == recipe_views, flag, ": give one value per view (", count,
-                       " from --crop-sizes); the recipe's values are for ", recipe_views,
-                       " views");
+                       " from --crop-sizes); the recipe's values are for ", recipe_views, " views");
       return;
     }
     SPECTRAL_EXPECTS(list.size() == count, flag, ": ", list.size(), " values for ", count,

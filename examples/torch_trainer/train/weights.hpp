@@ -42,7 +42,8 @@ namespace detail {
 
 /// Every tensor under `archive` (parameters and buffers of it and its submodules), named as a
 /// state dict names them; other attributes (a module's `training` flag) are skipped.
-inline void collect_tensors(torch::serialize::InputArchive& archive, const std::string& prefix,
+inline void collect_tensors(torch::serialize::InputArchive& archive,
+                            const std::string& prefix,
                             named_tensor_map& out) {
   for (const std::string& key : archive.keys()) {
     torch::Tensor tensor;
@@ -82,8 +83,8 @@ inline void collect_tensors(torch::serialize::InputArchive& archive, const std::
 
 /// The backbone's entries of a torch.save'd state dict: `module.backbone.*` (the reference's
 /// DDP checkpoints), `backbone.*`, or plain torchvision keys without the classifier `fc.*`.
-[[nodiscard]] inline named_tensor_map backbone_entries(const c10::Dict<c10::IValue, c10::IValue>& dict,
-                                                       const std::filesystem::path& path) {
+[[nodiscard]] inline named_tensor_map backbone_entries(
+    const c10::Dict<c10::IValue, c10::IValue>& dict, const std::filesystem::path& path) {
   named_tensor_map all;
   for (const auto& entry : dict) {
     if (entry.key().isString() && entry.value().isTensor()) {
@@ -150,7 +151,8 @@ inline void collect_tensors(torch::serialize::InputArchive& archive, const std::
  * @throws invalid_input naming --output when it exists (without `replace`) or its folder is
  *         not writable
  */
-inline void write_state_dict(const named_tensor_map& tensors, const std::filesystem::path& output,
+inline void write_state_dict(const named_tensor_map& tensors,
+                             const std::filesystem::path& output,
                              bool replace = false) {
   std::error_code ec;
   SPECTRAL_EXPECTS(replace || !std::filesystem::exists(std::filesystem::symlink_status(output, ec)),
@@ -191,15 +193,16 @@ inline void write_state_dict(const named_tensor_map& tensors, const std::filesys
   // Not LibTorch's archive: a torch.save file (the reference's .pth.tar, a torchvision state
   // dict, intl_export's output).
   std::ifstream in(path, std::ios::binary);
-  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
+                                std::istreambuf_iterator<char>());
   c10::IValue value;
   try {
     value = torch::pickle_load(bytes);
   } catch (const c10::Error& e) {
     SPECTRAL_EXPECTS(false, "--pretrained: ", path.string(),
                      " is neither an intl_train checkpoint nor a torch.save file this LibTorch "
-                     "can read (", detail::first_line(e),
-                     "); convert it with scripts/convert_checkpoint.py");
+                     "can read (",
+                     detail::first_line(e), "); convert it with scripts/convert_checkpoint.py");
   }
   SPECTRAL_EXPECTS(value.isGenericDict(), "--pretrained: ", path.string(),
                    " holds no dict (a torch.save'd state dict or checkpoint was expected)");
@@ -220,7 +223,8 @@ inline void write_state_dict(const named_tensor_map& tensors, const std::filesys
  *        the model's dtype); nothing is copied when a check fails.
  * @throws invalid_input naming the file and the first tensor that does not fit
  */
-inline void load_backbone(ResNet& backbone, const named_tensor_map& tensors,
+inline void load_backbone(ResNet& backbone,
+                          const named_tensor_map& tensors,
                           const std::filesystem::path& path) {
   // In the model's order (conv1 first), so that the first mismatch named is the earliest.
   std::vector<std::pair<std::string, torch::Tensor>> expected;
@@ -234,16 +238,17 @@ inline void load_backbone(ResNet& backbone, const named_tensor_map& tensors,
     return std::any_of(expected.begin(), expected.end(),
                        [&](const auto& entry) { return entry.first == name; });
   };
-  const char* const settings = " (--arch, --width and --imagenet-stem must match the run that "
-                               "saved it)";
+  const char* const settings =
+      " (--arch, --width and --imagenet-stem must match the run that "
+      "saved it)";
   for (const auto& [name, target] : expected) {
     const auto found = tensors.find(name);
     SPECTRAL_EXPECTS(found != tensors.end(), "--pretrained: ", path.string(),
                      " does not fit this model: backbone.", name, " is missing from it", settings);
     const torch::Tensor& stored = found->second;
     const bool same_kind = stored.is_floating_point() == target.is_floating_point();
-    SPECTRAL_EXPECTS(stored.sizes() == target.sizes() && same_kind, "--pretrained: ",
-                     path.string(), " does not fit this model: backbone.", name, " is ",
+    SPECTRAL_EXPECTS(stored.sizes() == target.sizes() && same_kind, "--pretrained: ", path.string(),
+                     " does not fit this model: backbone.", name, " is ",
                      detail::shape_string(stored), " in the file but ",
                      detail::shape_string(target), " in this model", settings);
   }

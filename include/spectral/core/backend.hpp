@@ -32,9 +32,16 @@ struct entry_probe {
 
 /// The primitives one scalar type needs (the concept checks float and double).
 template <class B, class T>
-concept batched_primitives = requires(B& be, batch<const T> a, batch<const T> b, batch<T> c,
-                                      batch<T> values, T scalar, T* out, const T* in,
-                                      status_word* status, index_t n) {
+concept batched_primitives = requires(B& be,
+                                      batch<const T> a,
+                                      batch<const T> b,
+                                      batch<T> c,
+                                      batch<T> values,
+                                      T scalar,
+                                      T* out,
+                                      const T* in,
+                                      status_word* status,
+                                      index_t n) {
   typename B::template buffer<T>;
   { be.template allocate<T>(n) } -> std::same_as<typename B::template buffer<T>>;
   { be.template zeros<T>(n) } -> std::same_as<typename B::template buffer<T>>;
@@ -66,33 +73,35 @@ concept batched_primitives = requires(B& be, batch<const T> a, batch<const T> b,
  * Every primitive takes all `count` matrices of its batches in one call (a backend may loop,
  * run groups in parallel, or issue one batched library call) and runs in the backend's
  * execution context: in order on the CPU, in stream order on CUDA, where nothing waits for the
- * host except `upload` and `download`. Memory comes from the backend (`allocate`, owned `buffer<T>`s with
- * `data()` and `size()`), whose resource the caller chooses.
+ * host except `upload` and `download`. Memory comes from the backend (`allocate`, owned
+ * `buffer<T>`s with `data()` and `size()`), whose resource the caller chooses.
  *
  * | primitive | meaning (for every matrix b of the batches) |
  * |---|---|
  * | `gemm(oa, ob, α, A, B, β, C)` | C = α·op(A)·op(B) + β·C |
- * | `syrk(oa, α, A, β, C)` | C = α·op(A)·op(A)ᵀ + β·C, both triangles written and equal (C symmetric on input when β ≠ 0: its lower triangle is read) |
- * | `symmetric_product(α, A, B, β, C)` | C = α·A·B + β·C for a product known to be symmetric (C too when β ≠ 0); result exactly symmetric |
- * | `eigh(A, Λ, s)` | A ← eigenvectors, Λ (K×1 each) ← eigenvalues ascending (lower triangle read); each eigenvector's largest-|entry| positive; failure → `status_solver_failed` |
- * | `potrf(A, s)` | A ← lower Cholesky factor (strict upper zeroed); failure → `status_not_positive_definite` |
- * | `solve_lower(L, C)` | C ← L⁻¹·C for lower-triangular L |
- * | `for_each_entry(extent, f)` | f(b, i, j) for every index triple, in any order, concurrently on a GPU |
- * | `trace(A, out)`, `dot(A, B, out)`, `max_abs(A, out)` | out[b] = tr A, Σ A∘B, max abs(A) |
+ * | `syrk(oa, α, A, β, C)` | C = α·op(A)·op(A)ᵀ + β·C, both triangles written and equal (C
+ * symmetric on input when β ≠ 0: its lower triangle is read) | | `symmetric_product(α, A, B, β, C)`
+ * | C = α·A·B + β·C for a product known to be symmetric (C too when β ≠ 0); result exactly
+ * symmetric | | `eigh(A, Λ, s)` | A ← eigenvectors, Λ (K×1 each) ← eigenvalues ascending (lower
+ * triangle read); each eigenvector's largest-|entry| positive; failure → `status_solver_failed` |
+ * | `potrf(A, s)` | A ← lower Cholesky factor (strict upper zeroed); failure →
+ * `status_not_positive_definite` | | `solve_lower(L, C)` | C ← L⁻¹·C for lower-triangular L | |
+ * `for_each_entry(extent, f)` | f(b, i, j) for every index triple, in any order, concurrently on a
+ * GPU | | `trace(A, out)`, `dot(A, B, out)`, `max_abs(A, out)` | out[b] = tr A, Σ A∘B, max abs(A) |
  * | `check_finite(A, s, flag)` | records `flag` (example: group b, the value) for a NaN or Inf |
- * | `center(A, C, over, means)` | C = A minus the mean over rows or columns; matrix b's means to `means[b·length …]` (length = rows or cols); C may be A |
+ * | `center(A, C, over, means)` | C = A minus the mean over rows or columns; matrix b's means to
+ * `means[b·length …]` (length = rows or cols); C may be A |
  *
  * A functor given to for_each_entry is a small copyable object with a `SPECTRAL_HOST_DEVICE`
  * call operator, holding batches and scalars by value; it writes through them.
  */
 template <class B>
 concept batched_backend = detail::batched_primitives<B, float> &&
-                          detail::batched_primitives<B, double> &&
-                          requires(B& be, extent e, detail::entry_probe f, index_t n) {
-                            be.for_each_entry(e, f);
-                            { be.template zeros<status_word>(n) } ->
-                                std::same_as<typename B::template buffer<status_word>>;
-                          };
+    detail::batched_primitives<B, double> &&
+    requires(B& be, extent e, detail::entry_probe f, index_t n) {
+  be.for_each_entry(e, f);
+  { be.template zeros<status_word>(n) } -> std::same_as<typename B::template buffer<status_word>>;
+};
 
 /**
  * @brief A backend's primitives for one scalar type: what methods are written against.

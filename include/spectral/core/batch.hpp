@@ -49,7 +49,9 @@ struct batch {
   }
 
   /// The rows×cols block at (row, col) of every matrix.
-  [[nodiscard]] batch block(index_t row, index_t col, index_t block_rows,
+  [[nodiscard]] batch block(index_t row,
+                            index_t col,
+                            index_t block_rows,
                             index_t block_cols) const {
     return {data + col * ld + row, block_rows, block_cols, ld, stride, count};
   }
@@ -58,8 +60,8 @@ struct batch {
 
   /// A batch of mutable entries converts to a read-only one.
   template <class U = T>
-    requires(!std::is_const_v<U>)
-  operator batch<const U>() const {  // NOLINT(google-explicit-constructor)
+  requires(!std::is_const_v<U>) operator batch<const U>()
+      const {  // NOLINT(google-explicit-constructor)
     return {data, rows, cols, ld, stride, count};
   }
 };
@@ -85,8 +87,8 @@ struct embedding_view {
       : data(pointer), rows(n), cols(d), row_stride(stride == 0 ? d : stride) {}
   /// A view of mutable memory converts to a read-only view.
   template <class U>
-    requires std::is_same_v<const U, T> && (!std::is_same_v<U, T>)
-  embedding_view(const embedding_view<U>& other)  // NOLINT(google-explicit-constructor)
+  requires std::is_same_v<const U, T> &&(!std::is_same_v<U, T>)
+      embedding_view(const embedding_view<U>& other)  // NOLINT(google-explicit-constructor)
       : data(other.data), rows(other.rows), cols(other.cols), row_stride(other.row_stride) {}
 
   /// The embedding seen column-major: one D×N matrix.

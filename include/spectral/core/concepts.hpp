@@ -46,16 +46,19 @@ concept spectral_function_method = requires(const M m, double lambda) {
  * `p.for_each`. The CPU backend is the archetype checked here.
  */
 template <class M>
-concept hook_method =
-    requires(const M m, const primitives<cpu::backend, double>& p,
-             cpu::backend::buffer<double>&& sigma, index_t n, batch<double> w,
-             batch<const double> read, typename M::template state<double, cpu::backend>* st,
-             const typename M::template state<double, cpu::backend>& saved,
-             status_word* status) {
-      { M::name() } -> std::convertible_to<std::string_view>;
-      m.compute(p, std::move(sigma), n, n, w, st, status, n);
-      m.gradient(p, saved, read, read, w);
-    };
+concept hook_method = requires(const M m,
+                               const primitives<cpu::backend, double>& p,
+                               cpu::backend::buffer<double>&& sigma,
+                               index_t n,
+                               batch<double> w,
+                               batch<const double> read,
+                               typename M::template state<double, cpu::backend>* st,
+                               const typename M::template state<double, cpu::backend>& saved,
+                               status_word* status) {
+  { M::name() } -> std::convertible_to<std::string_view>;
+  m.compute(p, std::move(sigma), n, n, w, st, status, n);
+  m.gradient(p, saved, read, read, w);
+};
 
 /// Anything the generic spectral_transform accepts as its Method parameter.
 template <class M>

@@ -47,12 +47,13 @@ template <class... Parts>
 }  // namespace spectral
 
 /// Precondition check that is always on; throws spectral::invalid_input with the message parts.
-#define SPECTRAL_EXPECTS(condition, ...)                                     \
-  do {                                                                       \
-    if (!(condition)) {                                                      \
+#define SPECTRAL_EXPECTS(condition, ...)                                        \
+  do {                                                                          \
+    if (!(condition)) {                                                         \
       throw ::spectral::invalid_input(::spectral::detail::concat(__VA_ARGS__)); \
-    }                                                                        \
+    }                                                                           \
   } while (false)
 
 /// Unconditional numerical failure; throws spectral::numerical_error with the message parts.
-#define SPECTRAL_FAIL(...) throw ::spectral::numerical_error(::spectral::detail::concat(__VA_ARGS__))
+#define SPECTRAL_FAIL(...) \
+  throw ::spectral::numerical_error(::spectral::detail::concat(__VA_ARGS__))

@@ -41,7 +41,7 @@ enum class axis {
  */
 struct options {
   enum axis axis = axis::features;  ///< dimension whose covariance is transformed
-  index_t groups = 1;                 ///< number of equal contiguous column blocks of Z
+  index_t groups = 1;               ///< number of equal contiguous column blocks of Z
   double eps = 0.0;                 ///< shrinkage: Σ + eps·I before the method sees it
   /// When M < K, let a matrix-function method (ZCA, power functions, IterNorm; see
   /// spectral_transform) solve on the M×M Gram XᵀX instead of the K×K covariance XXᵀ: the same
@@ -66,13 +66,15 @@ struct group_shape {
  * @brief Checks an N×D embedding against the options and returns the per-group K×M shape.
  * @throws invalid_input for D not divisible by groups or fewer than 2 observations.
  */
-[[nodiscard]] inline group_shape checked_group_shape(index_t rows, index_t cols, const options& opts) {
+[[nodiscard]] inline group_shape checked_group_shape(index_t rows,
+                                                     index_t cols,
+                                                     const options& opts) {
   SPECTRAL_EXPECTS(rows >= 1 && cols >= 1, "z: must be non-empty, got ", rows, "x", cols);
-  SPECTRAL_EXPECTS(cols % opts.groups == 0, "groups: D=", cols, " is not divisible by groups=",
-                   opts.groups);
+  SPECTRAL_EXPECTS(cols % opts.groups == 0, "groups: D=", cols,
+                   " is not divisible by groups=", opts.groups);
   const index_t width = cols / opts.groups;
-  const group_shape shape = opts.axis == axis::features ? group_shape{width, rows}
-                                                        : group_shape{rows, width};
+  const group_shape shape =
+      opts.axis == axis::features ? group_shape{width, rows} : group_shape{rows, width};
   SPECTRAL_EXPECTS(shape.observations >= 2, "z: the ", to_string(opts.axis),
                    " axis needs at least 2 observations per covariance entry, got ",
                    shape.observations, " (z is ", rows, "x", cols, ", groups=", opts.groups, ")");

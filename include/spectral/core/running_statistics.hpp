@@ -80,11 +80,11 @@ class running_statistics {
 
   /// y = (z − mean) Wᵀ per group, into out (N×D). @throws invalid_input before any update, for
   /// a D that differs from the statistics' or non-finite z.
-  void apply(embedding_cref<T> z, embedding_ref<T> out) const
-    requires detail::host_backend<Backend>;
+  void apply(embedding_cref<T> z,
+             embedding_ref<T> out) const requires detail::host_backend<Backend>;
   /// The same on device memory, in stream order.
   void apply(embedding_view<const T> z, embedding_view<T> out, stream_type stream = {}) const
-    requires(!detail::host_backend<Backend>);
+      requires(!detail::host_backend<Backend>);
 
   /// Whether no update() has happened yet.
   [[nodiscard]] bool empty() const noexcept { return groups_ == 0; }
@@ -94,30 +94,23 @@ class running_statistics {
   [[nodiscard]] index_t groups() const noexcept { return groups_; }
 
   /// The D running means (host memory).
-  [[nodiscard]] Eigen::Map<const vector<T>> mean() const
-    requires detail::host_backend<Backend>
-  {
+  [[nodiscard]] Eigen::Map<const vector<T>> mean() const requires detail::host_backend<Backend> {
     return {mean_.data(), features_};
   }
   /// Group `group`'s K×K running W (host memory). @throws invalid_input for a group out of range.
-  [[nodiscard]] Eigen::Map<const matrix<T>> transform(index_t group) const
-    requires detail::host_backend<Backend>
-  {
+  [[nodiscard]] Eigen::Map<const matrix<T>> transform(
+      index_t group) const requires detail::host_backend<Backend> {
     SPECTRAL_EXPECTS(group >= 0 && group < groups_, "group: must be in [0, ", groups_, "), got ",
                      group);
     const index_t k = features_ / groups_;
     return {transforms_.data() + group * k * k, k, k};
   }
   /// Device pointer to the D running means.
-  [[nodiscard]] const T* mean() const noexcept
-    requires(!detail::host_backend<Backend>)
-  {
+  [[nodiscard]] const T* mean() const noexcept requires(!detail::host_backend<Backend>) {
     return mean_.data();
   }
   /// Device pointer to the G running W, column-major K×K matrices back to back.
-  [[nodiscard]] const T* transforms() const noexcept
-    requires(!detail::host_backend<Backend>)
-  {
+  [[nodiscard]] const T* transforms() const noexcept requires(!detail::host_backend<Backend>) {
     return transforms_.data();
   }
 
@@ -175,8 +168,8 @@ void running_statistics<T, Backend>::update(const transform_context<T, Method, B
   const T take = static_cast<T>(momentum_);
   p.for_each(extent::of(batch_mean),
              detail::blend_into<T>{dense_batch(mean_.data(), d, 1, 1), batch_mean, keep, take});
-  p.for_each(extent::of(w), detail::blend_into<T>{dense_batch(transforms_.data(), k, k, groups),
-                                                  w, keep, take});
+  p.for_each(extent::of(w),
+             detail::blend_into<T>{dense_batch(transforms_.data(), k, k, groups), w, keep, take});
 }
 
 template <real_scalar T, class Backend>
@@ -189,15 +182,15 @@ void running_statistics<T, Backend>::run_apply(batch<const T> z, batch<T> out) c
   const batch<T> zc = dense_batch(centered.data(), d, n, 1);
   p.for_each(extent::of(zc), detail::subtract_feature_mean<T>{z, zc, mean_.data()});
   // Per group, the output block (K×N of the D×N columns) is W times Z_c's block.
-  p.gemm(op::none, op::none, T(1), dense_batch(static_cast<const T*>(transforms_.data()), k, k, groups_),
+  p.gemm(op::none, op::none, T(1),
+         dense_batch(static_cast<const T*>(transforms_.data()), k, k, groups_),
          detail::group_blocks(batch<const T>(zc), groups_), T(0),
          detail::group_blocks(out, groups_));
 }
 
 template <real_scalar T, class Backend>
-void running_statistics<T, Backend>::apply(embedding_cref<T> z, embedding_ref<T> out) const
-  requires detail::host_backend<Backend>
-{
+void running_statistics<T, Backend>::apply(
+    embedding_cref<T> z, embedding_ref<T> out) const requires detail::host_backend<Backend> {
   SPECTRAL_EXPECTS(!empty(), "running_statistics: apply() before any update()");
   SPECTRAL_EXPECTS(z.cols() == features_, "z: has D=", z.cols(), " features, the statistics ",
                    "were collected for D=", features_);
@@ -207,10 +200,10 @@ void running_statistics<T, Backend>::apply(embedding_cref<T> z, embedding_ref<T>
 }
 
 template <real_scalar T, class Backend>
-void running_statistics<T, Backend>::apply(embedding_view<const T> z, embedding_view<T> out,
+void running_statistics<T, Backend>::apply(embedding_view<const T> z,
+                                           embedding_view<T> out,
                                            stream_type stream) const
-  requires(!detail::host_backend<Backend>)
-{
+    requires(!detail::host_backend<Backend>) {
   SPECTRAL_EXPECTS(!empty(), "running_statistics: apply() before any update()");
   SPECTRAL_EXPECTS(z.cols == features_, "z: has D=", z.cols, " features, the statistics were ",
                    "collected for D=", features_);

@@ -12,8 +12,8 @@
 #include <spectral/core/concepts.hpp>
 #include <spectral/core/error.hpp>
 #include <spectral/core/options.hpp>
-#include <spectral/core/types.hpp>
 #include <spectral/core/status.hpp>
+#include <spectral/core/types.hpp>
 #include <spectral/cpu/backend.hpp>
 #include <spectral/detail/batch_ops.hpp>
 #include <spectral/detail/checks.hpp>
@@ -42,7 +42,9 @@ struct method_state<T, Method, Backend> {
 /// Backends whose buffers are host memory (the CPU): results can be read and errors thrown
 /// where they arise, without a transfer.
 template <class Backend>
-concept host_backend = requires { requires Backend::host_memory; };
+concept host_backend = requires {
+  requires Backend::host_memory;
+};
 
 /// What a backend is configured with and runs on: its `settings` and `stream_type` (CUDA: the
 /// stream, sync_check, TF32, the memory resource), or nothing (the CPU).
@@ -53,10 +55,10 @@ struct backend_traits {
   using stream = std::nullptr_t;
 };
 template <class Backend>
-  requires requires {
-    typename Backend::settings;
-    typename Backend::stream_type;
-  }
+requires requires {
+  typename Backend::settings;
+  typename Backend::stream_type;
+}
 struct backend_traits<Backend> {
   using settings = typename Backend::settings;
   using stream = typename Backend::stream_type;
@@ -142,22 +144,19 @@ struct transform_context {
   }
 
   /// Z_c, N×D, in host memory (CPU backend).
-  [[nodiscard]] Eigen::Map<const row_matrix<T>> centered() const
-    requires detail::host_backend<Backend>
-  {
+  [[nodiscard]] Eigen::Map<const row_matrix<T>> centered()
+      const requires detail::host_backend<Backend> {
     return {centered_data.data(), sample_count, feature_count};
   }
   /// The D feature means in host memory (CPU backend; features axis only, else empty).
-  [[nodiscard]] Eigen::Map<const vector<T>> feature_mean() const
-    requires detail::host_backend<Backend>
-  {
+  [[nodiscard]] Eigen::Map<const vector<T>> feature_mean()
+      const requires detail::host_backend<Backend> {
     return {feature_mean_data.data(), static_cast<index_t>(feature_mean_data.size())};
   }
   /// The matrix forward solved for group `group` in host memory (CPU backend): W (K×K), or W̃
   /// (M×M) when gram_side; transform_matrix() gives W either way.
-  [[nodiscard]] Eigen::Map<const matrix<T>> solved_transform(index_t group) const
-    requires detail::host_backend<Backend>
-  {
+  [[nodiscard]] Eigen::Map<const matrix<T>> solved_transform(
+      index_t group) const requires detail::host_backend<Backend> {
     return {transform_data.data() + group * solved_size * solved_size, solved_size, solved_size};
   }
 };
@@ -194,7 +193,8 @@ class spectral_transform {
   };
 
   /// @throws invalid_input for invalid options (groups < 1, eps < 0).
-  explicit spectral_transform(Method method = Method{}, options opts = {},
+  explicit spectral_transform(Method method = Method{},
+                              options opts = {},
                               settings_type config = {})
       : method_(std::move(method)),
         opts_(opts),
@@ -212,12 +212,11 @@ class spectral_transform {
    * @throws numerical_error for a singular covariance (eigen and Cholesky methods without eps)
    *         or a non-finite result
    */
-  [[nodiscard]] context_type forward(embedding_cref<T> z, embedding_ref<T> out) const
-    requires detail::host_backend<Backend>;
+  [[nodiscard]] context_type forward(
+      embedding_cref<T> z, embedding_ref<T> out) const requires detail::host_backend<Backend>;
 
   /// Allocating overload of forward.
-  [[nodiscard]] result forward(embedding_cref<T> z) const
-    requires detail::host_backend<Backend>;
+  [[nodiscard]] result forward(embedding_cref<T> z) const requires detail::host_backend<Backend>;
 
   /**
    * @brief Forward without backward: the Y of forward(), bit for bit, and no context.
@@ -230,25 +229,25 @@ class spectral_transform {
    * @param out N×D destination (may share memory with z)
    * @throws as forward()
    */
-  void apply(embedding_cref<T> z, embedding_ref<T> out) const
-    requires detail::host_backend<Backend>;
+  void apply(embedding_cref<T> z,
+             embedding_ref<T> out) const requires detail::host_backend<Backend>;
 
   /// Allocating overload of apply.
-  [[nodiscard]] row_matrix<T> apply(embedding_cref<T> z) const
-    requires detail::host_backend<Backend>;
+  [[nodiscard]] row_matrix<T> apply(
+      embedding_cref<T> z) const requires detail::host_backend<Backend>;
 
   /**
    * @brief ∂⟨G, Y⟩/∂Z for the Y that produced `ctx`, written into `grad_in` (N×D).
    * @note grad_in may share memory with grad_out (then grad_out is copied first).
    * @throws invalid_input when grad_out's shape differs from the forward input or is not finite
    */
-  void backward(const context_type& ctx, embedding_cref<T> grad_out,
-                embedding_ref<T> grad_in) const
-    requires detail::host_backend<Backend>;
+  void backward(const context_type& ctx,
+                embedding_cref<T> grad_out,
+                embedding_ref<T> grad_in) const requires detail::host_backend<Backend>;
 
   /// Allocating overload of backward.
-  [[nodiscard]] row_matrix<T> backward(const context_type& ctx, embedding_cref<T> grad_out) const
-    requires detail::host_backend<Backend>;
+  [[nodiscard]] row_matrix<T> backward(const context_type& ctx, embedding_cref<T> grad_out)
+      const requires detail::host_backend<Backend>;
 
   // --- backends with their own memory (CUDA): device views, in stream order ------------------
   // Shapes are checked on the host before any device work; data problems (NaN, a singular Σ)
@@ -262,42 +261,46 @@ class spectral_transform {
    * @throws numerical_error with sync_check for a singular Σ (eigen and Cholesky methods
    *         without eps), a constant input or a non-finite result
    */
-  [[nodiscard]] context_type forward(embedding_view<const T> z, embedding_view<T> out,
+  [[nodiscard]] context_type forward(embedding_view<const T> z,
+                                     embedding_view<T> out,
                                      stream_type stream = {}) const
-    requires(!detail::host_backend<Backend>);
+      requires(!detail::host_backend<Backend>);
 
   /**
    * @brief Lower-precision input (half or bfloat16: what the reference feeds IterNorm under
    *        autocast, a known source of NaN), computed in T: z is widened into a T copy first.
    */
   template <class Low>
-    requires(!std::is_same_v<std::remove_const_t<Low>, T>)
-  [[nodiscard]] context_type forward(embedding_view<const Low> z, embedding_view<T> out,
-                                     stream_type stream = {}) const
-    requires(!detail::host_backend<Backend>);
+  requires(!std::is_same_v<std::remove_const_t<Low>, T>) [[nodiscard]] context_type
+      forward(embedding_view<const Low> z, embedding_view<T> out, stream_type stream = {}) const
+      requires(!detail::host_backend<Backend>);
 
   /// Forward without backward (see the host apply()): Y only, no context kept.
   void apply(embedding_view<const T> z, embedding_view<T> out, stream_type stream = {}) const
-    requires(!detail::host_backend<Backend>);
+      requires(!detail::host_backend<Backend>);
 
   /**
    * @brief ∂⟨G, Y⟩/∂Z for the Y that produced `ctx`, into `grad_in` (may alias grad_out).
    * @note Run on the stream forward ran on, or order the streams yourself.
    */
-  void backward(const context_type& ctx, embedding_view<const T> grad_out,
-                embedding_view<T> grad_in, stream_type stream = {}) const
-    requires(!detail::host_backend<Backend>);
+  void backward(const context_type& ctx,
+                embedding_view<const T> grad_out,
+                embedding_view<T> grad_in,
+                stream_type stream = {}) const requires(!detail::host_backend<Backend>);
 
   /**
    * @brief The algorithm itself, over the backend's memory: forward of `z` (D×N column-major,
    *        i.e. the N×D row-major embedding) into `out`, recording into `ctx` (nullptr: apply).
    *        Problems in the data are recorded in `status`; nothing here reads numbers back.
    */
-  void run(Backend& be, batch<const T> z, batch<T> out, context_type* ctx,
-           status_word* status) const;
+  void run(
+      Backend& be, batch<const T> z, batch<T> out, context_type* ctx, status_word* status) const;
   /// The backward over the backend's memory (grad_out and grad_in D×N, must not overlap).
-  void run_backward(Backend& be, const context_type& ctx, batch<const T> grad_out,
-                    batch<T> grad_in, status_word* status) const;
+  void run_backward(Backend& be,
+                    const context_type& ctx,
+                    batch<const T> grad_out,
+                    batch<T> grad_in,
+                    status_word* status) const;
 
   /// The method and its parameters.
   [[nodiscard]] const Method& method() const noexcept { return method_; }
@@ -320,7 +323,9 @@ class spectral_transform {
  * @note The building block of forward, exposed for diagnostics and tests.
  */
 template <class T>
-[[nodiscard]] matrix<T> covariance(embedding_cref<T> z, const options& opts = {}, index_t group = 0);
+[[nodiscard]] matrix<T> covariance(embedding_cref<T> z,
+                                   const options& opts = {},
+                                   index_t group = 0);
 
 /**
  * @brief W (K×K) of one group of a forward pass: the context's own matrix, or, for a group
@@ -346,7 +351,8 @@ namespace detail {
 ///   tr G); a method opts in with `static constexpr bool gram_side_without_eps = true`;
 /// - PCA (output in Σ's eigenbasis) and Cholesky (not a function of the spectrum): never.
 template <class Method>
-[[nodiscard]] bool solves_on_gram_side(const Method& method, const options& opts,
+[[nodiscard]] bool solves_on_gram_side(const Method& method,
+                                       const options& opts,
                                        group_shape shape) {
   if (!opts.smaller_side || shape.observations >= shape.size) {
     return false;
@@ -369,15 +375,23 @@ template <class T>
 
 /// How the whitening layout X (K×M) reads a group block B (w×N): X = B on the features axis,
 /// X = Bᵀ on the samples axis.
-[[nodiscard]] inline op whitening_op(axis a) { return a == axis::features ? op::none : op::transpose; }
+[[nodiscard]] inline op whitening_op(axis a) {
+  return a == axis::features ? op::none : op::transpose;
+}
 
 [[nodiscard]] inline op flip(op o) { return o == op::none ? op::transpose : op::none; }
 
 /// Σ → W (and the state backward needs, when `st` is given) for any spectral_method.
 template <class Backend, class T, spectral_method Method>
-void solve(const primitives<Backend, T>& p, const Method& method,
-           typename Backend::template buffer<T>&& sigma, index_t size, index_t count, batch<T> w,
-           method_state_t<T, Method, Backend>* st, status_word* status, index_t covariance_size) {
+void solve(const primitives<Backend, T>& p,
+           const Method& method,
+           typename Backend::template buffer<T>&& sigma,
+           index_t size,
+           index_t count,
+           batch<T> w,
+           method_state_t<T, Method, Backend>* st,
+           status_word* status,
+           index_t covariance_size) {
   if constexpr (spectral_function_method<Method>) {
     spectral_function_compute<Backend, T>(p, method, std::move(sigma), size, count, w, st, status,
                                           covariance_size);
@@ -403,7 +417,9 @@ template <class A, class B>
 }
 
 /// Throws what a host status word records, with where it happened appended.
-inline void throw_recorded(const status_word& s, std::string_view method, const options& opts,
+inline void throw_recorded(const status_word& s,
+                           std::string_view method,
+                           const options& opts,
                            group_shape shape) {
   if (s.flags == 0U) {
     return;
@@ -420,14 +436,15 @@ inline void throw_recorded(const status_word& s, std::string_view method, const 
 /// feature over the batch (features axis; its means into `means`), or each sample over its
 /// group's features (samples axis). zc may be z's own memory.
 template <class Backend, class T>
-void center_embedding(const primitives<Backend, T>& p, std::type_identity_t<batch<const T>> z,
+void center_embedding(const primitives<Backend, T>& p,
+                      std::type_identity_t<batch<const T>> z,
                       batch<T> zc,
-                      const options& opts, T* means) {
+                      const options& opts,
+                      T* means) {
   if (opts.axis == axis::features) {  // a mean per row of the D×N matrix
     p.center(z, zc, mean_over::columns, means);
   } else {  // a mean per column of each group's row block
-    p.center(group_blocks(z, opts.groups), group_blocks(zc, opts.groups), mean_over::rows,
-             nullptr);
+    p.center(group_blocks(z, opts.groups), group_blocks(zc, opts.groups), mean_over::rows, nullptr);
   }
 }
 
@@ -443,8 +460,11 @@ void add_shrinkage(const primitives<Backend, T>& p, batch<T> sigma, double eps) 
 /// without eps. Symmetric by construction.
 template <class Backend, class T>
 void group_covariances_unshrunk(const primitives<Backend, T>& p,
-                                std::type_identity_t<batch<const T>> zc, const options& opts,
-                                group_shape shape, bool gram_side, batch<T> sigma) {
+                                std::type_identity_t<batch<const T>> zc,
+                                const options& opts,
+                                group_shape shape,
+                                bool gram_side,
+                                batch<T> sigma) {
   const op x_op = whitening_op(opts.axis);
   p.syrk(gram_side ? flip(x_op) : x_op,
          static_cast<T>(1.0 / static_cast<double>(shape.observations - 1)),
@@ -453,8 +473,12 @@ void group_covariances_unshrunk(const primitives<Backend, T>& p,
 
 /// The same + eps·I.
 template <class Backend, class T>
-void group_covariances(const primitives<Backend, T>& p, std::type_identity_t<batch<const T>> zc,
-                       const options& opts, group_shape shape, bool gram_side, batch<T> sigma) {
+void group_covariances(const primitives<Backend, T>& p,
+                       std::type_identity_t<batch<const T>> zc,
+                       const options& opts,
+                       group_shape shape,
+                       bool gram_side,
+                       batch<T> sigma) {
   group_covariances_unshrunk(p, zc, opts, shape, gram_side, sigma);
   add_shrinkage(p, sigma, opts.eps);
 }
@@ -462,8 +486,8 @@ void group_covariances(const primitives<Backend, T>& p, std::type_identity_t<bat
 }  // namespace detail
 
 template <real_scalar T, spectral_method Method, class Backend>
-void spectral_transform<T, Method, Backend>::run(Backend& be, batch<const T> z, batch<T> out,
-                                                 context_type* ctx, status_word* status) const {
+void spectral_transform<T, Method, Backend>::run(
+    Backend& be, batch<const T> z, batch<T> out, context_type* ctx, status_word* status) const {
   using buffer = typename Backend::template buffer<T>;
   const primitives<Backend, T> p{be};
   const index_t d = z.rows;
@@ -487,10 +511,9 @@ void spectral_transform<T, Method, Backend>::run(Backend& be, batch<const T> z, 
   p.trace(s, checks.data());
   p.max_abs(detail::group_blocks(z, groups), checks.data() + groups);
   p.for_each(extent{groups, 1, 1},
-             detail::check_not_constant<T>{checks.data(), checks.data() + groups,
-                                           static_cast<double>(shape.size),
-                                           static_cast<double>(std::numeric_limits<T>::epsilon()),
-                                           status});
+             detail::check_not_constant<T>{
+                 checks.data(), checks.data() + groups, static_cast<double>(shape.size),
+                 static_cast<double>(std::numeric_limits<T>::epsilon()), status});
   detail::add_shrinkage(p, s, opts_.eps);
 
   buffer transform = p.allocate(size * size * groups);
@@ -524,7 +547,8 @@ void spectral_transform<T, Method, Backend>::run(Backend& be, batch<const T> z, 
 }
 
 template <real_scalar T, spectral_method Method, class Backend>
-void spectral_transform<T, Method, Backend>::run_backward(Backend& be, const context_type& ctx,
+void spectral_transform<T, Method, Backend>::run_backward(Backend& be,
+                                                          const context_type& ctx,
                                                           batch<const T> grad_out,
                                                           batch<T> grad_in,
                                                           status_word* status) const {
@@ -556,8 +580,7 @@ void spectral_transform<T, Method, Backend>::run_backward(Backend& be, const con
   }
   // The covariance's chain rule: ∂L/∂X gets sym(∂L/∂Σ)·2/(M − 1) applied to X.
   const T coupling = T(2) / static_cast<T>(shape.observations - 1);
-  p.for_each(extent::of(grad_w), detail::combine_transpose<T>{grad_sigma, grad_w,
-                                                              T(0.5) * coupling,
+  p.for_each(extent::of(grad_w), detail::combine_transpose<T>{grad_sigma, grad_w, T(0.5) * coupling,
                                                               T(0.5) * coupling});
   const batch<const T> sym = grad_w;
   if (from_left) {  // G_B = Gy W + B sym
@@ -603,7 +626,8 @@ namespace detail {
  */
 template <class Backend, class T, spectral_method Method>
 void transform_matrices(const primitives<Backend, T>& p,
-                        const transform_context<T, Method, Backend>& ctx, batch<T> w) {
+                        const transform_context<T, Method, Backend>& ctx,
+                        batch<T> w) {
   if (!ctx.gram_side) {
     p.for_each(extent::of(w), copy_entries<T>{ctx.transforms(), w});
     return;
@@ -639,8 +663,8 @@ void transform_matrices(const primitives<Backend, T>& p,
 template <class T, spectral_method Method>
 matrix<T> transform_matrix(const transform_context<T, Method>& ctx, index_t group) {
   SPECTRAL_EXPECTS(!ctx.empty(), "ctx: the context is empty (forward was not called)");
-  SPECTRAL_EXPECTS(group >= 0 && group < ctx.opts.groups, "group: must be in [0, ",
-                   ctx.opts.groups, "), got ", group);
+  SPECTRAL_EXPECTS(group >= 0 && group < ctx.opts.groups, "group: must be in [0, ", ctx.opts.groups,
+                   "), got ", group);
   if (!ctx.gram_side) {
     return ctx.solved_transform(group);
   }
@@ -654,9 +678,8 @@ matrix<T> transform_matrix(const transform_context<T, Method>& ctx, index_t grou
 
 template <real_scalar T, spectral_method Method, class Backend>
 auto spectral_transform<T, Method, Backend>::forward(embedding_cref<T> z,
-                                                     embedding_ref<T> out) const -> context_type
-  requires detail::host_backend<Backend>
-{
+                                                     embedding_ref<T> out) const
+    -> context_type requires detail::host_backend<Backend> {
   const group_shape shape = checked_group_shape(z.rows(), z.cols(), opts_);
   detail::expect_shape(out, z.rows(), z.cols(), "out");
   detail::expect_finite(z, "z");
@@ -670,9 +693,8 @@ auto spectral_transform<T, Method, Backend>::forward(embedding_cref<T> z,
 }
 
 template <real_scalar T, spectral_method Method, class Backend>
-auto spectral_transform<T, Method, Backend>::forward(embedding_cref<T> z) const -> result
-  requires detail::host_backend<Backend>
-{
+auto spectral_transform<T, Method, Backend>::forward(embedding_cref<T> z) const
+    -> result requires detail::host_backend<Backend> {
   result r;
   r.output.resize(z.rows(), z.cols());
   r.context = forward(z, r.output);
@@ -680,9 +702,8 @@ auto spectral_transform<T, Method, Backend>::forward(embedding_cref<T> z) const 
 }
 
 template <real_scalar T, spectral_method Method, class Backend>
-void spectral_transform<T, Method, Backend>::apply(embedding_cref<T> z, embedding_ref<T> out) const
-  requires detail::host_backend<Backend>
-{
+void spectral_transform<T, Method, Backend>::apply(
+    embedding_cref<T> z, embedding_ref<T> out) const requires detail::host_backend<Backend> {
   const group_shape shape = checked_group_shape(z.rows(), z.cols(), opts_);
   detail::expect_shape(out, z.rows(), z.cols(), "out");
   detail::expect_finite(z, "z");
@@ -695,20 +716,18 @@ void spectral_transform<T, Method, Backend>::apply(embedding_cref<T> z, embeddin
 }
 
 template <real_scalar T, spectral_method Method, class Backend>
-row_matrix<T> spectral_transform<T, Method, Backend>::apply(embedding_cref<T> z) const
-  requires detail::host_backend<Backend>
-{
+row_matrix<T> spectral_transform<T, Method, Backend>::apply(
+    embedding_cref<T> z) const requires detail::host_backend<Backend> {
   row_matrix<T> out(z.rows(), z.cols());
   apply(z, out);
   return out;
 }
 
 template <real_scalar T, spectral_method Method, class Backend>
-void spectral_transform<T, Method, Backend>::backward(const context_type& ctx,
-                                                      embedding_cref<T> grad_out,
-                                                      embedding_ref<T> grad_in) const
-  requires detail::host_backend<Backend>
-{
+void spectral_transform<T, Method, Backend>::backward(
+    const context_type& ctx,
+    embedding_cref<T> grad_out,
+    embedding_ref<T> grad_in) const requires detail::host_backend<Backend> {
   SPECTRAL_EXPECTS(!ctx.empty(), "ctx: the context is empty (forward was not called)");
   SPECTRAL_EXPECTS(ctx.opts.groups == opts_.groups && ctx.opts.axis == opts_.axis,
                    "ctx: made by a transform with other options (axis ", to_string(ctx.opts.axis),
@@ -733,10 +752,9 @@ void spectral_transform<T, Method, Backend>::backward(const context_type& ctx,
 }
 
 template <real_scalar T, spectral_method Method, class Backend>
-row_matrix<T> spectral_transform<T, Method, Backend>::backward(const context_type& ctx,
-                                                               embedding_cref<T> grad_out) const
-  requires detail::host_backend<Backend>
-{
+row_matrix<T> spectral_transform<T, Method, Backend>::backward(
+    const context_type& ctx,
+    embedding_cref<T> grad_out) const requires detail::host_backend<Backend> {
   row_matrix<T> grad_in(ctx.rows(), ctx.cols());
   backward(ctx, grad_out, grad_in);
   return grad_in;
@@ -785,8 +803,7 @@ template <real_scalar T, spectral_method Method, class Backend>
 auto spectral_transform<T, Method, Backend>::forward(embedding_view<const T> z,
                                                      embedding_view<T> out,
                                                      stream_type stream) const -> context_type
-  requires(!detail::host_backend<Backend>)
-{
+    requires(!detail::host_backend<Backend>) {
   (void)checked_group_shape(z.rows, z.cols, opts_);
   detail::expect_view(z, z.rows, z.cols, "z");
   detail::expect_view(out, z.rows, z.cols, "out");
@@ -806,12 +823,9 @@ auto spectral_transform<T, Method, Backend>::forward(embedding_view<const T> z,
 /// @cond
 template <real_scalar T, spectral_method Method, class Backend>
 template <class Low>
-  requires(!std::is_same_v<std::remove_const_t<Low>, T>)
-auto spectral_transform<T, Method, Backend>::forward(embedding_view<const Low> z,
-                                                     embedding_view<T> out,
-                                                     stream_type stream) const -> context_type
-  requires(!detail::host_backend<Backend>)
-{
+requires(!std::is_same_v<std::remove_const_t<Low>, T>) auto spectral_transform<T, Method, Backend>::
+    forward(embedding_view<const Low> z, embedding_view<T> out, stream_type stream) const
+    -> context_type requires(!detail::host_backend<Backend>) {
   (void)checked_group_shape(z.rows, z.cols, opts_);
   detail::expect_view(z, z.rows, z.cols, "z");
   backend_.bind(stream);
@@ -827,8 +841,7 @@ template <real_scalar T, spectral_method Method, class Backend>
 void spectral_transform<T, Method, Backend>::apply(embedding_view<const T> z,
                                                    embedding_view<T> out,
                                                    stream_type stream) const
-  requires(!detail::host_backend<Backend>)
-{
+    requires(!detail::host_backend<Backend>) {
   (void)checked_group_shape(z.rows, z.cols, opts_);
   detail::expect_view(z, z.rows, z.cols, "z");
   detail::expect_view(out, z.rows, z.cols, "out");
@@ -846,8 +859,7 @@ void spectral_transform<T, Method, Backend>::backward(const context_type& ctx,
                                                       embedding_view<const T> grad_out,
                                                       embedding_view<T> grad_in,
                                                       stream_type stream) const
-  requires(!detail::host_backend<Backend>)
-{
+    requires(!detail::host_backend<Backend>) {
   SPECTRAL_EXPECTS(!ctx.empty(), "ctx: the context is empty (forward was not called)");
   SPECTRAL_EXPECTS(ctx.opts.groups == opts_.groups && ctx.opts.axis == opts_.axis,
                    "ctx: made by a transform with other options (axis ", to_string(ctx.opts.axis),

@@ -57,8 +57,8 @@ namespace detail {
 /// Records `flag` with an example, from host or device code. On the device the flag is set
 /// atomically and the first reporter's example kept; the example fields are plain stores, so a
 /// race between reporters leaves some reporter's valid example.
-SPECTRAL_HOST_DEVICE inline void report(status_word* status, unsigned flag, int group,
-                                        double value, double bound) {
+SPECTRAL_HOST_DEVICE inline void report(
+    status_word* status, unsigned flag, int group, double value, double bound) {
 #if defined(__CUDA_ARCH__)
   const unsigned before = atomicOr(&status->flags, flag);
 #else
@@ -91,7 +91,9 @@ inline void throw_status(const status_word& s, std::string_view method) {
     const int i = detail::slot_of(flag);
     return std::tuple<int, double, double>{s.group[i], s.value[i], s.bound[i]};
   };
-  const auto where = [&](int group) { return detail::concat(" [", method, ", group ", group, "]"); };
+  const auto where = [&](int group) {
+    return detail::concat(" [", method, ", group ", group, "]");
+  };
   if (has(status_nonfinite_input)) {
     const auto [g, v, b] = example(status_nonfinite_input);
     throw invalid_input(detail::concat("z: contains NaN or Inf (value ", v, ")", where(g)));

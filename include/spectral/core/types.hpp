@@ -47,7 +47,9 @@ using embedding_ref = Eigen::Ref<row_matrix<T>>;
 
 /// Wraps caller memory (C order, N rows of D values) as an embedding without copying.
 template <class T>
-[[nodiscard]] Eigen::Map<const row_matrix<T>> embedding_map(const T* data, index_t rows, index_t cols) {
+[[nodiscard]] Eigen::Map<const row_matrix<T>> embedding_map(const T* data,
+                                                            index_t rows,
+                                                            index_t cols) {
   return Eigen::Map<const row_matrix<T>>(data, rows, cols);
 }
 

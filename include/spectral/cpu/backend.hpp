@@ -66,8 +66,13 @@ struct backend {
   }
   /// C = α·op(A)·op(B) + β·C (β = 0 ignores C's old contents).
   template <class T>
-  void gemm(op oa, op ob, same<T> alpha, batch<const same<T>> a, batch<const same<T>> b,
-            same<T> beta, batch<T> c) const {
+  void gemm(op oa,
+            op ob,
+            same<T> alpha,
+            batch<const same<T>> a,
+            batch<const same<T>> b,
+            same<T> beta,
+            batch<T> c) const {
     batched::gemm<T>(oa, ob, alpha, a, b, beta, c);
   }
   /// C = α·op(A)·op(A)ᵀ + β·C from C's lower triangle; both triangles written, exactly equal.
@@ -77,8 +82,11 @@ struct backend {
   }
   /// C = α·A·B + β·C for a product known to be symmetric; exactly symmetric.
   template <class T>
-  void symmetric_product(same<T> alpha, batch<const same<T>> a, batch<const same<T>> b,
-                         same<T> beta, batch<T> c) const {
+  void symmetric_product(same<T> alpha,
+                         batch<const same<T>> a,
+                         batch<const same<T>> b,
+                         same<T> beta,
+                         batch<T> c) const {
     batched::symmetric_product<T>(alpha, a, b, beta, c);
   }
   /// A ← eigenvectors, values ← eigenvalues ascending; failures → status_solver_failed.
@@ -123,8 +131,9 @@ struct backend {
   }
   /// The same for a batch of mutable entries.
   template <class T>
-    requires(!std::is_const_v<T>)
-  void check_finite(batch<T> a, status_word* status, unsigned flag) const {
+  requires(!std::is_const_v<T>) void check_finite(batch<T> a,
+                                                  status_word* status,
+                                                  unsigned flag) const {
     batched::check_finite<T>(a, status, flag);
   }
   /// C = A minus its means over `over` (C may be A); the means to `means` unless null.

@@ -117,9 +117,9 @@ void expect_output(const batch<T>& c, const char* primitive, const char* name) {
   expect_layout(c, primitive, name);
   const bool separate = c.stride >= c.ld * (c.cols - 1) + c.rows;
   const bool side_by_side = c.stride >= c.rows && (c.count - 1) * c.stride + c.rows <= c.ld;
-  SPECTRAL_EXPECTS(c.count <= 1 || c.empty() || separate || side_by_side,
-                   primitive, ": the matrices of the output ", name, " overlap (stride ",
-                   c.stride, ", each ", c.rows, "x", c.cols, " with ld ", c.ld, ")");
+  SPECTRAL_EXPECTS(c.count <= 1 || c.empty() || separate || side_by_side, primitive,
+                   ": the matrices of the output ", name, " overlap (stride ", c.stride, ", each ",
+                   c.rows, "x", c.cols, " with ld ", c.ld, ")");
 }
 
 template <class T, class U>
@@ -129,8 +129,12 @@ void expect_count(const batch<T>& a, const batch<U>& c, const char* primitive, c
 }
 
 template <class T, class U>
-void expect_shape(const batch<T>& a, index_t rows, index_t cols, const batch<U>& c,
-                  const char* primitive, const char* name) {
+void expect_shape(const batch<T>& a,
+                  index_t rows,
+                  index_t cols,
+                  const batch<U>& c,
+                  const char* primitive,
+                  const char* name) {
   expect_layout(a, primitive, name);
   expect_count(a, c, primitive, name);
   SPECTRAL_EXPECTS(a.rows == rows && a.cols == cols, primitive, ": ", name, " is ", a.rows, "x",
@@ -200,10 +204,10 @@ void gemm(op oa, op ob, T alpha, batch<const T> a, batch<const T> b, T beta, bat
   constexpr const char* name = "gemm";
   detail::expect_output(c, name, "C");
   const index_t inner = read_cols(a, oa);
-  detail::expect_shape(a, oa == op::none ? c.rows : inner, oa == op::none ? inner : c.rows, c,
-                       name, "A");
-  detail::expect_shape(b, ob == op::none ? inner : c.cols, ob == op::none ? c.cols : inner, c,
-                       name, "B");
+  detail::expect_shape(a, oa == op::none ? c.rows : inner, oa == op::none ? inner : c.rows, c, name,
+                       "A");
+  detail::expect_shape(b, ob == op::none ? inner : c.cols, ob == op::none ? c.cols : inner, c, name,
+                       "B");
   for (index_t g = 0; g < c.count; ++g) {
     auto cm = detail::view(c, g);
     const auto am = detail::view(a, g);
@@ -229,8 +233,8 @@ void syrk(op oa, T alpha, batch<const T> a, T beta, batch<T> c) {
   detail::expect_output(c, name, "C");
   SPECTRAL_EXPECTS(c.rows == c.cols, name, ": C is ", c.rows, "x", c.cols, ", not square");
   const index_t inner = read_cols(a, oa);
-  detail::expect_shape(a, oa == op::none ? c.rows : inner, oa == op::none ? inner : c.rows, c,
-                       name, "A");
+  detail::expect_shape(a, oa == op::none ? c.rows : inner, oa == op::none ? inner : c.rows, c, name,
+                       "A");
   for (index_t g = 0; g < c.count; ++g) {
     auto cm = detail::view(c, g);
     const auto am = detail::view(a, g);
@@ -357,9 +361,8 @@ void eigh(batch<T> a, batch<T> values, status_word* status) {
     lambda = solver.eigenvalues();
 #endif
     if (!spectral::detail::all_finite(lambda)) {
-      const auto* bad = std::find_if(lambda.data(), lambda.data() + n, [](T v) {
-        return !spectral::detail::is_finite_value(v);
-      });
+      const auto* bad = std::find_if(lambda.data(), lambda.data() + n,
+                                     [](T v) { return !spectral::detail::is_finite_value(v); });
       fail(g, static_cast<double>(*bad));
       continue;
     }
@@ -390,9 +393,10 @@ void potrf(batch<T> a, status_word* status) {
   for (index_t g = 0; g < a.count && n > 0; ++g) {
     auto m = detail::view(a, g);
 #if defined(SPECTRAL_USE_LAPACKE)
-    const index_t failed = static_cast<index_t>(detail::potrf<T>(
-                               static_cast<lapack_int>(n), m.data(), static_cast<lapack_int>(a.ld))) -
-                           1;
+    const index_t failed =
+        static_cast<index_t>(
+            detail::potrf<T>(static_cast<lapack_int>(n), m.data(), static_cast<lapack_int>(a.ld))) -
+        1;
 #else
     const index_t failed = detail::cholesky_in_place(m);
 #endif
@@ -478,9 +482,8 @@ void check_finite(batch<const T> a, status_word* status, unsigned flag) {
       if (spectral::detail::all_finite(column)) {
         continue;
       }
-      const auto* bad = std::find_if(column.data(), column.data() + column.size(), [](T v) {
-        return !spectral::detail::is_finite_value(v);
-      });
+      const auto* bad = std::find_if(column.data(), column.data() + column.size(),
+                                     [](T v) { return !spectral::detail::is_finite_value(v); });
       spectral::detail::report(status, flag, static_cast<int>(g), static_cast<double>(*bad), 0.0);
       break;
     }

@@ -57,7 +57,7 @@ index_t cholesky_in_place(Eigen::MatrixBase<Derived>& a) {
     const index_t bs = std::min(block_size, n - k);
     // The diagonal block, left-looking column by column.
     for (index_t j = k; j < k + bs; ++j) {
-      const index_t done = j - k;          // columns of this block already factored
+      const index_t done = j - k;            // columns of this block already factored
       const index_t below = k + bs - j - 1;  // rows of this block under the diagonal
       const T pivot = a(j, j) - a.row(j).segment(k, done).squaredNorm();
       if (!(pivot > T(0))) {
@@ -94,8 +94,14 @@ index_t cholesky_in_place(Eigen::MatrixBase<Derived>& a) {
 /// ?syevd with an explicit workspace: `lwork` or `liwork` -1 is a workspace query. `lda` 0
 /// means n (a packed matrix).
 template <class T>
-lapack_int syevd(lapack_int n, T* a, T* w, T* work, lapack_int lwork, lapack_int* iwork,
-                 lapack_int liwork, lapack_int lda = 0) {
+lapack_int syevd(lapack_int n,
+                 T* a,
+                 T* w,
+                 T* work,
+                 lapack_int lwork,
+                 lapack_int* iwork,
+                 lapack_int liwork,
+                 lapack_int lda = 0) {
   lda = std::max<lapack_int>({lda, n, 1});
   if constexpr (std::is_same_v<T, double>) {
     return LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'L', n, a, lda, w, work, lwork, iwork,
@@ -129,8 +135,8 @@ std::pair<lapack_int, lapack_int> syevd_workspace(index_t rows, T* a, T* w) {
   constexpr auto largest = static_cast<std::int64_t>(std::numeric_limits<lapack_int>::max());
   const auto n = static_cast<std::int64_t>(rows);
   // Judged in double first: 2n² of an absurd n would overflow even 64 bits.
-  const double needed = 1.0 + 6.0 * static_cast<double>(n) + 2.0 * static_cast<double>(n) *
-                                                                   static_cast<double>(n);
+  const double needed =
+      1.0 + 6.0 * static_cast<double>(n) + 2.0 * static_cast<double>(n) * static_cast<double>(n);
   SPECTRAL_EXPECTS(needed <= static_cast<double>(largest) && 1 + 6 * n + 2 * n * n <= largest,
                    "eigh: a ", rows, "x", rows, " matrix needs a LAPACK syevd workspace of ",
                    needed, " elements, more than lapack_int holds (", largest, ")");
@@ -141,12 +147,12 @@ std::pair<lapack_int, lapack_int> syevd_workspace(index_t rows, T* a, T* w) {
   const lapack_int info =
       syevd<T>(static_cast<lapack_int>(n), a, w, &work_query, -1, &iwork_query, -1);
   if (info != 0) {
-    SPECTRAL_FAIL("eigh: LAPACK syevd's workspace query failed with info=", info, " on a ", n,
-                  "x", n, " matrix");
+    SPECTRAL_FAIL("eigh: LAPACK syevd's workspace query failed with info=", info, " on a ", n, "x",
+                  n, " matrix");
   }
   // Rounded up, and capped: an answer beyond lapack_int is only a float's rounding of one inside.
-  const double queried = std::min(std::ceil(static_cast<double>(work_query)),
-                                  static_cast<double>(largest));
+  const double queried =
+      std::min(std::ceil(static_cast<double>(work_query)), static_cast<double>(largest));
   const std::int64_t work = std::max(work_min, static_cast<std::int64_t>(queried));
   const std::int64_t iwork = std::max(iwork_min, static_cast<std::int64_t>(iwork_query));
   return {static_cast<lapack_int>(work), static_cast<lapack_int>(iwork)};

@@ -19,10 +19,6 @@
 #include <spectral/cuda/scratch.cuh>
 #include <spectral/cuda/status.cuh>
 
-#include <cublas_v2.h>
-#include <cuda_runtime.h>
-#include <cusolverDn.h>
-
 #include <climits>
 #include <concepts>
 #include <cstddef>
@@ -32,6 +28,10 @@
 #include <string_view>
 #include <type_traits>
 #include <vector>
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <cusolverDn.h>
 
 namespace spectral::cuda {
 
@@ -118,15 +118,16 @@ class backend {
   }
 
   /// Waits for `stream` and throws what a status word in device memory records.
-  static void check_status(const status_word* status, cudaStream_t stream,
+  static void check_status(const status_word* status,
+                           cudaStream_t stream,
                            std::string_view method) {
     cuda::check_status(status, stream, method);
   }
 
   /// TF32 tensor-core math for float GEMMs until switched off again.
   void use_tf32(bool on) {
-    SPECTRAL_CUBLAS_TRY(cublasSetMathMode(
-        blas(), on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+    SPECTRAL_CUBLAS_TRY(
+        cublasSetMathMode(blas(), on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
   }
 
   /// The cuBLAS handle. @throws invalid_input before the first bind().
@@ -160,23 +161,32 @@ class backend {
   /// C = α·op(A)·op(B) + β·C per matrix: one cublas?gemmStridedBatched (sizes, leading
   /// dimensions and the count must fit in int).
   template <class T>
-  void gemm(op op_a, op op_b, std::type_identity_t<T> alpha,
-            std::type_identity_t<batch<const T>> a, std::type_identity_t<batch<const T>> b,
-            std::type_identity_t<T> beta, batch<T> c);
+  void gemm(op op_a,
+            op op_b,
+            std::type_identity_t<T> alpha,
+            std::type_identity_t<batch<const T>> a,
+            std::type_identity_t<batch<const T>> b,
+            std::type_identity_t<T> beta,
+            batch<T> c);
 
   /// C = α·op(A)·op(A)ᵀ + β·C with both triangles equal. One matrix: cublas?syrk (lower
   /// triangle; the upper triangle of C is not read) and a mirror kernel. Several: cuBLAS has no
   /// batched syrk, so one gemmStridedBatched computes both triangles and the mirror kernel
   /// makes them exactly equal.
   template <class T>
-  void syrk(op op_a, std::type_identity_t<T> alpha, std::type_identity_t<batch<const T>> a,
-            std::type_identity_t<T> beta, batch<T> c);
+  void syrk(op op_a,
+            std::type_identity_t<T> alpha,
+            std::type_identity_t<batch<const T>> a,
+            std::type_identity_t<T> beta,
+            batch<T> c);
 
   /// C = α·A·B + β·C for a product known to be symmetric: gemm, then the lower triangle
   /// mirrored so that the result is exactly symmetric.
   template <class T>
-  void symmetric_product(std::type_identity_t<T> alpha, std::type_identity_t<batch<const T>> a,
-                         std::type_identity_t<batch<const T>> b, std::type_identity_t<T> beta,
+  void symmetric_product(std::type_identity_t<T> alpha,
+                         std::type_identity_t<batch<const T>> a,
+                         std::type_identity_t<batch<const T>> b,
+                         std::type_identity_t<T> beta,
                          batch<T> c);
 
   /// In place: each symmetric K×K A_b (lower triangle read) becomes its eigenvectors, values
@@ -215,8 +225,7 @@ class backend {
 
   /// out[b] = Σ A_b ∘ B_b.
   template <class T>
-  void dot(std::type_identity_t<batch<const T>> a, std::type_identity_t<batch<const T>> b,
-           T* out);
+  void dot(std::type_identity_t<batch<const T>> a, std::type_identity_t<batch<const T>> b, T* out);
 
   /// out[b] = max |A_b| (NaN when A_b holds a NaN, 0 for an empty matrix).
   template <class T>
@@ -232,7 +241,9 @@ class backend {
   /// columns) or cols (over rows) values, back to back (NaN for a mean over zero entries).
   /// C may be A itself (same data, ld and stride), no other overlap.
   template <class T>
-  void center(std::type_identity_t<batch<const T>> a, batch<T> c, mean_over over,
+  void center(std::type_identity_t<batch<const T>> a,
+              batch<T> c,
+              mean_over over,
               std::type_identity_t<T>* means);
 
  private:
@@ -241,18 +252,31 @@ class backend {
     return scratch_.get<T>(which, count, stream_, memory_);
   }
   template <class T, class Reader, class Combine>
-  void reduce(Reader reader, Combine combine, index_t count, index_t work, T* out,
-              const char* name);
+  void reduce(
+      Reader reader, Combine combine, index_t count, index_t work, T* out, const char* name);
   template <class T>
   void mirror_lower(batch<T> c);
 
   /// C_b = alpha · op(A_b) op(B_b) + beta · C_b for b < count: one cublas?gemmStridedBatched
   /// over raw pointers (gemm and syrk over batches end here).
   template <class T>
-  void strided_gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n,
-                    std::int64_t k, T alpha, const T* a, std::int64_t lda, std::int64_t stride_a,
-                    const T* b, std::int64_t ldb, std::int64_t stride_b, T beta, T* c,
-                    std::int64_t ldc, std::int64_t stride_c, std::int64_t count);
+  void strided_gemm(bool transpose_a,
+                    bool transpose_b,
+                    std::int64_t m,
+                    std::int64_t n,
+                    std::int64_t k,
+                    T alpha,
+                    const T* a,
+                    std::int64_t lda,
+                    std::int64_t stride_a,
+                    const T* b,
+                    std::int64_t ldb,
+                    std::int64_t stride_b,
+                    T beta,
+                    T* c,
+                    std::int64_t ldc,
+                    std::int64_t stride_c,
+                    std::int64_t count);
 
   memory_resource memory_;
   bool tf32_ = false;  ///< float GEMMs on TF32 tensor cores (settings::tf32)
@@ -280,10 +304,23 @@ inline int as_int(std::int64_t value, const char* what) {
 }  // namespace detail
 
 template <class T>
-void backend::strided_gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n,
-                   std::int64_t k, T alpha, const T* a, std::int64_t lda, std::int64_t stride_a,
-                   const T* b, std::int64_t ldb, std::int64_t stride_b, T beta, T* c,
-                   std::int64_t ldc, std::int64_t stride_c, std::int64_t count) {
+void backend::strided_gemm(bool transpose_a,
+                           bool transpose_b,
+                           std::int64_t m,
+                           std::int64_t n,
+                           std::int64_t k,
+                           T alpha,
+                           const T* a,
+                           std::int64_t lda,
+                           std::int64_t stride_a,
+                           const T* b,
+                           std::int64_t ldb,
+                           std::int64_t stride_b,
+                           T beta,
+                           T* c,
+                           std::int64_t ldc,
+                           std::int64_t stride_c,
+                           std::int64_t count) {
   const cublasOperation_t op_a = transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t op_b = transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   const int mi = detail::as_int(m, "gemm m");
@@ -318,8 +355,7 @@ namespace detail {
 
 /// Launches a grid-stride kernel over `work` items on the backend's stream.
 template <class Kernel, class... Args>
-void launch(const backend& be, const char* name, std::int64_t work, Kernel kernel,
-            Args... args) {
+void launch(const backend& be, const char* name, std::int64_t work, Kernel kernel, Args... args) {
   kernel<<<grid_blocks(work), block_threads, 0, be.stream()>>>(args...);
   check_launch(name);
 }

@@ -40,16 +40,16 @@
 #include <spectral/cuda/memory.cuh>
 #include <spectral/cuda/scratch.cuh>
 
-#include <cublas_v2.h>
-#include <cuda_runtime.h>
-#include <cusolverDn.h>
-
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
 #include <vector>
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <cusolverDn.h>
 
 namespace spectral::cuda {
 
@@ -58,8 +58,8 @@ namespace detail {
 /// Host-side checks of a batch argument (before anything is enqueued).
 template <class T>
 void expect_batch(const batch<T>& x, const char* what, bool output) {
-  SPECTRAL_EXPECTS(x.rows >= 0 && x.cols >= 0 && x.count >= 0, what, ": negative extent (",
-                   x.count, " matrices of ", x.rows, "x", x.cols, ")");
+  SPECTRAL_EXPECTS(x.rows >= 0 && x.cols >= 0 && x.count >= 0, what, ": negative extent (", x.count,
+                   " matrices of ", x.rows, "x", x.cols, ")");
   if (x.empty()) {
     return;
   }
@@ -75,8 +75,8 @@ void expect_batch(const batch<T>& x, const char* what, bool output) {
 /// single matrix repeated.
 template <class T>
 [[nodiscard]] index_t operand_stride(const batch<T>& x, index_t count, const char* what) {
-  SPECTRAL_EXPECTS(x.count == count || x.count == 1, what, ": ", x.count,
-                   " matrices against ", count, " (need as many, or one)");
+  SPECTRAL_EXPECTS(x.count == count || x.count == 1, what, ": ", x.count, " matrices against ",
+                   count, " (need as many, or one)");
   return x.count == 1 ? 0 : x.stride;
 }
 
@@ -110,8 +110,8 @@ device_buffer<T> backend::upload(const T* host, index_t count) const {
   device_buffer<T> out = allocate<T>(count);
   if (count > 0) {
     SPECTRAL_EXPECTS(host != nullptr, "upload: null host pointer");
-    SPECTRAL_CUDA_TRY(cudaMemcpyAsync(out.data(), host, out.size() * sizeof(T),
-                                      cudaMemcpyHostToDevice, stream_));
+    SPECTRAL_CUDA_TRY(
+        cudaMemcpyAsync(out.data(), host, out.size() * sizeof(T), cudaMemcpyHostToDevice, stream_));
     // The host memory may be pinned, when the copy really is asynchronous: wait, so that the
     // caller may free or reuse it on return.
     SPECTRAL_CUDA_TRY(cudaStreamSynchronize(stream_));
@@ -140,9 +140,13 @@ void backend::mirror_lower(batch<T> c) {
 }
 
 template <class T>
-void backend::gemm(op op_a, op op_b, std::type_identity_t<T> alpha,
-                   std::type_identity_t<batch<const T>> a, std::type_identity_t<batch<const T>> b,
-                   std::type_identity_t<T> beta, batch<T> c) {
+void backend::gemm(op op_a,
+                   op op_b,
+                   std::type_identity_t<T> alpha,
+                   std::type_identity_t<batch<const T>> a,
+                   std::type_identity_t<batch<const T>> b,
+                   std::type_identity_t<T> beta,
+                   batch<T> c) {
   detail::expect_batch(a, "gemm A", false);
   detail::expect_batch(b, "gemm B", false);
   detail::expect_batch(c, "gemm C", true);
@@ -157,19 +161,22 @@ void backend::gemm(op op_a, op op_b, std::type_identity_t<T> alpha,
     return;
   }
   strided_gemm<T>(op_a == op::transpose, op_b == op::transpose, m, c.cols, k, alpha, a.data,
-          detail::blas_ld(a), stride_a, b.data, detail::blas_ld(b), stride_b, beta, c.data,
-          detail::blas_ld(c), c.stride, c.count);
+                  detail::blas_ld(a), stride_a, b.data, detail::blas_ld(b), stride_b, beta, c.data,
+                  detail::blas_ld(c), c.stride, c.count);
 }
 
 template <class T>
-void backend::syrk(op op_a, std::type_identity_t<T> alpha, std::type_identity_t<batch<const T>> a,
-                   std::type_identity_t<T> beta, batch<T> c) {
+void backend::syrk(op op_a,
+                   std::type_identity_t<T> alpha,
+                   std::type_identity_t<batch<const T>> a,
+                   std::type_identity_t<T> beta,
+                   batch<T> c) {
   detail::expect_batch(a, "syrk A", false);
   detail::expect_batch(c, "syrk C", true);
   const index_t n = read_rows(a, op_a);
   const index_t k = read_cols(a, op_a);
-  SPECTRAL_EXPECTS(c.rows == n && c.cols == n, "syrk: op(A) is ", n, "x", k, ", C must be ", n,
-                   "x", n, ", got ", c.rows, "x", c.cols);
+  SPECTRAL_EXPECTS(c.rows == n && c.cols == n, "syrk: op(A) is ", n, "x", k, ", C must be ", n, "x",
+                   n, ", got ", c.rows, "x", c.cols);
   const index_t stride_a = detail::operand_stride(a, c.count, "syrk A");
   if (c.empty()) {
     return;
@@ -182,17 +189,17 @@ void backend::syrk(op op_a, std::type_identity_t<T> alpha, std::type_identity_t<
     const int ldc = detail::as_int(detail::blas_ld(c), "syrk ldc");
     const cublasOperation_t trans = transpose ? CUBLAS_OP_T : CUBLAS_OP_N;
     if constexpr (std::is_same_v<T, float>) {
-      SPECTRAL_CUBLAS_TRY(cublasSsyrk(blas(), CUBLAS_FILL_MODE_LOWER, trans, ni, ki, &alpha,
-                                      a.data, lda, &beta, c.data, ldc));
+      SPECTRAL_CUBLAS_TRY(cublasSsyrk(blas(), CUBLAS_FILL_MODE_LOWER, trans, ni, ki, &alpha, a.data,
+                                      lda, &beta, c.data, ldc));
     } else {
-      SPECTRAL_CUBLAS_TRY(cublasDsyrk(blas(), CUBLAS_FILL_MODE_LOWER, trans, ni, ki, &alpha,
-                                      a.data, lda, &beta, c.data, ldc));
+      SPECTRAL_CUBLAS_TRY(cublasDsyrk(blas(), CUBLAS_FILL_MODE_LOWER, trans, ni, ki, &alpha, a.data,
+                                      lda, &beta, c.data, ldc));
     }
   } else {
     // No batched syrk in cuBLAS: op(A)·op(A)ᵀ as one strided-batched gemm (both triangles).
     strided_gemm<T>(transpose, !transpose, n, n, k, alpha, a.data, detail::blas_ld(a), stride_a,
-                    a.data,
-            detail::blas_ld(a), stride_a, beta, c.data, detail::blas_ld(c), c.stride, c.count);
+                    a.data, detail::blas_ld(a), stride_a, beta, c.data, detail::blas_ld(c),
+                    c.stride, c.count);
   }
   mirror_lower(c);
 }
@@ -201,7 +208,8 @@ template <class T>
 void backend::symmetric_product(std::type_identity_t<T> alpha,
                                 std::type_identity_t<batch<const T>> a,
                                 std::type_identity_t<batch<const T>> b,
-                                std::type_identity_t<T> beta, batch<T> c) {
+                                std::type_identity_t<T> beta,
+                                batch<T> c) {
   SPECTRAL_EXPECTS(c.rows == c.cols, "symmetric_product: C must be square, got ", c.rows, "x",
                    c.cols);
   gemm<T>(op::none, op::none, alpha, a, b, beta, c);
@@ -218,8 +226,8 @@ void backend::eigh(batch<T> a, batch<T> values, status_word* status) {
   detail::expect_batch(values, "eigh values", true);
   SPECTRAL_EXPECTS(a.rows == a.cols, "eigh: A must be square, got ", a.rows, "x", a.cols);
   SPECTRAL_EXPECTS(values.rows == a.rows && values.cols == 1 && values.count == a.count,
-                   "eigh: values must be ", a.count, " columns of ", a.rows, ", got ",
-                   values.count, " matrices of ", values.rows, "x", values.cols);
+                   "eigh: values must be ", a.count, " columns of ", a.rows, ", got ", values.count,
+                   " matrices of ", values.rows, "x", values.cols);
   SPECTRAL_EXPECTS(status != nullptr, "eigh: null status word");
   if (a.empty()) {
     return;
@@ -242,9 +250,9 @@ void backend::eigh(batch<T> a, batch<T> values, status_word* status) {
     for_each_entry(extent::of(a), detail::copy_entries<T>{a, solved});
   }
   if (!direct_values) {
-    solved_values = dense_batch(
-        scratch<T>(scratch_cache::packed_values, static_cast<std::size_t>(count * k)), k,
-        index_t{1}, count);
+    solved_values =
+        dense_batch(scratch<T>(scratch_cache::packed_values, static_cast<std::size_t>(count * k)),
+                    k, index_t{1}, count);
   }
   const index_t lda = detail::blas_ld(solved);
   std::size_t device_bytes = 0;
@@ -266,10 +274,9 @@ void backend::eigh(batch<T> a, batch<T> values, status_word* status) {
   }
   if (count == 1) {
     SPECTRAL_CUSOLVER_TRY(cusolverDnXsyevd(h.solver(), h.params(), CUSOLVER_EIG_MODE_VECTOR,
-                                           CUBLAS_FILL_MODE_LOWER, k, type, solved.data, lda,
-                                           type, solved_values.data, type, workspace,
-                                           device_bytes, host_workspace_.data(), host_bytes,
-                                           info));
+                                           CUBLAS_FILL_MODE_LOWER, k, type, solved.data, lda, type,
+                                           solved_values.data, type, workspace, device_bytes,
+                                           host_workspace_.data(), host_bytes, info));
   } else {
     SPECTRAL_CUSOLVER_TRY(cusolverDnXsyevBatched(
         h.solver(), h.params(), CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, k, type,
@@ -279,9 +286,8 @@ void backend::eigh(batch<T> a, batch<T> values, status_word* status) {
   detail::solver_info_kernel<int>
       <<<detail::grid_blocks(count), detail::block_threads, 0, stream_>>>(info, count, status);
   detail::check_launch("solver_info_kernel");
-  detail::fix_signs_kernel<T>
-      <<<detail::grid_blocks(count * k * detail::warp_threads), detail::block_threads, 0,
-         stream_>>>(solved);
+  detail::fix_signs_kernel<T><<<detail::grid_blocks(count * k * detail::warp_threads),
+                                detail::block_threads, 0, stream_>>>(solved);
   detail::check_launch("fix_signs_kernel");
   if (!direct_a) {
     for_each_entry(extent::of(a), detail::copy_entries<T>{solved, a});
@@ -311,14 +317,14 @@ void backend::potrf(batch<T> a, status_word* status) {
     std::size_t device_bytes = 0;
     std::size_t host_bytes = 0;
     SPECTRAL_CUSOLVER_TRY(cusolverDnXpotrf_bufferSize(h.solver(), h.params(),
-                                                      CUBLAS_FILL_MODE_LOWER, k, type, a.data,
-                                                      lda, type, &device_bytes, &host_bytes));
+                                                      CUBLAS_FILL_MODE_LOWER, k, type, a.data, lda,
+                                                      type, &device_bytes, &host_bytes));
     char* workspace = scratch<char>(scratch_cache::solver_workspace, device_bytes);
     if (host_workspace_.size() < host_bytes) {
       host_workspace_.resize(host_bytes);
     }
-    SPECTRAL_CUSOLVER_TRY(cusolverDnXpotrf(h.solver(), h.params(), CUBLAS_FILL_MODE_LOWER, k,
-                                           type, a.data, lda, type, workspace, device_bytes,
+    SPECTRAL_CUSOLVER_TRY(cusolverDnXpotrf(h.solver(), h.params(), CUBLAS_FILL_MODE_LOWER, k, type,
+                                           a.data, lda, type, workspace, device_bytes,
                                            host_workspace_.data(), host_bytes, info));
   } else {
     const int n = detail::as_int(k, "potrf size");
@@ -330,11 +336,11 @@ void backend::potrf(batch<T> a, status_word* status) {
             a.data, a.stride, nullptr, 0, count, array);
     detail::check_launch("batch_pointers_kernel");
     if constexpr (std::is_same_v<T, float>) {
-      SPECTRAL_CUSOLVER_TRY(cusolverDnSpotrfBatched(solver(), CUBLAS_FILL_MODE_LOWER, n, array,
-                                                    ld, info, batch_count));
+      SPECTRAL_CUSOLVER_TRY(cusolverDnSpotrfBatched(solver(), CUBLAS_FILL_MODE_LOWER, n, array, ld,
+                                                    info, batch_count));
     } else {
-      SPECTRAL_CUSOLVER_TRY(cusolverDnDpotrfBatched(solver(), CUBLAS_FILL_MODE_LOWER, n, array,
-                                                    ld, info, batch_count));
+      SPECTRAL_CUSOLVER_TRY(cusolverDnDpotrfBatched(solver(), CUBLAS_FILL_MODE_LOWER, n, array, ld,
+                                                    info, batch_count));
     }
   }
   for_each_entry(extent::of(a), detail::zero_upper_entries<T>{a});
@@ -360,13 +366,13 @@ void backend::solve_lower(std::type_identity_t<batch<const T>> lower, batch<T> c
   const T one = T(1);
   if (c.count == 1) {
     if constexpr (std::is_same_v<T, float>) {
-      SPECTRAL_CUBLAS_TRY(cublasStrsm(blas(), CUBLAS_SIDE_LEFT, CUBLAS_FILL_MODE_LOWER,
-                                      CUBLAS_OP_N, CUBLAS_DIAG_NON_UNIT, m, n, &one, lower.data,
-                                      ldl, c.data, ldc));
+      SPECTRAL_CUBLAS_TRY(cublasStrsm(blas(), CUBLAS_SIDE_LEFT, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_N,
+                                      CUBLAS_DIAG_NON_UNIT, m, n, &one, lower.data, ldl, c.data,
+                                      ldc));
     } else {
-      SPECTRAL_CUBLAS_TRY(cublasDtrsm(blas(), CUBLAS_SIDE_LEFT, CUBLAS_FILL_MODE_LOWER,
-                                      CUBLAS_OP_N, CUBLAS_DIAG_NON_UNIT, m, n, &one, lower.data,
-                                      ldl, c.data, ldc));
+      SPECTRAL_CUBLAS_TRY(cublasDtrsm(blas(), CUBLAS_SIDE_LEFT, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_N,
+                                      CUBLAS_DIAG_NON_UNIT, m, n, &one, lower.data, ldl, c.data,
+                                      ldc));
     }
     return;
   }
@@ -394,8 +400,8 @@ void backend::for_each_entry(extent e, F f) {
   static_assert(std::is_trivially_copyable_v<F>,
                 "for_each_entry: the functor is copied to the device; hold batches and scalars "
                 "by value");
-  SPECTRAL_EXPECTS(e.count >= 0 && e.rows >= 0 && e.cols >= 0,
-                   "for_each_entry: negative extent (", e.count, " x ", e.rows, "x", e.cols, ")");
+  SPECTRAL_EXPECTS(e.count >= 0 && e.rows >= 0 && e.cols >= 0, "for_each_entry: negative extent (",
+                   e.count, " x ", e.rows, "x", e.cols, ")");
   const index_t n = e.size();
   if (n == 0) {
     return;
@@ -408,25 +414,25 @@ void backend::for_each_entry(extent e, F f) {
 // --- reductions ---------------------------------------------------------------------------------
 
 template <class T, class Reader, class Combine>
-void backend::reduce(Reader reader, Combine combine, index_t count, index_t work, T* out,
-                     const char* name) {
+void backend::reduce(
+    Reader reader, Combine combine, index_t count, index_t work, T* out, const char* name) {
   if (count == 0) {
     return;
   }
   SPECTRAL_EXPECTS(out != nullptr, name, ": null output pointer");
   constexpr index_t chunk = index_t{detail::block_threads} * 8;
   const index_t chunks = work <= chunk ? 1 : (work + chunk - 1) / chunk;
-  double* partial_sums =
-      chunks > 1 ? scratch<double>(scratch_cache::partials, static_cast<std::size_t>(count * chunks))
-                 : nullptr;
+  double* partial_sums = chunks > 1 ? scratch<double>(scratch_cache::partials,
+                                                      static_cast<std::size_t>(count * chunks))
+                                    : nullptr;
   detail::reduce_chunks_kernel<T, Reader, Combine>
       <<<detail::task_blocks(count * chunks), detail::block_threads, 0, stream_>>>(
           reader, combine, count, work, chunk, chunks, partial_sums, out);
   detail::check_launch(name);
   if (chunks > 1) {
     detail::reduce_partials_kernel<T, Combine>
-        <<<detail::grid_blocks(count * detail::warp_threads), detail::block_threads, 0,
-           stream_>>>(combine, partial_sums, count, chunks, out);
+        <<<detail::grid_blocks(count * detail::warp_threads), detail::block_threads, 0, stream_>>>(
+            combine, partial_sums, count, chunks, out);
     detail::check_launch(name);
   }
 }
@@ -434,27 +440,26 @@ void backend::reduce(Reader reader, Combine combine, index_t count, index_t work
 template <class T>
 void backend::trace(std::type_identity_t<batch<const T>> a, T* out) {
   detail::expect_batch(a, "trace A", false);
-  reduce(detail::trace_reader<T>{a}, detail::sum_combine{}, a.count, std::min(a.rows, a.cols),
-         out, "trace");
+  reduce(detail::trace_reader<T>{a}, detail::sum_combine{}, a.count, std::min(a.rows, a.cols), out,
+         "trace");
 }
 
 template <class T>
-void backend::dot(std::type_identity_t<batch<const T>> a, std::type_identity_t<batch<const T>> b,
+void backend::dot(std::type_identity_t<batch<const T>> a,
+                  std::type_identity_t<batch<const T>> b,
                   T* out) {
   detail::expect_batch(a, "dot A", false);
   detail::expect_batch(b, "dot B", false);
   SPECTRAL_EXPECTS(a.rows == b.rows && a.cols == b.cols && a.count == b.count, "dot: A is ",
                    a.count, " matrices of ", a.rows, "x", a.cols, ", B ", b.count, " of ", b.rows,
                    "x", b.cols);
-  reduce(detail::dot_reader<T>{a, b}, detail::sum_combine{}, a.count, a.rows * a.cols, out,
-         "dot");
+  reduce(detail::dot_reader<T>{a, b}, detail::sum_combine{}, a.count, a.rows * a.cols, out, "dot");
 }
 
 template <class T>
 void backend::max_abs(std::type_identity_t<batch<const T>> a, T* out) {
   detail::expect_batch(a, "max_abs A", false);
-  reduce(detail::abs_reader<T>{a}, detail::max_combine{}, a.count, a.rows * a.cols, out,
-         "max_abs");
+  reduce(detail::abs_reader<T>{a}, detail::max_combine{}, a.count, a.rows * a.cols, out, "max_abs");
 }
 
 template <class U>
@@ -479,7 +484,9 @@ void backend::check_finite(batch<U> input, status_word* status, unsigned flag) {
 // --- centring -----------------------------------------------------------------------------------
 
 template <class T>
-void backend::center(std::type_identity_t<batch<const T>> a, batch<T> c, mean_over over,
+void backend::center(std::type_identity_t<batch<const T>> a,
+                     batch<T> c,
+                     mean_over over,
                      std::type_identity_t<T>* means) {
   detail::expect_batch(a, "center A", false);
   detail::expect_batch(c, "center C", true);

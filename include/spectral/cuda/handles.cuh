@@ -8,11 +8,11 @@
 #include <spectral/cuda/device.cuh>
 #include <spectral/cuda/error.cuh>
 
+#include <utility>
+
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <cusolverDn.h>
-
-#include <utility>
 
 namespace spectral::cuda {
 

@@ -16,9 +16,9 @@
 #include <spectral/losses/loss_steps.hpp>
 #include <spectral/methods/iter_norm.hpp>
 
-#include <cuda_runtime.h>
-
 #include <cstdint>
+
+#include <cuda_runtime.h>
 
 namespace spectral::cuda {
 
@@ -31,8 +31,12 @@ namespace spectral::cuda {
  * @throws invalid_input for fewer than 2 observations, shapes or null pointers
  */
 template <class T>
-void trace_loss(embedding_view<const T> y, axis a, T* value, const embedding_view<T>* grad = nullptr,
-                T grad_scale = T(1), cudaStream_t stream = nullptr,
+void trace_loss(embedding_view<const T> y,
+                axis a,
+                T* value,
+                const embedding_view<T>* grad = nullptr,
+                T grad_scale = T(1),
+                cudaStream_t stream = nullptr,
                 memory_resource memory = stream_ordered_resource());
 
 /**
@@ -42,9 +46,12 @@ void trace_loss(embedding_view<const T> y, axis a, T* value, const embedding_vie
  * @throws invalid_input for empty or mismatched shapes and null pointers
  */
 template <class T>
-void normalized_mse(embedding_view<const T> a, embedding_view<const T> b, T* value,
+void normalized_mse(embedding_view<const T> a,
+                    embedding_view<const T> b,
+                    T* value,
                     const embedding_view<T>* grad_a = nullptr,
-                    const embedding_view<T>* grad_b = nullptr, T grad_scale = T(1),
+                    const embedding_view<T>* grad_b = nullptr,
+                    T grad_scale = T(1),
                     cudaStream_t stream = nullptr,
                     memory_resource memory = stream_ordered_resource());
 
@@ -55,8 +62,13 @@ using intl_objective = spectral::intl_objective<T, Method, backend>;
 // --- implementation -----------------------------------------------------------------------------
 
 template <class T>
-void trace_loss(embedding_view<const T> y, axis a, T* value, const embedding_view<T>* grad,
-                T grad_scale, cudaStream_t stream, memory_resource memory) {
+void trace_loss(embedding_view<const T> y,
+                axis a,
+                T* value,
+                const embedding_view<T>* grad,
+                T grad_scale,
+                cudaStream_t stream,
+                memory_resource memory) {
   const std::int64_t observations = a == axis::features ? y.rows : y.cols;
   SPECTRAL_EXPECTS(observations >= 2, "y: the trace loss on the ", to_string(a),
                    " axis needs at least 2 observations, got ", observations);
@@ -73,9 +85,14 @@ void trace_loss(embedding_view<const T> y, axis a, T* value, const embedding_vie
 }
 
 template <class T>
-void normalized_mse(embedding_view<const T> a, embedding_view<const T> b, T* value,
-                    const embedding_view<T>* grad_a, const embedding_view<T>* grad_b,
-                    T grad_scale, cudaStream_t stream, memory_resource memory) {
+void normalized_mse(embedding_view<const T> a,
+                    embedding_view<const T> b,
+                    T* value,
+                    const embedding_view<T>* grad_a,
+                    const embedding_view<T>* grad_b,
+                    T grad_scale,
+                    cudaStream_t stream,
+                    memory_resource memory) {
   SPECTRAL_EXPECTS(a.rows >= 1 && a.cols >= 1, "a: must be non-empty, got ", a.rows, "x", a.cols);
   spectral::detail::expect_view(a, a.rows, a.cols, "a");
   spectral::detail::expect_view(b, a.rows, a.cols, "b");

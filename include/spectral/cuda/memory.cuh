@@ -10,13 +10,13 @@
 #include <spectral/core/error.hpp>
 #include <spectral/cuda/error.cuh>
 
-#include <cuda_runtime.h>
-
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
 #include <utility>
+
+#include <cuda_runtime.h>
 
 namespace spectral::cuda {
 
@@ -31,7 +31,9 @@ struct memory_resource {
   /// Returns `bytes` of device memory usable in order on `stream` (throws on failure).
   using allocate_fn = void* (*)(void* state, std::size_t bytes, cudaStream_t stream);
   /// Frees, in order on `stream`, what allocate returned for `bytes`; never throws.
-  using deallocate_fn = void (*)(void* state, void* pointer, std::size_t bytes,
+  using deallocate_fn = void (*)(void* state,
+                                 void* pointer,
+                                 std::size_t bytes,
                                  cudaStream_t stream) noexcept;
 
   void* state = nullptr;               ///< passed to both functions as is (the allocator object)
@@ -64,7 +66,7 @@ inline void keep_default_pool_memory() noexcept {
   const std::uint64_t bit =
       device >= 0 && device < 64 ? (std::uint64_t{1} << static_cast<unsigned>(device)) : 0U;
   if (bit != 0U && ((configured.load(std::memory_order_relaxed) & bit) != 0U ||
-                     (configured.fetch_or(bit, std::memory_order_relaxed) & bit) != 0U)) {
+                    (configured.fetch_or(bit, std::memory_order_relaxed) & bit) != 0U)) {
     return;  // set before: only the first call for a device gets past here
   }
   cudaMemPool_t pool = nullptr;
@@ -81,7 +83,9 @@ inline void* pool_allocate(void* /*state*/, std::size_t bytes, cudaStream_t stre
   SPECTRAL_CUDA_TRY(cudaMallocAsync(&pointer, bytes, stream));
   return pointer;
 }
-inline void pool_deallocate(void* /*state*/, void* pointer, std::size_t /*bytes*/,
+inline void pool_deallocate(void* /*state*/,
+                            void* pointer,
+                            std::size_t /*bytes*/,
                             cudaStream_t stream) noexcept {
   (void)cudaFreeAsync(pointer, stream);  // a destructor cannot report; the pool outlives us
 }
@@ -104,7 +108,8 @@ class device_buffer {
  public:
   device_buffer() = default;
   /// `count` uninitialised T from `resource`, allocated in order on `stream` (freed there too).
-  device_buffer(std::size_t count, cudaStream_t stream,
+  device_buffer(std::size_t count,
+                cudaStream_t stream,
                 memory_resource resource = stream_ordered_resource())
       : size_(count), stream_(stream), resource_(resource) {
     if (count > 0) {
@@ -163,7 +168,9 @@ namespace detail {
 
 /// Host-side checks every public entry point runs before enqueuing any work.
 template <class T>
-void expect_view(const embedding_view<T>& view, std::int64_t rows, std::int64_t cols,
+void expect_view(const embedding_view<T>& view,
+                 std::int64_t rows,
+                 std::int64_t cols,
                  const char* name) {
   SPECTRAL_EXPECTS(view.data != nullptr || rows * cols == 0, name, ": null device pointer");
   SPECTRAL_EXPECTS(view.rows == rows && view.cols == cols, name, ": expected ", rows, "x", cols,

@@ -7,10 +7,10 @@
 
 #include <spectral/cuda/memory.cuh>
 
-#include <cuda_runtime.h>
-
 #include <array>
 #include <cstddef>
+
+#include <cuda_runtime.h>
 
 namespace spectral::cuda {
 
@@ -42,7 +42,9 @@ class scratch_cache {
   /// At least `count` T in `which` (valid until the next get of the same slot). Growth frees
   /// the old buffer in stream order on the stream it was allocated on.
   template <class T>
-  [[nodiscard]] T* get(slot which, std::size_t count, cudaStream_t stream,
+  [[nodiscard]] T* get(slot which,
+                       std::size_t count,
+                       cudaStream_t stream,
                        const memory_resource& memory) {
     const std::size_t bytes = count * sizeof(T);
     device_buffer<std::byte>& held = slots_[static_cast<std::size_t>(which)];

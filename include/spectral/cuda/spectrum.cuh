@@ -13,9 +13,9 @@
 #include <spectral/cuda/status.cuh>
 #include <spectral/diagnostics/spectrum.hpp>
 
-#include <cuda_runtime.h>
-
 #include <cstdint>
+
+#include <cuda_runtime.h>
 
 namespace spectral::cuda {
 
@@ -27,8 +27,10 @@ namespace spectral::cuda {
  * @throws invalid_input as the CPU version (shapes, non-finite z, a zero spectrum)
  */
 template <real_scalar T>
-[[nodiscard]] spectrum_report spectrum(embedding_view<const T> z, const options& opts = {},
-                                       std::int64_t group = 0, cudaStream_t stream = nullptr,
+[[nodiscard]] spectrum_report spectrum(embedding_view<const T> z,
+                                       const options& opts = {},
+                                       std::int64_t group = 0,
+                                       cudaStream_t stream = nullptr,
                                        memory_resource memory = stream_ordered_resource()) {
   opts.validate();
   (void)checked_group_shape(z.rows, z.cols, opts);

@@ -10,9 +10,9 @@
 #include <spectral/core/status.hpp>
 #include <spectral/cuda/error.cuh>
 
-#include <cuda_runtime.h>
-
 #include <string_view>
+
+#include <cuda_runtime.h>
 
 namespace spectral::cuda {
 
@@ -25,9 +25,9 @@ namespace spectral::cuda {
 using device_status = spectral::status_word;
 
 // The flags under the names the CUDA code has always used (spectral::cuda::status_...).
+using spectral::status_constant_input;
 using spectral::status_flag;
 using spectral::status_flag_count;
-using spectral::status_constant_input;
 using spectral::status_nonfinite_grad_in;
 using spectral::status_nonfinite_gradient;
 using spectral::status_nonfinite_input;
@@ -40,16 +40,17 @@ namespace detail {
 // report() (host and device: atomicOr on the device), slot_of() and throw_status() are the
 // core's; these declarations keep the kernels' unqualified `report(...)` and the
 // `detail::throw_status(...)` callers working unchanged.
+using spectral::throw_status;
 using spectral::detail::report;
 using spectral::detail::slot_of;
-using spectral::throw_status;
 }  // namespace detail
 
 /**
  * @brief Copies a status word to the host (synchronising `stream`) and throws what it records.
  * @throws invalid_input for non-finite inputs, numerical_error for numerical failures.
  */
-inline void check_status(const device_status* d_status, cudaStream_t stream,
+inline void check_status(const device_status* d_status,
+                         cudaStream_t stream,
                          std::string_view method) {
   device_status h_status{};
   SPECTRAL_CUDA_TRY(

@@ -57,14 +57,16 @@ void expect_finite(const Eigen::DenseBase<Derived>& m, std::string_view name) {
   for (index_t r = 0; r < m.rows(); ++r) {
     for (index_t c = 0; c < m.cols(); ++c) {
       const auto v = m(r, c);
-      SPECTRAL_EXPECTS(is_finite_value(v), name, ": entry (", r, ", ", c,
-                       ") is ", v, "; inputs must be finite");
+      SPECTRAL_EXPECTS(is_finite_value(v), name, ": entry (", r, ", ", c, ") is ", v,
+                       "; inputs must be finite");
     }
   }
 }
 
 template <class Derived>
-void expect_shape(const Eigen::DenseBase<Derived>& m, index_t rows, index_t cols,
+void expect_shape(const Eigen::DenseBase<Derived>& m,
+                  index_t rows,
+                  index_t cols,
                   std::string_view name) {
   SPECTRAL_EXPECTS(m.rows() == rows && m.cols() == cols, name, ": expected ", rows, "x", cols,
                    ", got ", m.rows(), "x", m.cols());

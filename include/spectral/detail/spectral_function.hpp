@@ -44,9 +44,8 @@ constexpr double loewner_tie_tolerance() {
 /// (g(a) − g(b))/(a − b) given g(a) and g(b), or g'((a + b)/2) when a and b tie within `tie`
 /// (relative).
 template <class Method>
-[[nodiscard]] SPECTRAL_HOST_DEVICE double divided_difference(const Method& method, double a,
-                                                             double b, double g_a, double g_b,
-                                                             double tie) {
+[[nodiscard]] SPECTRAL_HOST_DEVICE double divided_difference(
+    const Method& method, double a, double b, double g_a, double g_b, double tie) {
   const double gap = a - b;
   const double scale = std::fmax(std::fabs(a), std::fabs(b));
   return std::fabs(gap) > tie * scale ? (g_a - g_b) / gap : method.derivative(0.5 * (a + b));
@@ -115,8 +114,11 @@ struct loewner_product {
 /// out = U·diag(d)·Uᵀ (exactly symmetric) from U scaled by d or √d: a rank-k update (half the
 /// work of a general product) when every d is positive, which `positive` promises.
 template <class Backend, class T>
-void rebuild(const primitives<Backend, T>& p, batch<const T> scaled, batch<const T> vectors,
-             bool positive, batch<T> out) {
+void rebuild(const primitives<Backend, T>& p,
+             batch<const T> scaled,
+             batch<const T> vectors,
+             bool positive,
+             batch<T> out) {
   if (positive) {
     p.syrk(op::none, T(1), scaled, T(0), out);
     return;
@@ -132,10 +134,15 @@ void rebuild(const primitives<Backend, T>& p, batch<const T> scaled, batch<const
  * A Σ that is not positive definite where g needs it is recorded in `status`.
  */
 template <class Backend, class T, class Method>
-void spectral_function_compute(const primitives<Backend, T>& p, const Method& method,
-                               typename Backend::template buffer<T>&& sigma, index_t size,
-                               index_t count, batch<T> w, spectral_function_state<T, Backend>* st,
-                               status_word* status, index_t covariance_size) {
+void spectral_function_compute(const primitives<Backend, T>& p,
+                               const Method& method,
+                               typename Backend::template buffer<T>&& sigma,
+                               index_t size,
+                               index_t count,
+                               batch<T> w,
+                               spectral_function_state<T, Backend>* st,
+                               status_word* status,
+                               index_t covariance_size) {
   auto values = p.allocate(size * count);
   const batch<T> u = dense_batch(sigma.data(), size, size, count);
   const batch<T> lambda = dense_batch(values.data(), size, 1, count);
@@ -163,9 +170,11 @@ void spectral_function_compute(const primitives<Backend, T>& p, const Method& me
 /// Daleckii–Krein: ∂L/∂Σ = U (Γ ∘ Uᵀ sym(∂L/∂W) U) Uᵀ with Γ the Loewner matrix of g; never
 /// divides by a small eigen-gap, so repeated eigenvalues keep the gradient finite.
 template <class Backend, class T, class Method>
-void spectral_function_gradient(const primitives<Backend, T>& p, const Method& method,
+void spectral_function_gradient(const primitives<Backend, T>& p,
+                                const Method& method,
                                 const spectral_function_state<T, Backend>& st,
-                                batch<const T> grad_w, batch<T> grad_sigma) {
+                                batch<const T> grad_w,
+                                batch<T> grad_sigma) {
   const index_t k = st.size;
   const index_t count = st.count;
   auto first = p.allocate(k * k * count);
@@ -198,8 +207,7 @@ struct scale_by_divided_difference {
   double tie;
   SPECTRAL_HOST_DEVICE void operator()(index_t b, index_t i, index_t j) const {
     const double lambda = static_cast<double>(values(b, j, 0));
-    const double delta =
-        divided_difference(method, lambda, eps, method.value(lambda), g_eps, tie);
+    const double delta = divided_difference(method, lambda, eps, method.value(lambda), g_eps, tie);
     out(b, i, j) = static_cast<T>(static_cast<double>(c(b, i, j)) * delta);
   }
 };
@@ -215,9 +223,14 @@ struct scale_by_divided_difference {
  * @param x      the K×M centred blocks (op::transpose when the batch holds Xᵀ)
  */
 template <class Backend, class T, class Method>
-void spectral_function_from_gram(const primitives<Backend, T>& p, const Method& method,
-                                 const spectral_function_state<T, Backend>& st, batch<const T> x,
-                                 op x_op, double divisor, double eps, batch<T> w) {
+void spectral_function_from_gram(const primitives<Backend, T>& p,
+                                 const Method& method,
+                                 const spectral_function_state<T, Backend>& st,
+                                 batch<const T> x,
+                                 op x_op,
+                                 double divisor,
+                                 double eps,
+                                 batch<T> w) {
   const index_t k = read_rows(x, x_op);
   const index_t m = st.size;
   const index_t count = st.count;
@@ -226,9 +239,9 @@ void spectral_function_from_gram(const primitives<Backend, T>& p, const Method& 
   const batch<T> c = dense_batch(c_storage.data(), k, m, count);
   const batch<T> scaled = dense_batch(scaled_storage.data(), k, m, count);
   p.gemm(x_op, op::none, static_cast<T>(1.0 / std::sqrt(divisor)), x, st.vectors(), T(0), c);
-  p.for_each(extent::of(c), scale_by_divided_difference<T, Method>{
-                                c, st.values(), scaled, method, eps, method.value(eps),
-                                loewner_tie_tolerance<T>()});
+  p.for_each(extent::of(c),
+             scale_by_divided_difference<T, Method>{c, st.values(), scaled, method, eps,
+                                                    method.value(eps), loewner_tie_tolerance<T>()});
   p.gemm(op::none, op::transpose, T(1), scaled, c, T(0), w);
   p.for_each(extent{count, k, 1}, add_identity<T>{w, static_cast<T>(method.value(eps))});
   p.for_each(extent::of(w), mirror_lower_entries<T>{w});

@@ -27,11 +27,11 @@ namespace spectral {
  * Σ) are clamped to zero for the normalised spectrum and the effective rank.
  */
 struct spectrum_report {
-  vector<double> eigenvalues;  ///< descending, λ_1 ≥ … ≥ λ_K (as computed)
-  vector<double> normalized;   ///< max(λ_i, 0) / Σ_j max(λ_j, 0)
-  double trace = 0;            ///< tr Σ
-  double effective_rank = 0;   ///< exp(−Σ x_i log x_i) of the normalised spectrum, in [1, K]
-  double condition_number = 0; ///< λ_max / λ_min; +inf when Σ is numerically singular
+  vector<double> eigenvalues;   ///< descending, λ_1 ≥ … ≥ λ_K (as computed)
+  vector<double> normalized;    ///< max(λ_i, 0) / Σ_j max(λ_j, 0)
+  double trace = 0;             ///< tr Σ
+  double effective_rank = 0;    ///< exp(−Σ x_i log x_i) of the normalised spectrum, in [1, K]
+  double condition_number = 0;  ///< λ_max / λ_min; +inf when Σ is numerically singular
 };
 
 /// Effective rank exp(H(x)) of a spectrum (any order, negative entries treated as 0).
@@ -87,7 +87,10 @@ namespace detail {
  */
 template <class Backend, class T>
 [[nodiscard]] spectrum_report covariance_spectrum(
-    Backend& be, batch<const T> z, const options& opts, index_t group,
+    Backend& be,
+    batch<const T> z,
+    const options& opts,
+    index_t group,
     typename backend_traits<Backend>::stream stream = {}) {
   const primitives<Backend, double> p{be};
   const index_t d = z.rows;
@@ -102,8 +105,7 @@ template <class Backend, class T>
   center_embedding(p, columns, columns, opts, static_cast<double*>(nullptr));
   // Σ of every group, then the chosen group's eigenvalues (K) and trace (1).
   auto sigma = p.allocate(opts.groups * k * k + k + 1);
-  group_covariances(p, columns, opts, shape, false,
-                    dense_batch(sigma.data(), k, k, opts.groups));
+  group_covariances(p, columns, opts, shape, false, dense_batch(sigma.data(), k, k, opts.groups));
   const batch<double> chosen = dense_batch(sigma.data() + group * k * k, k, k, 1);
   double* values = sigma.data() + opts.groups * k * k;
   p.trace(chosen, values + k);
@@ -128,7 +130,8 @@ template <class Backend, class T>
  * @throws invalid_input as for covariance(); for an all-constant embedding (zero spectrum)
  */
 template <real_scalar T>
-[[nodiscard]] spectrum_report spectrum(embedding_cref<T> z, const options& opts = {},
+[[nodiscard]] spectrum_report spectrum(embedding_cref<T> z,
+                                       const options& opts = {},
                                        index_t group = 0) {
   opts.validate();
   (void)checked_group_shape(z.rows(), z.cols(), opts);

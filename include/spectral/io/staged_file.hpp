@@ -144,7 +144,8 @@ class staged_file_set {
 /// Writes `bytes` to `path` through a staged file: all of it or, on failure, nothing.
 /// @param durable see staged_file
 /// @throws invalid_input naming `path`
-inline void write_file_atomically(const std::filesystem::path& path, std::string_view bytes,
+inline void write_file_atomically(const std::filesystem::path& path,
+                                  std::string_view bytes,
                                   bool durable = true) {
   staged_file file(path, durable);
   file.write(bytes);

@@ -67,11 +67,12 @@ class intl_objective {
    * @brief Evaluates L and, when `grads` is non-null, ∂L/∂Z^v for every view.
    * @param views V ≥ 2 embeddings of one shape (N×D)
    * @param grads resized to V matrices of N×D
-   * @throws invalid_input for fewer than 2 views or mismatched shapes; whatever the transform throws
+   * @throws invalid_input for fewer than 2 views or mismatched shapes; whatever the transform
+   * throws
    */
-  terms evaluate(const std::vector<row_matrix<T>>& views,
-                 std::vector<row_matrix<T>>* grads = nullptr) const
-    requires detail::host_backend<Backend>;
+  terms evaluate(
+      const std::vector<row_matrix<T>>& views,
+      std::vector<row_matrix<T>>* grads = nullptr) const requires detail::host_backend<Backend>;
 
   /**
    * @brief L and, when `grads` is non-empty, ∂L/∂Z^v written into grads[v] (device memory).
@@ -80,8 +81,8 @@ class intl_objective {
    *         length; whatever the transform throws
    */
   terms evaluate(const std::vector<embedding_view<const T>>& views,
-                 const std::vector<embedding_view<T>>& grads = {}, stream_type stream = {}) const
-    requires(!detail::host_backend<Backend>);
+                 const std::vector<embedding_view<T>>& grads = {},
+                 stream_type stream = {}) const requires(!detail::host_backend<Backend>);
 
   /// The transform every view goes through.
   [[nodiscard]] const transform_type& transform() const noexcept { return transform_; }
@@ -92,7 +93,8 @@ class intl_objective {
   /// The algorithm: forward(v, out) → context, the losses on the backend, backward(ctx, g, v).
   template <class Forward, class Backward>
   terms run(std::span<const embedding_view<const T>> views,
-            std::span<const embedding_view<T>> grads, const Forward& forward,
+            std::span<const embedding_view<T>> grads,
+            const Forward& forward,
             const Backward& backward) const;
 
   transform_type transform_;
@@ -190,9 +192,7 @@ auto intl_objective<T, Method, Backend>::run(std::span<const embedding_view<cons
 template <real_scalar T, spectral_method Method, class Backend>
 auto intl_objective<T, Method, Backend>::evaluate(const std::vector<row_matrix<T>>& views,
                                                   std::vector<row_matrix<T>>* grads) const
-    -> terms
-  requires detail::host_backend<Backend>
-{
+    -> terms requires detail::host_backend<Backend> {
   detail::expect_views(views.size(), [&](std::size_t v) {
     return std::pair{views[v].rows(), views[v].cols()};
   });
@@ -231,12 +231,12 @@ template <real_scalar T, spectral_method Method, class Backend>
 auto intl_objective<T, Method, Backend>::evaluate(const std::vector<embedding_view<const T>>& views,
                                                   const std::vector<embedding_view<T>>& grads,
                                                   stream_type stream) const -> terms
-  requires(!detail::host_backend<Backend>)
-{
-  detail::expect_views(views.size(),
-                       [&](std::size_t v) { return std::pair{views[v].rows, views[v].cols}; });
-  SPECTRAL_EXPECTS(grads.empty() || grads.size() == views.size(), "grads: expected ",
-                   views.size(), " gradient views, got ", grads.size());
+    requires(!detail::host_backend<Backend>) {
+  detail::expect_views(views.size(), [&](std::size_t v) {
+    return std::pair{views[v].rows, views[v].cols};
+  });
+  SPECTRAL_EXPECTS(grads.empty() || grads.size() == views.size(), "grads: expected ", views.size(),
+                   " gradient views, got ", grads.size());
   for (std::size_t v = 0; v < views.size(); ++v) {
     detail::expect_view(views[v], views[0].rows, views[0].cols, "views");
   }

@@ -145,8 +145,13 @@ template <class T>
  * checked the shapes and that M ≥ 2.
  */
 template <class Backend, class T>
-void trace_loss_steps(const primitives<Backend, T>& p, std::type_identity_t<batch<const T>> y,
-                      axis a, T* value, const batch<T>* grad, T scale, bool accumulate) {
+void trace_loss_steps(const primitives<Backend, T>& p,
+                      std::type_identity_t<batch<const T>> y,
+                      axis a,
+                      T* value,
+                      const batch<T>* grad,
+                      T scale,
+                      bool accumulate) {
   const index_t d = y.rows;
   const index_t n = y.cols;
   const bool features = a == axis::features;
@@ -167,8 +172,8 @@ void trace_loss_steps(const primitives<Backend, T>& p, std::type_identity_t<batc
   p.dot(excess_column, excess_column, value);
   if (grad != nullptr) {
     const T factor = scale * static_cast<T>(4.0 / static_cast<double>(observations - 1));
-    p.for_each(extent::of(*grad), trace_loss_gradient<T>{centered, *grad, excess, factor,
-                                                         features, accumulate});
+    p.for_each(extent::of(*grad),
+               trace_loss_gradient<T>{centered, *grad, excess, factor, features, accumulate});
   }
 }
 
@@ -180,8 +185,11 @@ void trace_loss_steps(const primitives<Backend, T>& p, std::type_identity_t<batc
 template <class Backend, class T>
 void normalized_mse_steps(const primitives<Backend, T>& p,
                           std::type_identity_t<batch<const T>> a,
-                          std::type_identity_t<batch<const T>> b, T* value,
-                          const batch<T>* grad_a, const batch<T>* grad_b, T scale,
+                          std::type_identity_t<batch<const T>> b,
+                          T* value,
+                          const batch<T>* grad_a,
+                          const batch<T>* grad_b,
+                          T scale,
                           bool accumulate) {
   const index_t n = a.cols;
   // One buffer of 7 per-sample terms: ‖a‖², ‖b‖², ⟨a, b⟩, the two clamped norms, the cosine, 1.
@@ -205,10 +213,10 @@ void normalized_mse_steps(const primitives<Backend, T>& p,
         dense_batch(static_cast<const T*>(ones), n, 1, 1), value);
   p.for_each(extent{1, 1, 1}, affine_in_place<T>{value, T(2), -two_over_n});
   if (grad_a != nullptr || grad_b != nullptr) {
-    p.for_each(extent::of(a), normalized_mse_gradients<T>{
-                                  a, b, grad_a != nullptr ? *grad_a : batch<T>{},
-                                  grad_b != nullptr ? *grad_b : batch<T>{}, norm_a, norm_b,
-                                  cosine, -scale * two_over_n, accumulate});
+    p.for_each(extent::of(a),
+               normalized_mse_gradients<T>{a, b, grad_a != nullptr ? *grad_a : batch<T>{},
+                                           grad_b != nullptr ? *grad_b : batch<T>{}, norm_a, norm_b,
+                                           cosine, -scale * two_over_n, accumulate});
   }
 }
 

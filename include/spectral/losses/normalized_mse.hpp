@@ -25,13 +25,17 @@ namespace spectral {
  * @throws invalid_input for different shapes, empty or non-finite input
  */
 template <real_scalar T>
-T normalized_mse(embedding_cref<T> a, embedding_cref<T> b, embedding_ref<T>* grad_a = nullptr,
+T normalized_mse(embedding_cref<T> a,
+                 embedding_cref<T> b,
+                 embedding_ref<T>* grad_a = nullptr,
                  embedding_ref<T>* grad_b = nullptr);
 
 // --- implementation -----------------------------------------------------------------------------
 
 template <real_scalar T>
-T normalized_mse(embedding_cref<T> a, embedding_cref<T> b, embedding_ref<T>* grad_a,
+T normalized_mse(embedding_cref<T> a,
+                 embedding_cref<T> b,
+                 embedding_ref<T>* grad_a,
                  embedding_ref<T>* grad_b) {
   SPECTRAL_EXPECTS(a.rows() >= 1 && a.cols() >= 1, "a: must be non-empty, got ", a.rows(), "x",
                    a.cols());

@@ -6,11 +6,11 @@
 /// iter_norm: IterNorm's Newton–Schulz iterations towards Σ^{-1/2} (INTL's spectral
 /// transformation), its two solver routes and its elementwise steps (iter_norm_steps).
 
+#include <spectral/core/batch.hpp>
 #include <spectral/core/config.hpp>
 #include <spectral/core/error.hpp>
-#include <spectral/core/types.hpp>
-#include <spectral/core/batch.hpp>
 #include <spectral/core/status.hpp>
+#include <spectral/core/types.hpp>
 #include <spectral/detail/batch_ops.hpp>
 #include <spectral/detail/spectral_function.hpp>
 
@@ -119,9 +119,9 @@ struct iter_norm {
    */
   template <class T, class Backend>
   struct state {
-    typename Backend::template buffer<T> normalized;    ///< S = Σ/τ, count × K × K
-    typename Backend::template buffer<T> traces;        ///< τ per matrix
-    typename Backend::template buffer<T> iterates;      ///< newton: (T − 1) × {P, P², P³} × count
+    typename Backend::template buffer<T> normalized;  ///< S = Σ/τ, count × K × K
+    typename Backend::template buffer<T> traces;      ///< τ per matrix
+    typename Backend::template buffer<T> iterates;  ///< newton: (T − 1) × {P, P², P³} × count
     typename Backend::template buffer<T> eigenvalues;   ///< eigen: x_i of S, ascending
     typename Backend::template buffer<T> eigenvectors;  ///< eigen: U
     bool eigen_route = false;  ///< which route computed W (see iter_norm_solver)
@@ -193,26 +193,36 @@ struct iter_norm {
   /// route then keeps one iterate at a time instead of T − 1).
   template <class Backend, class T>
   void compute(const primitives<Backend, T>& p,
-               typename Backend::template buffer<T>&& sigma, index_t size, index_t count,
-               batch<T> w, state<T, Backend>* st, status_word* status,
+               typename Backend::template buffer<T>&& sigma,
+               index_t size,
+               index_t count,
+               batch<T> w,
+               state<T, Backend>* st,
+               status_word* status,
                index_t covariance_size) const;
   /// ∂L/∂Σ (`grad_sigma`) from ∂L/∂W (`grad_w`) through the saved route: the unrolled Newton
   /// reverse pass or Daleckii–Krein with p_T's divided differences.
   template <class Backend, class T>
-  void gradient(const primitives<Backend, T>& p, const state<T, Backend>& st,
-                batch<const T> w, batch<const T> grad_w, batch<T> grad_sigma) const;
+  void gradient(const primitives<Backend, T>& p,
+                const state<T, Backend>& st,
+                batch<const T> w,
+                batch<const T> grad_w,
+                batch<T> grad_sigma) const;
   /// The K×K W from a solve on the Gram G = XᵀX/d (`st`, X the K×M centred blocks, d = M − 1),
   /// without K×K iterations: see the implementation.
   template <class Backend, class T>
-  void transform_from_gram(const primitives<Backend, T>& p, const state<T, Backend>& st,
-                           batch<const T> x, op x_op, double divisor, double eps,
+  void transform_from_gram(const primitives<Backend, T>& p,
+                           const state<T, Backend>& st,
+                           batch<const T> x,
+                           op x_op,
+                           double divisor,
+                           double eps,
                            batch<T> w) const;
 };
 
 /// The elementwise steps of IterNorm (functors for Backend::for_each_entry), compiled for host
 /// and device.
 namespace iter_norm_steps {
-
 
 /// τ must be positive and finite (launched over one entry per matrix).
 template <class T>
@@ -298,8 +308,8 @@ struct adjoint_step {
   batch<const T> sandwich;  ///< P N P
   /// Updates entry (i, j) of matrix g.
   SPECTRAL_HOST_DEVICE void operator()(index_t g, index_t i, index_t j) const {
-    b(g, i, j) = T(1.5) * b(g, i, j) -
-                 T(0.25) * (product(g, i, j) + product(g, j, i) + sandwich(g, i, j));
+    b(g, i, j) =
+        T(1.5) * b(g, i, j) - T(0.25) * (product(g, i, j) + product(g, j, i) + sandwich(g, i, j));
   }
 };
 /// R ∘= Γ with Γ_ij = p_T[x_i, x_j] (the larger argument first, so Γ is exactly symmetric).
@@ -391,8 +401,12 @@ struct add_root_trace_identity {
 
 template <class Backend, class T>
 void iter_norm::compute(const primitives<Backend, T>& p,
-                        typename Backend::template buffer<T>&& sigma, index_t size, index_t count,
-                        batch<T> w, state<T, Backend>* st, status_word* status,
+                        typename Backend::template buffer<T>&& sigma,
+                        index_t size,
+                        index_t count,
+                        batch<T> w,
+                        state<T, Backend>* st,
+                        status_word* status,
                         index_t /*covariance_size*/) const {
   using buffer = typename Backend::template buffer<T>;
   const index_t area = size * size * count;
@@ -415,7 +429,8 @@ void iter_norm::compute(const primitives<Backend, T>& p,
   const auto slot = [&](index_t step, int which) {
     return view(iterates.data() + (keep ? step * 3 + which : which) * area);
   };
-  p.for_each(extent::of(s), iter_norm_steps::start<T>{s, eigen_route ? batch<T>{} : slot(0, 0), traces.data()});
+  p.for_each(extent::of(s),
+             iter_norm_steps::start<T>{s, eigen_route ? batch<T>{} : slot(0, 0), traces.data()});
 
   buffer values;
   buffer vectors;
@@ -464,8 +479,11 @@ void iter_norm::compute(const primitives<Backend, T>& p,
 }
 
 template <class Backend, class T>
-void iter_norm::gradient(const primitives<Backend, T>& p, const state<T, Backend>& st,
-                         batch<const T> w, batch<const T> grad_w, batch<T> grad_sigma) const {
+void iter_norm::gradient(const primitives<Backend, T>& p,
+                         const state<T, Backend>& st,
+                         batch<const T> w,
+                         batch<const T> grad_w,
+                         batch<T> grad_sigma) const {
   // Unrolled reverse pass of P_k = 1.5 P − 0.5 P³ S (docs/math.md#backward-iternorm). Each P_k
   // is a polynomial in S, so the part of ∂L/∂S reached from B_k = ∂L/∂P_k depends only on
   // sym(B_k) (the derivative of a matrix function in a symmetric direction is symmetric).
@@ -518,8 +536,9 @@ void iter_norm::gradient(const primitives<Backend, T>& p, const state<T, Backend
   buffer dots = p.allocate(2 * count);
   p.dot(product, st.s(), dots.data());
   p.dot(grad_w, w, dots.data() + count);
-  p.for_each(extent::of(grad_sigma), iter_norm_steps::trace_chain<T>{product, grad_sigma, dots.data(),
-                                                    dots.data() + count, st.trace()});
+  p.for_each(extent::of(grad_sigma),
+             iter_norm_steps::trace_chain<T>{product, grad_sigma, dots.data(), dots.data() + count,
+                                             st.trace()});
 }
 
 /// S = XXᵀ/(dτ) = B Bᵀ with B = X/√(dτ), and the Gram side iterated on BᵀB = G/τ, giving
@@ -529,8 +548,12 @@ void iter_norm::gradient(const primitives<Backend, T>& p, const state<T, Backend
 /// C = X V/√d and δ_i = p_T[x_i, 0]/(τ√τ), as for spectral functions (spectral_function.hpp).
 template <class Backend, class T>
 void iter_norm::transform_from_gram(const primitives<Backend, T>& p,
-                                    const state<T, Backend>& st, batch<const T> x, op x_op,
-                                    double divisor, double /*eps*/, batch<T> w) const {
+                                    const state<T, Backend>& st,
+                                    batch<const T> x,
+                                    op x_op,
+                                    double divisor,
+                                    double /*eps*/,
+                                    batch<T> w) const {
   using buffer = typename Backend::template buffer<T>;
   const index_t k = read_rows(x, x_op);
   const index_t m = st.size;
@@ -541,22 +564,26 @@ void iter_norm::transform_from_gram(const primitives<Backend, T>& p,
     const batch<T> c = dense_batch(c_storage.data(), k, m, count);
     const batch<T> scaled = dense_batch(scaled_storage.data(), k, m, count);
     p.gemm(x_op, op::none, static_cast<T>(1.0 / std::sqrt(divisor)), x, st.vectors(), T(0), c);
-    p.for_each(extent::of(c), iter_norm_steps::gram_eigen_scale<T>{c, st.values(), scaled, st.trace(), *this});
+    p.for_each(extent::of(c),
+               iter_norm_steps::gram_eigen_scale<T>{c, st.values(), scaled, st.trace(), *this});
     p.gemm(op::none, op::transpose, T(1), scaled, c, T(0), w);
-    p.for_each(extent{count, k, 1}, iter_norm_steps::add_root_trace_identity<T>{w, st.trace(), polynomial(0.0)});
+    p.for_each(extent{count, k, 1},
+               iter_norm_steps::add_root_trace_identity<T>{w, st.trace(), polynomial(0.0)});
   } else {
     buffer r_storage = p.allocate(m * m * count);
     buffer xr_storage = p.allocate(k * m * count);
     const batch<T> r = dense_batch(r_storage.data(), m, m, count);
     const batch<T> xr = dense_batch(xr_storage.data(), k, m, count);
-    p.for_each(extent::of(r), iter_norm_steps::gram_recurrence<T>{r, batch<const T>{}});  // R_1: P̃_0³ = I
-    for (index_t step = 0; step < st.steps; ++step) {                      // P̃_1³ … P̃_{T−1}³
+    p.for_each(extent::of(r),
+               iter_norm_steps::gram_recurrence<T>{r, batch<const T>{}});  // R_1: P̃_0³ = I
+    for (index_t step = 0; step < st.steps; ++step) {  // P̃_1³ … P̃_{T−1}³
       p.for_each(extent::of(r), iter_norm_steps::gram_recurrence<T>{r, st.iterate(step, 2)});
     }
     p.gemm(x_op, op::none, T(1), x, r, T(0), xr);
-    p.gemm(op::none, x_op == op::none ? op::transpose : op::none, static_cast<T>(1.0 / divisor),
-           xr, x, T(0), w);
-    p.for_each(extent::of(w), iter_norm_steps::gram_finish<T>{w, st.trace(), std::pow(1.5, iterations)});
+    p.gemm(op::none, x_op == op::none ? op::transpose : op::none, static_cast<T>(1.0 / divisor), xr,
+           x, T(0), w);
+    p.for_each(extent::of(w),
+               iter_norm_steps::gram_finish<T>{w, st.trace(), std::pow(1.5, iterations)});
   }
   p.for_each(extent::of(w), detail::mirror_lower_entries<T>{w});
 }

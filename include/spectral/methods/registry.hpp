@@ -83,7 +83,7 @@ enum class parameter_kind : std::uint8_t {
 /// Lower ends of the ranges the constructors enforce that the method types do not name (their
 /// upper ends do: iter_norm::max_iterations; p has none but finiteness). registry_test checks
 /// both ends against the constructors.
-inline constexpr double min_power = 0.0;   ///< power_function: p >= 0
+inline constexpr double min_power = 0.0;  ///< power_function: p >= 0
 inline constexpr int min_iterations = 1;  ///< iter_norm: T >= 1
 
 /// The method_spec field a parameter sets.
@@ -100,8 +100,8 @@ struct method_parameter {
   std::string_view description;  ///< one line for help texts
   parameter_kind kind;           ///< what kind of value it takes
   method_field field;            ///< the method_spec field it sets
-  double low = 0.0;   ///< real/integer: smallest valid value
-  double high = 0.0;  ///< real/integer: largest valid value
+  double low = 0.0;              ///< real/integer: smallest valid value
+  double high = 0.0;             ///< real/integer: largest valid value
   std::span<const std::string_view> choices = {};  ///< choice: the valid values
 };
 
@@ -116,8 +116,8 @@ struct method_parameter {
  */
 struct method_spec {
   std::string name{iter_norm::name()};  ///< the method's registered name (Method::name())
-  double power = 0.5;  ///< power: p of W = Σ^-p
-  int iterations = 4;  ///< iternorm: T
+  double power = 0.5;                   ///< power: p of W = Σ^-p
+  int iterations = 4;                   ///< iternorm: T
   iter_norm_solver solver = iter_norm_solver::automatic;  ///< iternorm: route
 };
 
@@ -130,8 +130,7 @@ struct method_info;
 template <>
 struct method_info<zca_whitening> {
   /// One line for help texts.
-  static constexpr std::string_view description =
-      "ZCA whitening, W = Σ^-1/2 (output covariance I)";
+  static constexpr std::string_view description = "ZCA whitening, W = Σ^-1/2 (output covariance I)";
   /// None: the method takes no parameters.
   static constexpr std::array<method_parameter, 0> parameters{};
   /// The method (it has nothing to read from `spec`).
@@ -189,8 +188,9 @@ struct method_info<iter_norm> {
       method_parameter{"T", "IterNorm iterations T", parameter_kind::integer,
                        method_field::iterations, static_cast<double>(min_iterations),
                        static_cast<double>(iter_norm::max_iterations)},
-      method_parameter{"solver", "how W is computed (automatic, newton or eigen)", parameter_kind::choice,
-                       method_field::solver, 0.0, 0.0, iter_norm_solver_names}};
+      method_parameter{"solver", "how W is computed (automatic, newton or eigen)",
+                       parameter_kind::choice, method_field::solver, 0.0, 0.0,
+                       iter_norm_solver_names}};
   /// IterNorm with `spec.iterations` and `spec.solver`. @throws invalid_input for T out of range
   [[nodiscard]] static iter_norm make(const method_spec& spec) {
     return iter_norm{spec.iterations, spec.solver};
@@ -209,9 +209,8 @@ template <class List>
 struct method_table_of;
 template <class... Methods>
 struct method_table_of<method_list<Methods...>> {
-  static constexpr std::array<method_entry, sizeof...(Methods)> entries{
-      method_entry{Methods::name(), method_info<Methods>::description,
-                   method_info<Methods>::parameters}...};
+  static constexpr std::array<method_entry, sizeof...(Methods)> entries{method_entry{
+      Methods::name(), method_info<Methods>::description, method_info<Methods>::parameters}...};
   static constexpr std::array<std::string_view, sizeof...(Methods)> names{Methods::name()...};
 };
 }  // namespace detail
@@ -267,8 +266,8 @@ namespace detail {
 
 template <class List>
 [[noreturn]] inline void throw_unknown_method(std::string_view argument, std::string_view name) {
-  throw invalid_input(concat(argument, ": unknown method '", name, "'; known methods: ",
-                             joined_method_names<List>()));
+  throw invalid_input(concat(argument, ": unknown method '", name,
+                             "'; known methods: ", joined_method_names<List>()));
 }
 
 /// Tries Method, then Rest; List (the whole list) is named in the message for an unknown name.
@@ -330,7 +329,8 @@ struct method_visitor<method_list<First, Methods...>> {
 
 /// Sets `p` of `spec` from its text; returns an error description, empty on success. Ranges are
 /// not checked here: the method's constructor checks them (make_method).
-[[nodiscard]] inline std::string set_parameter(const method_parameter& p, std::string_view value,
+[[nodiscard]] inline std::string set_parameter(const method_parameter& p,
+                                               std::string_view value,
                                                method_spec& spec) {
   const char* first = value.data();
   const char* last = value.data() + value.size();
@@ -416,8 +416,10 @@ template <class List = builtin_methods>
   char separator = ':';
   for (const method_parameter& p : entry->parameters) {
     if (detail::differs_from_default(p, spec)) {
-      out.append(1, separator).append(p.name).append(1, '=').append(
-          detail::format_parameter(p, spec));
+      out.append(1, separator)
+          .append(p.name)
+          .append(1, '=')
+          .append(detail::format_parameter(p, spec));
       separator = ',';
     }
   }
@@ -462,10 +464,10 @@ template <class List = builtin_methods>
           keys.append(keys.empty() ? "" : ", ").append(p.name);
         }
         const char* problem = parameter == nullptr ? "unknown parameter '" : "no value for '";
-        throw invalid_input(detail::concat(
-            argument, ": '", text, "': ", problem, key, "' of ", name, " (",
-            keys.empty() ? std::string("it takes none") : "takes " + keys,
-            "; write name:key=value,key=value)"));
+        throw invalid_input(
+            detail::concat(argument, ": '", text, "': ", problem, key, "' of ", name, " (",
+                           keys.empty() ? std::string("it takes none") : "takes " + keys,
+                           "; write name:key=value,key=value)"));
       }
       const std::string error = detail::set_parameter(*parameter, item.substr(equals + 1), spec);
       if (!error.empty()) {

@@ -6,11 +6,11 @@
 /// The whitening methods (Σ_Y = I): ZCA (a spectral function), PCA and Cholesky (hook methods
 /// with their own forward and backward).
 
+#include <spectral/core/batch.hpp>
 #include <spectral/core/config.hpp>
 #include <spectral/core/error.hpp>
-#include <spectral/core/types.hpp>
-#include <spectral/core/batch.hpp>
 #include <spectral/core/status.hpp>
+#include <spectral/core/types.hpp>
 #include <spectral/detail/batch_ops.hpp>
 #include <spectral/detail/spectral_function.hpp>
 
@@ -82,13 +82,20 @@ struct pca_whitening {
   /// Σ (consumed) → W = Λ^{-1/2} Uᵀ, eigenpairs descending; `st` may be nullptr (no backward).
   template <class Backend, class T>
   void compute(const primitives<Backend, T>& p,
-               typename Backend::template buffer<T>&& sigma, index_t size, index_t count,
-               batch<T> w, state<T, Backend>* st, status_word* status,
+               typename Backend::template buffer<T>&& sigma,
+               index_t size,
+               index_t count,
+               batch<T> w,
+               state<T, Backend>* st,
+               status_word* status,
                index_t covariance_size) const;
   /// ∂L/∂Σ (`grad_sigma`) from ∂L/∂W (`grad_w`) through the saved eigenpairs.
   template <class Backend, class T>
-  void gradient(const primitives<Backend, T>& p, const state<T, Backend>& st,
-                batch<const T> w, batch<const T> grad_w, batch<T> grad_sigma) const;
+  void gradient(const primitives<Backend, T>& p,
+                const state<T, Backend>& st,
+                batch<const T> w,
+                batch<const T> grad_w,
+                batch<T> grad_sigma) const;
 
   /// Reverses the order of the eigenpairs and writes W = Λ^{-1/2} Uᵀ (launched over K×K).
   template <class T>
@@ -125,19 +132,18 @@ struct pca_whitening {
   /// takes its own dot product (K² work, where the whole product would be K³).
   template <class T>
   struct eigenbasis_gradient {
-    batch<T> inner;           ///< Uᵀ ∂L/∂U in, the eigenbasis gradient out
-    batch<const T> grad_w;    ///< G_W
-    batch<const T> vectors;   ///< U
-    batch<const T> values;    ///< Λ, descending
-    double tie;               ///< the relative gap below which eigenvalues count as tied
+    batch<T> inner;          ///< Uᵀ ∂L/∂U in, the eigenbasis gradient out
+    batch<const T> grad_w;   ///< G_W
+    batch<const T> vectors;  ///< U
+    batch<const T> values;   ///< Λ, descending
+    double tie;              ///< the relative gap below which eigenvalues count as tied
     /// Rewrites entry (i, j) of `inner` for matrix b.
     SPECTRAL_HOST_DEVICE void operator()(index_t b, index_t i, index_t j) const {
       const double li = static_cast<double>(values(b, i, 0));
       if (i == j) {
         double diagonal = 0.0;  // (G_W U)_ii
         for (index_t k = 0; k < vectors.rows; ++k) {
-          diagonal +=
-              static_cast<double>(grad_w(b, i, k)) * static_cast<double>(vectors(b, k, i));
+          diagonal += static_cast<double>(grad_w(b, i, k)) * static_cast<double>(vectors(b, k, i));
         }
         inner(b, i, i) = static_cast<T>(-0.5 / (li * std::sqrt(li)) * diagonal);
         return;
@@ -180,13 +186,20 @@ struct cholesky_whitening {
   /// Σ (consumed: it becomes L) → W = L⁻¹; `st` may be nullptr (no backward).
   template <class Backend, class T>
   void compute(const primitives<Backend, T>& p,
-               typename Backend::template buffer<T>&& sigma, index_t size, index_t count,
-               batch<T> w, state<T, Backend>* st, status_word* status,
+               typename Backend::template buffer<T>&& sigma,
+               index_t size,
+               index_t count,
+               batch<T> w,
+               state<T, Backend>* st,
+               status_word* status,
                index_t covariance_size) const;
   /// ∂L/∂Σ (`grad_sigma`) from ∂L/∂W (`grad_w`) through the saved factor and W = L⁻¹.
   template <class Backend, class T>
-  void gradient(const primitives<Backend, T>& p, const state<T, Backend>& st,
-                batch<const T> w, batch<const T> grad_w, batch<T> grad_sigma) const;
+  void gradient(const primitives<Backend, T>& p,
+                const state<T, Backend>& st,
+                batch<const T> w,
+                batch<const T> grad_w,
+                batch<T> grad_sigma) const;
 
   /// out[b] = the largest diagonal entry of Σ_b (launched over one entry per matrix).
   template <class T>
@@ -240,9 +253,13 @@ struct cholesky_whitening {
 
 template <class Backend, class T>
 void pca_whitening::compute(const primitives<Backend, T>& p,
-                            typename Backend::template buffer<T>&& sigma, index_t size,
-                            index_t count, batch<T> w, state<T, Backend>* st,
-                            status_word* status, index_t covariance_size) const {
+                            typename Backend::template buffer<T>&& sigma,
+                            index_t size,
+                            index_t count,
+                            batch<T> w,
+                            state<T, Backend>* st,
+                            status_word* status,
+                            index_t covariance_size) const {
   auto ascending = p.allocate(size * count);
   const batch<T> u = dense_batch(sigma.data(), size, size, count);
   const batch<T> lambda = dense_batch(ascending.data(), size, 1, count);
@@ -262,8 +279,10 @@ void pca_whitening::compute(const primitives<Backend, T>& p,
 }
 
 template <class Backend, class T>
-void pca_whitening::gradient(const primitives<Backend, T>& p, const state<T, Backend>& st,
-                             batch<const T> /*w*/, batch<const T> grad_w,
+void pca_whitening::gradient(const primitives<Backend, T>& p,
+                             const state<T, Backend>& st,
+                             batch<const T> /*w*/,
+                             batch<const T> grad_w,
                              batch<T> grad_sigma) const {
   // W = Λ^{-1/2} Uᵀ: ∂L/∂U = G_Wᵀ Λ^{-1/2}, ∂L/∂λ_i = −½ λ_i^{-3/2} (G_W U)_ii.
   const index_t k = st.size;
@@ -283,9 +302,13 @@ void pca_whitening::gradient(const primitives<Backend, T>& p, const state<T, Bac
 
 template <class Backend, class T>
 void cholesky_whitening::compute(const primitives<Backend, T>& p,
-                                 typename Backend::template buffer<T>&& sigma, index_t size,
-                                 index_t count, batch<T> w, state<T, Backend>* st,
-                                 status_word* status, index_t /*covariance_size*/) const {
+                                 typename Backend::template buffer<T>&& sigma,
+                                 index_t size,
+                                 index_t count,
+                                 batch<T> w,
+                                 state<T, Backend>* st,
+                                 status_word* status,
+                                 index_t /*covariance_size*/) const {
   const batch<T> l = dense_batch(sigma.data(), size, size, count);
   auto largest = p.allocate(count);
   p.for_each(extent{count, 1, 1}, largest_diagonal<T>{l, largest.data()});
@@ -302,8 +325,10 @@ void cholesky_whitening::compute(const primitives<Backend, T>& p,
 
 template <class Backend, class T>
 void cholesky_whitening::gradient(const primitives<Backend, T>& p,
-                                  const state<T, Backend>& st, batch<const T> w,
-                                  batch<const T> grad_w, batch<T> grad_sigma) const {
+                                  const state<T, Backend>& st,
+                                  batch<const T> w,
+                                  batch<const T> grad_w,
+                                  batch<T> grad_sigma) const {
   // W = L⁻¹: ∂L/∂L = −Wᵀ G_W Wᵀ; then the Cholesky adjoint Φ(Lᵀ ∂L/∂L) mapped back by
   // L⁻ᵀ (·) L⁻¹. Since W L = I, Lᵀ ∂L/∂L = −(W L)ᵀ G_W Wᵀ = −G_W Wᵀ: three products, not five
   // (and no rounding from forming Lᵀ Wᵀ).

@@ -7,7 +7,8 @@
 
 // Built against spectral::blas (CMake) or spectral-blas (pkg-config): the accelerated paths must
 // be switched on, so the eigensolver below runs through LAPACKE and the link proves the libraries.
-#if defined(SPECTRAL_CONSUMER_EXPECT_BLAS) && !(defined(EIGEN_USE_BLAS) && defined(SPECTRAL_USE_LAPACKE))
+#if defined(SPECTRAL_CONSUMER_EXPECT_BLAS) && \
+    !(defined(EIGEN_USE_BLAS) && defined(SPECTRAL_USE_LAPACKE))
 #error "spectral::blas did not bring EIGEN_USE_BLAS and SPECTRAL_USE_LAPACKE"
 #endif
 

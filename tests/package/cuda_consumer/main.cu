@@ -14,7 +14,8 @@ int main() {
   constexpr int d = 8;
   std::vector<float> host(n * d);
   for (int i = 0; i < n * d; ++i) {
-    host[static_cast<std::size_t>(i)] = std::sin(0.37F * static_cast<float>(i)) * static_cast<float>(1 + i % d);
+    host[static_cast<std::size_t>(i)] =
+        std::sin(0.37F * static_cast<float>(i)) * static_cast<float>(1 + i % d);
   }
   spectral::cuda::iter_norm_transform<float> transform;
   if (spectral::cuda::device_count() == 0) {

@@ -4,10 +4,10 @@
 
 #include <spectral/cuda/error.cuh>
 
-#include <cuda_runtime.h>
-
 #include <algorithm>
 #include <cstdint>
+
+#include <cuda_runtime.h>
 
 namespace spectral::cuda::detail {
 

@@ -121,9 +121,7 @@ struct sum_combine {
 /// Maximum of non-negative values that keeps a NaN (fmax would drop it).
 struct max_combine {
   static constexpr double identity = 0.0;
-  __device__ double operator()(double x, double y) const {
-    return (x > y || isnan(x)) ? x : y;
-  }
+  __device__ double operator()(double x, double y) const { return (x > y || isnan(x)) ? x : y; }
 };
 
 /// Element e of matrix b's reduction: the diagonal.
@@ -194,8 +192,14 @@ __device__ double block_combine(double value, Combine combine) {
 /// matrix is one chunk. The element → thread mapping depends only on the shape, so the
 /// result is the same on every run and every device.
 template <class T, class Reader, class Combine>
-__global__ void reduce_chunks_kernel(Reader read, Combine combine, index_t count, index_t work,
-                                     index_t chunk, index_t chunks, double* partials, T* out) {
+__global__ void reduce_chunks_kernel(Reader read,
+                                     Combine combine,
+                                     index_t count,
+                                     index_t work,
+                                     index_t chunk,
+                                     index_t chunks,
+                                     double* partials,
+                                     T* out) {
   const index_t tasks = count * chunks;
   for (index_t task = blockIdx.x; task < tasks; task += gridDim.x) {  // uniform in the block
     const index_t b = task / chunks;
@@ -218,8 +222,8 @@ __global__ void reduce_chunks_kernel(Reader read, Combine combine, index_t count
 
 /// Second pass: one warp per matrix combines its chunks' partials in a fixed order.
 template <class T, class Combine>
-__global__ void reduce_partials_kernel(Combine combine, const double* partials, index_t count,
-                                       index_t chunks, T* out) {
+__global__ void reduce_partials_kernel(
+    Combine combine, const double* partials, index_t count, index_t chunks, T* out) {
   const int lane = static_cast<int>(threadIdx.x) % warp_threads;
   const index_t warps = grid_threads() / warp_threads;
   for (index_t b = global_thread() / warp_threads; b < count; b += warps) {
@@ -240,7 +244,9 @@ __global__ void reduce_partials_kernel(Combine combine, const double* partials, 
 /// atomic per warp at most, none once the flag is set). `packed`: the batch is contiguous,
 /// entries are read at their flat index.
 template <class T>
-__global__ void check_finite_batch_kernel(batch<const T> a, bool packed, status_word* status,
+__global__ void check_finite_batch_kernel(batch<const T> a,
+                                          bool packed,
+                                          status_word* status,
                                           unsigned flag) {
   const index_t area = a.rows * a.cols;
   const index_t n = a.count * area;
@@ -323,8 +329,12 @@ __global__ void center_over_rows_kernel(batch<const T> a, batch<T> c, T* means, 
 /// a warp reads consecutive rows of a column (coalesced); the lanes' sums are combined in a
 /// fixed shared-memory tree into partials[(b·splits + s)·rows + i].
 template <class T>
-__global__ void row_sum_partials_kernel(batch<const T> a, int tile_rows, index_t tiles,
-                                        index_t split_cols, index_t splits, double* partials) {
+__global__ void row_sum_partials_kernel(batch<const T> a,
+                                        int tile_rows,
+                                        index_t tiles,
+                                        index_t split_cols,
+                                        index_t splits,
+                                        double* partials) {
   __shared__ double sums[block_threads];
   const int x = static_cast<int>(threadIdx.x) % tile_rows;
   const int y = static_cast<int>(threadIdx.x) / tile_rows;
@@ -360,8 +370,13 @@ __global__ void row_sum_partials_kernel(batch<const T> a, int tile_rows, index_t
 
 /// Mean over columns, second pass: one thread per (matrix, row) sums its splits in order.
 template <class T>
-__global__ void row_means_kernel(const double* partials, index_t count, index_t rows,
-                                 index_t cols, index_t splits, double* mean, T* means) {
+__global__ void row_means_kernel(const double* partials,
+                                 index_t count,
+                                 index_t rows,
+                                 index_t cols,
+                                 index_t splits,
+                                 double* mean,
+                                 T* means) {
   for (index_t r = global_thread(); r < count * rows; r += grid_threads()) {
     const index_t b = r / rows;
     const index_t i = r - b * rows;
@@ -421,8 +436,7 @@ __global__ void fix_signs_kernel(batch<T> vectors) {
 /// included), is recorded as status_not_positive_definite with the smallest L_ii² (0 when
 /// the factorisation stopped).
 template <class T>
-__global__ void potrf_status_kernel(batch<const T> lower, const int* info,
-                                    status_word* status) {
+__global__ void potrf_status_kernel(batch<const T> lower, const int* info, status_word* status) {
   for (index_t b = global_thread(); b < lower.count; b += grid_threads()) {
     double smallest = 0.0;
     bool positive = info[b] == 0;
@@ -445,8 +459,8 @@ __global__ void potrf_status_kernel(batch<const T> lower, const int* info,
 /// The per-matrix pointers of one or two batches for the pointer-array library calls:
 /// out[b] = first + b·first_stride, out[count + b] = second + b·second_stride.
 template <class T>
-__global__ void batch_pointers_kernel(T* first, index_t first_stride, T* second,
-                                      index_t second_stride, index_t count, T** out) {
+__global__ void batch_pointers_kernel(
+    T* first, index_t first_stride, T* second, index_t second_stride, index_t count, T** out) {
   for (index_t b = global_thread(); b < count; b += grid_threads()) {
     out[b] = first + b * first_stride;
     if (second != nullptr) {
