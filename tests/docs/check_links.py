@@ -12,6 +12,7 @@ Checked:
 Usage: check_links.py REPOSITORY_ROOT. Prints one line per problem; exit status 1 if any.
 """
 
+import functools
 import re
 import sys
 import unicodedata
@@ -28,7 +29,7 @@ CODE_FOLDERS = ["include", "tests", "examples", "bench", "torch_bridge", "python
                 "cmake", ".ci"]
 # Built from parts so that this file does not match its own rule.
 FORBIDDEN = re.compile("spec " + "\u00a7" + r"|\bissue [0-9]|spec" + r"\.md")
-FORBIDDEN_FOLDERS = ["include", "tests", "examples", "bench", "torch_bridge", "python"]
+FORBIDDEN_FOLDERS = ["include", "tests", "examples", "bench", "torch_bridge", "python"]  # ⊂ CODE_FOLDERS
 SKIPPED_FOLDERS = {"build", ".git", "__pycache__", ".venv"}
 
 
@@ -45,36 +46,33 @@ def github_slug(heading):
     return "".join(kept).replace(" ", "-")
 
 
-def anchors_of(path, cache={}):
-    if path not in cache:
-        found, seen = set(), {}
-        in_fence = False
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if FENCE.match(line):
-                in_fence = not in_fence
-                continue
-            if in_fence:
-                continue
-            found.update(EXPLICIT_ANCHOR.findall(line))
-            heading = HEADING.match(line)
-            if heading:
-                slug = github_slug(heading.group(2))
-                count = seen.get(slug, 0)
-                seen[slug] = count + 1
-                found.add(slug if count == 0 else f"{slug}-{count}")
-        cache[path] = found
-    return cache[path]
-
-
-def markdown_links(path):
-    """(line number, target) of every link outside code blocks and inline code."""
+def prose_lines(path):
+    """(line number, line) of a Markdown file, without fenced code blocks."""
     in_fence = False
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if FENCE.match(line):
             in_fence = not in_fence
-            continue
-        if in_fence:
-            continue
+        elif not in_fence:
+            yield number, line
+
+
+@functools.cache
+def anchors_of(path):
+    found, seen = set(), {}
+    for _, line in prose_lines(path):
+        found.update(EXPLICIT_ANCHOR.findall(line))
+        heading = HEADING.match(line)
+        if heading:
+            slug = github_slug(heading.group(2))
+            count = seen.get(slug, 0)
+            seen[slug] = count + 1
+            found.add(slug if count == 0 else f"{slug}-{count}")
+    return found
+
+
+def markdown_links(path):
+    """(line number, target) of every link outside code blocks and inline code."""
+    for number, line in prose_lines(path):
         for target in MARKDOWN_LINK.findall(re.sub(r"`[^`]*`", "", line)):
             yield number, target
 
@@ -134,19 +132,17 @@ def main():
             check_target(root, page, number, target, problems)
 
     citations = 0
-    for path in source_files(root, CODE_FOLDERS + ["CMakeLists.txt", "pyproject.toml"]):
+    this_file = Path(__file__).resolve()
+    forbidden_bases = [root / folder for folder in FORBIDDEN_FOLDERS]
+    for path in source_files(root, CODE_FOLDERS + ["CMakeLists.txt"]):
+        check_forbidden = (path.resolve() != this_file and
+                           any(path.is_relative_to(base) for base in forbidden_bases))
         for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace")
                                       .splitlines(), 1):
             for page, anchor in CODE_CITATION.findall(line):
                 citations += 1
                 check_target(root, path, number, f"docs/{page}#{anchor}", problems, base=root)
-
-    for path in source_files(root, FORBIDDEN_FOLDERS):
-        if path.resolve() == Path(__file__).resolve():
-            continue
-        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace")
-                                      .splitlines(), 1):
-            if FORBIDDEN.search(line):
+            if check_forbidden and FORBIDDEN.search(line):
                 problems.append(f"{path.relative_to(root)}:{number}: cites the internal spec or "
                                 f"a tracker item: {line.strip()[:80]}")
 
